@@ -1,0 +1,5 @@
+"""Allow ``python -m cs_console``."""
+
+from cs_console.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""The interface every backend implements, and the errors it may raise.
+
+The sync engine only ever calls :class:`Backend`'s four methods; an error tells it
+whether to retry (and when), to pause for a new token, or to give up on one operation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from cs_console import protocol as p
+
+
+class BackendError(Exception):
+    """Something went wrong talking to the backend; ``str()`` is for the agent to read."""
+
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(BackendError):
+    """Cannot reach the backend, or it is overloaded or failing: retry later."""
+
+
+class BadResponse(BackendError):
+    """The backend answered something we cannot accept; nothing was stored. Retry later."""
+
+
+class AuthFailed(BackendError):
+    """The token was refused (401): sync pauses until a new token is given."""
+
+
+class Refused(BackendError):
+    """The backend refused this one operation for good (403 forbidden, 404, 409, 422)."""
+
+    transient = False
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do; the UI hides or greys the rest and says why."""
+
+    conversations: bool = True
+    send_messages: bool = True
+    internal_notes: bool = True
+    assign: bool = True
+    statuses: bool = True
+    orders: bool = True
+    remarks: bool = True
+    returns: bool = True
+
+
+class Backend(Protocol):
+    """A place to pull changes from and push operations to."""
+
+    name: str
+    capabilities: Capabilities
+
+    def me(self) -> p.Me:
+        """Who the configured token belongs to."""
+        ...
+
+    def pull(self, cursor: int, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
+        """Changes after ``cursor``."""
+        ...
+
+    def push(self, key: str, operation: p.Operation) -> p.OperationResult:
+        """Apply ``operation`` once, whatever the number of calls with the same ``key``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,192 @@
+"""The client side of cs-console's own sync protocol (``docs/openapi.yaml``).
+
+Defensive by design: connect/read/write/pool timeouts *and* an overall deadline per
+request (a server dripping one byte a second otherwise defeats the read timeout),
+a cap on response size read as a stream, no redirects followed, strict models.
+The token travels in a header only: httpx logs URLs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from cs_console import protocol as p
+from cs_console.backends.base import (
+    AuthFailed,
+    BackendError,
+    BadResponse,
+    Capabilities,
+    Refused,
+    Unavailable,
+)
+from cs_console.secret import Secret
+from cs_console.timeutil import utcnow
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+REQUEST_DEADLINE_S = 30.0
+
+
+def is_loopback(url: str) -> bool:
+    """True for http(s) URLs on this machine (127.0.0.0/8, ::1, localhost)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, insecure: bool = False) -> str:
+    """Refuse anything but http(s), and plain http to another machine unless ``insecure``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"backend URL must be http:// or https:// with a host, not {url!r}")
+    if parts.scheme == "http" and not is_loopback(url) and not insecure:
+        raise ValueError(
+            f"refusing plain http to {parts.hostname}: the token would cross the network "
+            "unencrypted. Use https, or pass --insecure if you really mean it."
+        )
+    return url.rstrip("/")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds (``120``) or an HTTP date; None for garbage or absence."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), 3600.0)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, min((when - utcnow()).total_seconds(), 3600.0))
+
+
+class ReferenceBackend:
+    """Talks to ``cs-console serve`` (or anything speaking the same protocol)."""
+
+    name = "reference"
+    capabilities = Capabilities()
+
+    def __init__(
+        self,
+        url: str,
+        token: Secret,
+        *,
+        insecure: bool = False,
+        timeout: float = 10.0,
+        deadline: float = REQUEST_DEADLINE_S,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = check_url(url, insecure=insecure)
+        self._deadline = deadline
+        self._client = httpx.Client(
+            base_url=self.url + "/api/v1",
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,
+            headers={
+                "Authorization": f"Bearer {token.reveal()}",
+                "User-Agent": "cs-console",
+                "Accept": "application/json",
+            },
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def me(self) -> p.Me:
+        """Who the token belongs to."""
+        return self._call("GET", "/me", p.Me)
+
+    def pull(self, cursor: int, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
+        """One page of changes after ``cursor``."""
+        return self._call("GET", "/changes", p.ChangePage, params={"since": cursor, "limit": limit})
+
+    def push(self, key: str, operation: p.Operation) -> p.OperationResult:
+        """Send one operation with its idempotency key."""
+        body = p.OperationEnvelope(operation=operation).model_dump(mode="json")
+        return self._call(
+            "POST", "/operations", p.OperationResult, json=body, headers={"Idempotency-Key": key}
+        )
+
+    def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
+        status, headers, body = self._request(method, path, **kwargs)
+        if status == 200:
+            try:
+                return model.model_validate_json(body)
+            except ValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                where = ".".join(str(x) for x in first.get("loc", ()))
+                raise BadResponse(
+                    f"the server sent data we cannot accept ({where}: {first.get('msg', 'invalid')})"
+                ) from None
+        detail = _error_text(body)
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if status == 401:
+            raise AuthFailed(f"the server refused the token ({detail or 'unauthorized'})")
+        if status in (403, 404, 409, 413, 422):
+            raise Refused(
+                f"the server refused this ({status}: {detail or 'refused'})", status=status
+            )
+        if status == 429:
+            raise Unavailable("the server asks us to slow down (429)", retry_after=retry_after)
+        if 300 <= status < 400:
+            raise BadResponse(f"the server redirected us ({status}); check the backend URL")
+        raise Unavailable(
+            f"the server had a problem ({status}{': ' + detail if detail else ''})",
+            retry_after=retry_after,
+        )
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, httpx.Headers, bytes]:
+        started = time.monotonic()
+        try:
+            with self._client.stream(method, path, **kwargs) as response:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                    raise BadResponse("the server's answer is too large")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise BadResponse("the server's answer is too large")
+                    if time.monotonic() - started > self._deadline:
+                        raise Unavailable("the server is answering too slowly")
+                    chunks.append(chunk)
+                return response.status_code, response.headers, b"".join(chunks)
+        except BackendError:
+            raise
+        except httpx.TimeoutException:
+            raise Unavailable("the server did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach the server ({_transport_reason(exc)})") from None
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        return p.ErrorBody.model_validate_json(body).error
+    except ValidationError:
+        return ""
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or no route"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection dropped mid-answer"
+    return type(exc).__name__

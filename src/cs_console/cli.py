@@ -1,0 +1,413 @@
+"""``cs-console``: the TUI by default, and every headless action as a subcommand.
+
+Imports are deferred into each command so that ``cs-console`` paints its first frame
+before SQLAlchemy, httpx or the server stack are loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cs_console import __version__
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from cs_console.settings import load_settings
+
+    return load_settings(home=args.home)
+
+
+def _context(args: argparse.Namespace, *, writer: bool = True) -> Any:
+    from cs_console.services.context import open_context
+
+    return open_context(_settings(args), writer=writer)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    """Start the console against the configured backend."""
+    from cs_console.ui.launch import run_console
+
+    return run_console(_settings(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the demo shop in the background and the console against it."""
+    from cs_console.ui.launch import run_demo
+
+    return run_demo(args.home, keep=args.keep, rate=args.rate, agent=args.agent)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the reference server in the foreground."""
+    from cs_console.server.run import serve
+
+    return serve(
+        host=args.host,
+        port=args.port,
+        db_url=args.db,
+        demo=args.demo,
+        tokens_file=args.tokens_file,
+        rate=args.rate,
+        home=args.home,
+    )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Run one sync cycle and print what moved."""
+    from cs_console.backends.base import BackendError
+    from cs_console.services import sync
+    from cs_console.sync.engine import SyncStopped
+
+    ctx = _context(args)
+    try:
+        engine = sync.make_engine(ctx)
+        try:
+            report = engine.run_once()
+        except (BackendError, SyncStopped) as exc:
+            print(f"sync failed: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            engine.backend.close()
+        status = engine.status()
+        print(
+            f"pushed {report.pushed}, refused {report.refused}, pulled {report.pulled} records "
+            f"in {report.pages} pages; outbox {status.outbox_depth}"
+        )
+        for error in report.errors:
+            print(f"  refused: {error}")
+        return 0
+    finally:
+        ctx.close()
+
+
+def cmd_conversations(args: argparse.Namespace) -> int:
+    """List conversations from the local store."""
+    from cs_console.domain import ConversationStatus
+    from cs_console.services import queue
+    from cs_console.views import QueueFilter
+
+    ctx = _context(args, writer=False)
+    try:
+        flt = QueueFilter(status=ConversationStatus(args.status), me=ctx.agent_name)
+        rows = queue.page(ctx, flt, 0, args.limit)
+    finally:
+        ctx.close()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": r.conversation_id,
+                    "customer_id": r.customer_id,
+                    "customer": r.customer_name,
+                    "group": r.group.value,
+                    "status": r.status.value,
+                    "assignee": r.assignee,
+                    "waiting_since": r.waiting_since.isoformat() if r.waiting_since else None,
+                    "last_activity_at": r.last_activity_at.isoformat(),
+                    "unread": r.unread_count,
+                    "snippet": r.snippet,
+                }
+                for r in rows
+            ]
+        )
+    else:
+        from cs_console.sanitize import sanitize_line
+
+        for r in rows:
+            waiting = r.waiting_since.isoformat(timespec="seconds") if r.waiting_since else "-"
+            print(
+                f"{r.conversation_id}\t{r.group.value}\t{sanitize_line(r.customer_name)}\t"
+                f"{waiting}\t{r.assignee or '-'}\t{sanitize_line(r.snippet)[:60]}"
+            )
+    return 0
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    """Print a conversation's messages."""
+    from cs_console.services import conversations
+
+    ctx = _context(args, writer=False)
+    try:
+        rows = conversations.messages(ctx, args.conversation_id, limit=args.limit)
+    finally:
+        ctx.close()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": m.message_id,
+                    "kind": m.kind.value,
+                    "author": m.author,
+                    "body": m.body,
+                    "created_at": m.created_at.isoformat(),
+                    "delivery": m.delivery.value,
+                }
+                for m in rows
+            ]
+        )
+    else:
+        from cs_console.sanitize import sanitize
+
+        for m in rows:
+            print(
+                f"[{m.created_at.isoformat(timespec='seconds')}] {m.kind.value} {sanitize(m.author)}"
+                f" ({m.delivery.value}): {sanitize(m.body)}"
+            )
+    return 0
+
+
+def cmd_orders(args: argparse.Namespace) -> int:
+    """Print a customer's orders with their timelines."""
+    from cs_console.services import orders
+
+    ctx = _context(args, writer=False)
+    try:
+        rows = orders.for_customer(ctx, args.customer_id)
+    finally:
+        ctx.close()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": o.order_id,
+                    "number": o.number,
+                    "status": o.status.value,
+                    "total_minor": o.total_minor,
+                    "currency": o.currency,
+                    "carrier": o.carrier,
+                    "tracking_number": o.tracking_number,
+                    "placed_at": o.placed_at.isoformat(),
+                    "events": [
+                        {"kind": e.kind.value, "at": e.at.isoformat(), "detail": e.detail}
+                        for e in o.events
+                    ],
+                    "remarks": [
+                        {
+                            "flag": r.flag.value,
+                            "text": r.text,
+                            "author": r.author,
+                            "created_at": r.created_at.isoformat(),
+                        }
+                        for r in o.remarks
+                    ],
+                }
+                for o in rows
+            ]
+        )
+    else:
+        from cs_console.sanitize import sanitize_line
+
+        for o in rows:
+            print(
+                f"{o.number}\t{o.status.value}\t{o.total_minor / 100:.2f} {o.currency}\t"
+                f"{sanitize_line(o.carrier or '-')}\t{sanitize_line(o.tracking_number or '-')}"
+            )
+            for e in o.events:
+                print(
+                    f"    {e.at.isoformat(timespec='minutes')}  {e.kind.value}  {sanitize_line(e.detail)}"
+                )
+    return 0
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    """Queue a reply or note; the next sync sends it."""
+    from cs_console.services import conversations
+
+    ctx = _context(args)
+    try:
+        outcome = conversations.send(
+            ctx, args.conversation_id, args.text, note=args.note, force=True
+        )
+    except conversations.ActionError as exc:
+        print(f"not queued: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        ctx.close()
+    assert isinstance(outcome, conversations.Queued)
+    print(f"queued {outcome.message_id} (outbox key {outcome.entry.key})")
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """Show what is still on its way."""
+    from cs_console.services import conversations
+
+    ctx = _context(args, writer=False)
+    try:
+        rows = conversations.outbox_entries(ctx)
+    finally:
+        ctx.close()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "seq": r.seq,
+                    "key": r.key,
+                    "kind": r.kind,
+                    "conversation_id": r.conversation_id,
+                    "created_at": r.created_at.isoformat(),
+                    "attempts": r.attempts,
+                    "state": r.state,
+                    "last_error": r.last_error,
+                }
+                for r in rows
+            ]
+        )
+    else:
+        for r in rows:
+            print(f"{r.seq}\t{r.kind}\t{r.state}\tattempts={r.attempts}\t{r.last_error or ''}")
+        if not rows:
+            print("outbox empty")
+    return 0
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    """Manage agents and tokens on a reference server database."""
+    from cs_console.domain import Role
+    from cs_console.server.run import database_url
+    from cs_console.server.state import ServerState
+
+    state = ServerState(database_url(args.db, args.home))
+    try:
+        if args.agents_command == "add":
+            token = state.add_agent(args.name, Role(args.role), args.group)
+            print(f"agent {args.name} ({args.role}) created; token (shown once):")
+            print(token)
+        elif args.agents_command == "list":
+            for rec, revoked in state.list_agents():
+                flag = " (revoked)" if revoked else ""
+                print(
+                    f"{rec.name}\t{rec.role.value}\t{rec.group.value if rec.group else '-'}{flag}"
+                )
+        elif args.agents_command == "revoke":
+            if not state.revoke_agent(args.name):
+                print(f"no agent named {args.name}", file=sys.stderr)
+                return 2
+            print(f"token of {args.name} revoked")
+    finally:
+        state.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="cs-console",
+        description="A keyboard-driven console for e-commerce customer service.",
+    )
+    parser.add_argument("--version", action="version", version=f"cs-console {__version__}")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="folder for config and data (default: $CS_CONSOLE_HOME or the platform's data dir)",
+    )
+    parser.set_defaults(func=cmd_tui)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(func=func)
+        return command
+
+    add("run", cmd_tui, "start the console (the default)")
+    demo = add("demo", cmd_demo, "start the demo shop and the console against it")
+    demo.add_argument("--keep", action="store_true", help="keep the previous demo's data")
+    demo.add_argument("--rate", type=float, default=8.0, help="seconds between simulated messages")
+    demo.add_argument("--agent", default="Lan", help="which demo agent to be (Lan, Mei, Sofia)")
+
+    serve = add("serve", cmd_serve, "run the reference shop server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--db", default=None, help="SQLAlchemy URL (default: sqlite file in --home)")
+    serve.add_argument(
+        "--demo", action="store_true", help="fill it with the demo shop and simulate customers"
+    )
+    serve.add_argument(
+        "--tokens-file", type=Path, default=None, help="where --demo writes agent tokens"
+    )
+    serve.add_argument(
+        "--rate", type=float, default=8.0, help="seconds between simulated messages (0: off)"
+    )
+
+    sync = add("sync", cmd_sync, "sync with the backend")
+    sync.add_argument(
+        "--once", action="store_true", help="run one cycle and exit (the only mode for now)"
+    )
+
+    conversations = add("conversations", cmd_conversations, "list conversations in the local store")
+    conversations.add_argument(
+        "--status", default="open", choices=["open", "pending", "snoozed", "resolved"]
+    )
+    conversations.add_argument("--limit", type=int, default=100)
+    conversations.add_argument("--json", action="store_true")
+
+    messages = add("messages", cmd_messages, "print a conversation's messages")
+    messages.add_argument("conversation_id")
+    messages.add_argument("--limit", type=int, default=200)
+    messages.add_argument("--json", action="store_true")
+
+    orders = add("orders", cmd_orders, "print a customer's orders")
+    orders.add_argument("customer_id")
+    orders.add_argument("--json", action="store_true")
+
+    reply = add("reply", cmd_reply, "queue a reply (or --note) for the next sync")
+    reply.add_argument("conversation_id")
+    reply.add_argument("text")
+    reply.add_argument(
+        "--note", action="store_true", help="an internal note, not shown to the customer"
+    )
+
+    outbox = add("outbox", cmd_outbox, "show what is waiting to be sent")
+    outbox.add_argument("--json", action="store_true")
+
+    agents = add("agents", cmd_agents, "manage agents on a reference server database")
+    agents.add_argument(
+        "--db", default=None, help="SQLAlchemy URL (default: sqlite file in --home)"
+    )
+    agents_sub = agents.add_subparsers(dest="agents_command", required=True, metavar="ACTION")
+    agents_add = agents_sub.add_parser("add", help="create an agent and print its token once")
+    agents_add.add_argument("name")
+    agents_add.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    agents_add.add_argument("--group", choices=["pre-sale", "after-sale"], default=None)
+    agents_add.add_argument("--db", default=argparse.SUPPRESS)
+    agents_sub.add_parser("list", help="list agents").add_argument(
+        "--db", default=argparse.SUPPRESS
+    )
+    agents_revoke = agents_sub.add_parser("revoke", help="revoke an agent's token")
+    agents_revoke.add_argument("name")
+    agents_revoke.add_argument("--db", default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cs-console`` script."""
+    args = build_parser().parse_args(argv)
+    from cs_console.settings import SettingsError
+
+    try:
+        result: int = args.func(args)
+    except SettingsError as exc:
+        print(f"cs-console: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from cs_console.store.db import StoreError
+
+        if isinstance(exc, StoreError):
+            print(f"cs-console: {exc}", file=sys.stderr)
+            return 2
+        raise
+    return result

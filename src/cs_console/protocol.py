@@ -1,0 +1,277 @@
+"""cs-console's sync protocol: the JSON records and operations exchanged with a backend.
+
+Documented for people in ``docs/openapi.yaml``. The same models validate what the
+reference server receives and what the client accepts, strictly: a string where a
+number belongs, a time without a zone, or an unknown enum value is an error, not a
+guess. Every free-text field is sanitised on the way in.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from cs_console.domain import (
+    CaseStatus,
+    ConversationStatus,
+    FlagColour,
+    Group,
+    MessageKind,
+    OrderEventKind,
+    OrderStatus,
+    Role,
+)
+from cs_console.sanitize import sanitize, sanitize_line
+from cs_console.timeutil import to_utc
+
+PROTOCOL_VERSION = 1
+MAX_BODY_CHARS = 8_000
+MAX_NAME_CHARS = 200
+MAX_PAGE = 2_000
+DEFAULT_PAGE = 500
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+Text = Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(sanitize)]
+Line = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(sanitize_line)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class Record(BaseModel):
+    """Base of every wire record: strict types, unknown fields ignored (forward compatible)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class AgentRecord(Record):
+    """An agent account as others see it (never its token)."""
+
+    name: Line
+    role: Role
+    group: Group | None = None
+    active: bool = True
+
+
+class CustomerRecord(Record):
+    """A shop's customer."""
+
+    id: Id
+    name: Line
+    email: Line | None = None
+    phone: Line | None = None
+    language: Line = "en"
+    notes: Text = ""
+    updated_at: UtcTime
+
+
+class ConversationRecord(Record):
+    """A chat with one customer, as the backend sees it."""
+
+    id: Id
+    customer_id: Id
+    channel: Line = "web"
+    group: Group
+    status: ConversationStatus
+    assignee: Line | None = None
+    snoozed_until: UtcTime | None = None
+    waiting_since: UtcTime | None = None
+    last_activity_at: UtcTime
+    unread_count: int = Field(default=0, ge=0)
+    updated_at: UtcTime
+
+
+class MessageRecord(Record):
+    """One message in a conversation; agent messages keep the id their client gave them."""
+
+    id: Id
+    conversation_id: Id
+    kind: MessageKind
+    author: Line
+    body: Text
+    created_at: UtcTime
+
+
+class OrderItem(Record):
+    """One line of an order."""
+
+    sku: Line
+    name: Line
+    quantity: int = Field(ge=0)
+    unit_price_minor: int = Field(ge=0)
+
+
+class OrderRecord(Record):
+    """An order; money is in minor units (cents, fen) of ``currency``."""
+
+    id: Id
+    number: Line
+    customer_id: Id
+    status: OrderStatus
+    items: list[OrderItem] = Field(default_factory=list, max_length=200)
+    total_minor: int = Field(ge=0)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    carrier: Line | None = None
+    tracking_number: Line | None = None
+    shipping_address: Text = ""
+    placed_at: UtcTime
+    paid_at: UtcTime | None = None
+    group_formed_at: UtcTime | None = None
+    shipped_at: UtcTime | None = None
+    delivered_at: UtcTime | None = None
+    updated_at: UtcTime
+
+
+class OrderEventRecord(Record):
+    """One entry of an order's timeline."""
+
+    id: Id
+    order_id: Id
+    kind: OrderEventKind
+    at: UtcTime
+    detail: Text = ""
+
+
+class RemarkRecord(Record):
+    """A flagged order remark: reason, agent and date, as the seeds prescribe."""
+
+    id: Id
+    order_id: Id
+    flag: FlagColour
+    text: Text
+    author: Line
+    created_at: UtcTime
+
+
+class CaseRecord(Record):
+    """An after-sales case in the register."""
+
+    id: Id
+    conversation_id: Id | None = None
+    customer_id: Id | None = None
+    order_id: Id | None = None
+    category: Line
+    responsible: Line | None = None
+    resolution: Line | None = None
+    status: CaseStatus
+    refund_minor: int = Field(default=0, ge=0)
+    compensation_minor: int = Field(default=0, ge=0)
+    postage_lost_minor: int = Field(default=0, ge=0)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    follow_up_on: date | None = None
+    evidence: list[Line] = Field(default_factory=list, max_length=50)
+    notes: Text = ""
+    created_by: Line
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+class ChangePage(Record):
+    """One page of changes since a cursor. ``has_more`` asks the client to pull again at once."""
+
+    server_id: Id
+    cursor: int = Field(ge=0)
+    has_more: bool
+    agents: list[AgentRecord] = Field(default_factory=list)
+    customers: list[CustomerRecord] = Field(default_factory=list)
+    conversations: list[ConversationRecord] = Field(default_factory=list)
+    messages: list[MessageRecord] = Field(default_factory=list)
+    orders: list[OrderRecord] = Field(default_factory=list)
+    order_events: list[OrderEventRecord] = Field(default_factory=list)
+    remarks: list[RemarkRecord] = Field(default_factory=list)
+    cases: list[CaseRecord] = Field(default_factory=list)
+
+    def count(self) -> int:
+        """How many records the page holds."""
+        return (
+            len(self.agents)
+            + len(self.customers)
+            + len(self.conversations)
+            + len(self.messages)
+            + len(self.orders)
+            + len(self.order_events)
+            + len(self.remarks)
+            + len(self.cases)
+        )
+
+
+class Me(Record):
+    """Who the token belongs to, and which server answers."""
+
+    server_id: Id
+    agent: AgentRecord
+    protocol: int
+
+
+# --- operations the client pushes -------------------------------------------------
+
+
+class SendMessage(Record):
+    """Send a reply (``kind=agent``) or add an internal note (``kind=note``)."""
+
+    op: Literal["send_message"] = "send_message"
+    id: Id
+    conversation_id: Id
+    kind: Literal[MessageKind.AGENT, MessageKind.NOTE]
+    body: Annotated[Text, Field(min_length=1)]
+
+
+class SetStatus(Record):
+    """Resolve, reopen, set pending or snooze a conversation."""
+
+    op: Literal["set_status"] = "set_status"
+    conversation_id: Id
+    status: ConversationStatus
+    snoozed_until: UtcTime | None = None
+
+
+class Assign(Record):
+    """Claim (assignee = self), transfer to an agent or a group, or unassign."""
+
+    op: Literal["assign"] = "assign"
+    conversation_id: Id
+    assignee: Line | None = None
+    group: Group | None = None
+
+
+class MarkRead(Record):
+    """The agent has read the conversation: its unread count drops to zero."""
+
+    op: Literal["mark_read"] = "mark_read"
+    conversation_id: Id
+
+
+class AddRemark(Record):
+    """Add a flagged remark to an order."""
+
+    op: Literal["add_remark"] = "add_remark"
+    id: Id
+    order_id: Id
+    flag: FlagColour
+    text: Annotated[Text, Field(min_length=1)]
+
+
+Operation = Annotated[
+    SendMessage | SetStatus | Assign | MarkRead | AddRemark, Field(discriminator="op")
+]
+
+
+class OperationEnvelope(Record):
+    """The body of ``POST /api/v1/operations``: one operation."""
+
+    operation: Operation
+
+
+class OperationResult(Record):
+    """What the server answers to an operation (and to every repeat of its key)."""
+
+    key: str
+    applied: bool
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(Record):
+    """The body of every error response."""
+
+    error: Line
+    detail: Text = ""

@@ -1,0 +1,1 @@
+"""The reference shop backend: ``cs-console serve``. Implements docs/openapi.yaml."""

@@ -1,0 +1,135 @@
+"""The reference server's HTTP layer (Starlette). Every endpoint but /health needs a
+bearer token; errors are JSON ``{"error": ..., "detail": ...}``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cs_console import protocol as p
+from cs_console.domain import Role
+from cs_console.server.state import Caller, OperationError, ServerState
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_KEY_CHARS = 128
+
+Handler = Callable[[Request, Caller], Awaitable[Response]]
+
+
+def _json(status: int, payload: Any) -> Response:
+    body = payload.model_dump_json() if isinstance(payload, p.Record) else json.dumps(payload)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _error(status: int, error: str, detail: str = "") -> Response:
+    return _json(status, {"error": error, "detail": detail})
+
+
+def create_app(state: ServerState) -> Starlette:
+    """The ASGI app serving ``state``."""
+
+    def authed(
+        handler: Handler, *, supervisor: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            header = request.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return _error(401, "missing bearer token")
+            caller = await run_in_threadpool(state.authenticate, token.strip())
+            if caller is None:
+                return _error(401, "unknown or revoked token")
+            if supervisor and caller.role is not Role.SUPERVISOR:
+                return _error(403, "supervisors only")
+            return await handler(request, caller)
+
+        return endpoint
+
+    async def health(_request: Request) -> Response:
+        return _json(200, {"ok": True, "server_id": state.server_id})
+
+    async def me(_request: Request, caller: Caller) -> Response:
+        return _json(200, await run_in_threadpool(state.me, caller))
+
+    async def changes(request: Request, _caller: Caller) -> Response:
+        try:
+            since = int(request.query_params.get("since", "0"))
+            limit = int(request.query_params.get("limit", str(p.DEFAULT_PAGE)))
+        except ValueError:
+            return _error(422, "since and limit must be whole numbers")
+        if since < 0 or not 1 <= limit <= p.MAX_PAGE:
+            return _error(422, f"since >= 0 and 1 <= limit <= {p.MAX_PAGE}")
+        return _json(200, await run_in_threadpool(state.changes, since, limit))
+
+    async def read_body(request: Request) -> bytes | Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+            return _error(413, "request too large")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_REQUEST_BYTES:
+                return _error(413, "request too large")
+        return body
+
+    async def operations(request: Request, caller: Caller) -> Response:
+        key = request.headers.get("idempotency-key", "").strip()
+        if not key or len(key) > MAX_KEY_CHARS:
+            return _error(400, "an Idempotency-Key header (1-128 characters) is required")
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            envelope = p.OperationEnvelope.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(x) for x in first.get("loc", ()))
+            return _error(422, "invalid operation", f"{where}: {first.get('msg', 'invalid')}")
+        try:
+            result = await run_in_threadpool(state.apply, caller, key, envelope.operation)
+        except OperationError as exc:
+            return _error(exc.status, str(exc))
+        return _json(200, result)
+
+    async def list_agents(_request: Request, _caller: Caller) -> Response:
+        agents = await run_in_threadpool(state.list_agents)
+        return _json(
+            200,
+            {
+                "agents": [
+                    rec.model_dump(mode="json") | {"revoked": revoked} for rec, revoked in agents
+                ]
+            },
+        )
+
+    async def add_agent(request: Request, _caller: Caller) -> Response:
+        body = await read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            rec = p.AgentRecord.model_validate_json(body)
+        except ValidationError:
+            return _error(422, "expected {name, role, group}")
+        token = await run_in_threadpool(state.add_agent, rec.name, rec.role, rec.group)
+        return _json(200, {"name": rec.name, "token": token})
+
+    routes = [
+        Route("/health", health),
+        Route("/api/v1/me", authed(me)),
+        Route("/api/v1/changes", authed(changes)),
+        Route("/api/v1/operations", authed(operations), methods=["POST"]),
+        Route("/api/v1/agents", authed(list_agents, supervisor=True)),
+        Route("/api/v1/agents", authed(add_agent, supervisor=True), methods=["POST"]),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,476 @@
+"""The reference server's data and rules: agents and tokens, the change feed, and the
+operations agents push (applied once per idempotency key).
+
+Any SQLAlchemy URL works; SQLite by default. Writes are serialised in-process so the
+change feed's sequence numbers commit in order (a client's cursor never skips a
+change that commits late): run one server process per database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, update
+from sqlmodel import SQLModel
+
+from cs_console import protocol as p
+from cs_console.domain import ConversationStatus, MessageKind, Role
+from cs_console.store import convert
+from cs_console.store.db import configure_sqlite
+from cs_console.store.models import (
+    AGENT,
+    API_TOKEN,
+    CHANGE,
+    CONVERSATION,
+    CUSTOMER,
+    IDEMPOTENCY,
+    MESSAGE,
+    ORDER,
+    ORDER_EVENT,
+    ORDER_REMARK,
+    SERVER_META,
+    SERVER_TABLES,
+    table_of,
+)
+from cs_console.timeutil import utcnow
+
+_OPERATION: TypeAdapter[p.Operation] = TypeAdapter(p.Operation)
+
+# entity name in the change feed -> (table, record model, page field)
+ENTITIES: dict[str, tuple[Any, type[p.Record], str]] = {
+    "agent": (AGENT, p.AgentRecord, "agents"),
+    "customer": (CUSTOMER, p.CustomerRecord, "customers"),
+    "conversation": (CONVERSATION, p.ConversationRecord, "conversations"),
+    "message": (MESSAGE, p.MessageRecord, "messages"),
+    "order": (ORDER, p.OrderRecord, "orders"),
+    "order_event": (ORDER_EVENT, p.OrderEventRecord, "order_events"),
+    "remark": (ORDER_REMARK, p.RemarkRecord, "remarks"),
+}
+_KEY_COLUMN = {"agent": "name"}
+
+
+class OperationError(Exception):
+    """An operation the server refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token: tokens are 256 random bits, so no salt or stretching is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated agent making a request."""
+
+    name: str
+    role: Role
+
+
+class ServerState:
+    """Everything the HTTP layer needs, over one database."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            configure_sqlite(self.engine)
+        SQLModel.metadata.create_all(self.engine, tables=[table_of(t) for t in SERVER_TABLES])
+        self._write_lock = threading.Lock()
+        with self.write() as conn:
+            found = conn.execute(
+                select(SERVER_META.c.value).where(SERVER_META.c.key == "server_id")
+            ).first()
+            if found is None:
+                self.server_id = uuid.uuid4().hex
+                conn.execute(insert(SERVER_META).values(key="server_id", value=self.server_id))
+            else:
+                self.server_id = str(found[0])
+
+    def close(self) -> None:
+        """Release the database."""
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A serialised write transaction."""
+        with self._write_lock, self.engine.connect() as raw:
+            conn = raw.execution_options(cs_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # --- agents and tokens ------------------------------------------------------
+
+    def add_agent(self, name: str, role: Role, group: str | None) -> str:
+        """Create an agent (or replace its token) and return the new token, once."""
+        token = secrets.token_urlsafe(32)
+        with self.write() as conn:
+            rec = p.AgentRecord.model_validate(
+                {"name": name, "role": role, "group": group}, strict=False
+            )
+            convert.upsert(conn, AGENT, [convert.agent_row(rec)], ["name"])
+            touch(conn, "agent", rec.name)
+            convert.upsert(
+                conn,
+                API_TOKEN,
+                [
+                    {
+                        "agent_name": rec.name,
+                        "token_hash": hash_token(token),
+                        "revoked": False,
+                        "created_at": utcnow(),
+                    }
+                ],
+                ["agent_name"],
+            )
+        return token
+
+    def revoke_agent(self, name: str) -> bool:
+        """Revoke an agent's token; False if there is no such agent."""
+        with self.write() as conn:
+            result = conn.execute(
+                update(API_TOKEN).where(API_TOKEN.c.agent_name == name).values(revoked=True)
+            )
+            return bool(result.rowcount)
+
+    def list_agents(self) -> list[tuple[p.AgentRecord, bool]]:
+        """Every agent with whether its token is revoked."""
+        with self.read() as conn:
+            rows = (
+                conn.execute(
+                    select(AGENT, API_TOKEN.c.revoked)
+                    .select_from(AGENT.outerjoin(API_TOKEN, API_TOKEN.c.agent_name == AGENT.c.name))
+                    .order_by(AGENT.c.name)
+                )
+                .mappings()
+                .all()
+            )
+        return [(convert.to_agent(r), bool(r["revoked"])) for r in rows]
+
+    def authenticate(self, token: str) -> Caller | None:
+        """The agent a token belongs to, or None (unknown or revoked)."""
+        digest = hash_token(token)
+        with self.read() as conn:
+            row = conn.execute(
+                select(API_TOKEN.c.token_hash, API_TOKEN.c.revoked, AGENT.c.name, AGENT.c.role)
+                .select_from(API_TOKEN.join(AGENT, AGENT.c.name == API_TOKEN.c.agent_name))
+                .where(API_TOKEN.c.token_hash == digest)
+            ).first()
+        # The lookup is by hash; compare_digest keeps the final check constant-time.
+        if row is None or row[1] or not hmac.compare_digest(row[0], digest):
+            return None
+        return Caller(name=row[2], role=Role(row[3]))
+
+    def me(self, caller: Caller) -> p.Me:
+        """The caller's own record."""
+        with self.read() as conn:
+            row = conn.execute(select(AGENT).where(AGENT.c.name == caller.name)).mappings().one()
+        return p.Me(
+            server_id=self.server_id, agent=convert.to_agent(row), protocol=p.PROTOCOL_VERSION
+        )
+
+    # --- the change feed --------------------------------------------------------
+
+    def changes(self, since: int, limit: int) -> p.ChangePage:
+        """Changes after ``since``; parents of every child are included so that each
+        page can be applied on its own (foreign keys hold on the client)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                select(CHANGE.c.seq, CHANGE.c.entity, CHANGE.c.entity_id)
+                .where(CHANGE.c.seq > since)
+                .order_by(CHANGE.c.seq)
+                .limit(limit)
+            ).all()
+            ids: dict[str, set[str]] = {name: set() for name in ENTITIES}
+            for _, entity, entity_id in rows:
+                if entity in ids:
+                    ids[entity].add(entity_id)
+            fetched = {name: self._fetch(conn, name, ids[name]) for name in ENTITIES}
+            self._add_parents(conn, fetched)
+        cursor = rows[-1][0] if rows else since
+        page: dict[str, Any] = {
+            "server_id": self.server_id,
+            "cursor": cursor,
+            "has_more": len(rows) == limit,
+        }
+        for name, (_, _, field) in ENTITIES.items():
+            page[field] = list(fetched[name].values())
+        return p.ChangePage(**page)
+
+    def _fetch(self, conn: Connection, entity: str, wanted: set[str]) -> dict[str, p.Record]:
+        if not wanted:
+            return {}
+        table, model, _ = ENTITIES[entity]
+        key = _KEY_COLUMN.get(entity, "id")
+        out: dict[str, p.Record] = {}
+        chunk = sorted(wanted)
+        for start in range(0, len(chunk), 500):
+            part = chunk[start : start + 500]
+            for row in conn.execute(select(table).where(table.c[key].in_(part))).mappings():
+                if entity == "agent":
+                    out[row[key]] = convert.to_agent(row)
+                else:
+                    out[row[key]] = convert.to_record(model, row)
+        return out
+
+    def _add_parents(self, conn: Connection, fetched: dict[str, dict[str, p.Record]]) -> None:
+        def need(entity: str, refs: set[str]) -> None:
+            missing = refs - fetched[entity].keys()
+            fetched[entity].update(self._fetch(conn, entity, missing))
+
+        need(
+            "order",
+            {r.order_id for k in ("order_event", "remark") for r in fetched[k].values()},
+        )
+        need("conversation", {r.conversation_id for r in fetched["message"].values()})
+        need(
+            "customer",
+            {r.customer_id for k in ("conversation", "order") for r in fetched[k].values()},
+        )
+
+    # --- operations -----------------------------------------------------------------
+
+    def apply(self, caller: Caller, key: str, operation: p.Operation) -> p.OperationResult:
+        """Apply ``operation`` once per ``key``: a repeat gets the first answer; the same
+        key with a different operation is refused (422)."""
+        body = operation.model_dump_json()
+        request_hash = hashlib.sha256(f"{caller.name}\n{body}".encode()).hexdigest()
+        with self.write() as conn:
+            found = conn.execute(
+                select(IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.response).where(
+                    IDEMPOTENCY.c.key == key
+                )
+            ).first()
+            if found is not None:
+                if found[0] != request_hash:
+                    raise OperationError(422, "this Idempotency-Key was used for another request")
+                return p.OperationResult.model_validate_json(found[1])
+            result = p.OperationResult(
+                key=key, applied=True, result=self._apply(conn, caller, operation)
+            )
+            conn.execute(
+                insert(IDEMPOTENCY).values(
+                    key=key,
+                    agent_name=caller.name,
+                    request_hash=request_hash,
+                    response=result.model_dump_json(),
+                    created_at=utcnow(),
+                )
+            )
+            return result
+
+    def _conversation(self, conn: Connection, conversation_id: str) -> Any:
+        row = (
+            conn.execute(select(CONVERSATION).where(CONVERSATION.c.id == conversation_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise OperationError(404, f"no conversation {conversation_id}")
+        return row
+
+    def _apply(self, conn: Connection, caller: Caller, op: p.Operation) -> dict[str, Any]:
+        now = utcnow()
+        if isinstance(op, p.SendMessage):
+            conv = self._conversation(conn, op.conversation_id)
+            existing = conn.execute(
+                select(MESSAGE.c.conversation_id).where(MESSAGE.c.id == op.id)
+            ).first()
+            if existing is not None:
+                raise OperationError(409, f"message id {op.id} is taken")
+            conn.execute(
+                insert(MESSAGE).values(
+                    id=op.id,
+                    conversation_id=op.conversation_id,
+                    kind=op.kind.value,
+                    author=caller.name,
+                    body=op.body,
+                    created_at=now,
+                    delivery="sent",
+                )
+            )
+            touch(conn, "message", op.id)
+            values: dict[str, Any] = {"updated_at": now}
+            if op.kind is MessageKind.AGENT:
+                values |= {"waiting_since": None, "unread_count": 0, "last_activity_at": now}
+                if conv["assignee"] is None:
+                    values["assignee"] = caller.name  # answering a chat claims it
+            self._update_conversation(conn, conv, values)
+            return {"message_id": op.id, "created_at": now.isoformat()}
+        if isinstance(op, p.SetStatus):
+            conv = self._conversation(conn, op.conversation_id)
+            if op.status is ConversationStatus.SNOOZED and op.snoozed_until is None:
+                raise OperationError(422, "snoozing needs snoozed_until")
+            values = {
+                "status": op.status.value,
+                "snoozed_until": op.snoozed_until,
+                "updated_at": now,
+            }
+            self._update_conversation(conn, conv, values)
+            return {"status": op.status.value}
+        if isinstance(op, p.Assign):
+            conv = self._conversation(conn, op.conversation_id)
+            owner = conv["assignee"]
+            if owner not in (None, caller.name) and caller.role is not Role.SUPERVISOR:
+                raise OperationError(403, f"only a supervisor can take a conversation from {owner}")
+            if op.assignee is not None:
+                known = conn.execute(
+                    select(AGENT.c.name).where(AGENT.c.name == op.assignee)
+                ).first()
+                if known is None:
+                    raise OperationError(422, f"no agent named {op.assignee}")
+            values = {"assignee": op.assignee, "updated_at": now}
+            if op.group is not None:
+                values["group"] = op.group.value
+            self._update_conversation(conn, conv, values)
+            return {"assignee": op.assignee, "group": op.group.value if op.group else conv["group"]}
+        if isinstance(op, p.MarkRead):
+            conv = self._conversation(conn, op.conversation_id)
+            self._update_conversation(conn, conv, {"unread_count": 0, "updated_at": now})
+            return {}
+        if isinstance(op, p.AddRemark):
+            order = conn.execute(select(ORDER.c.id).where(ORDER.c.id == op.order_id)).first()
+            if order is None:
+                raise OperationError(404, f"no order {op.order_id}")
+            existing = conn.execute(
+                select(ORDER_REMARK.c.id).where(ORDER_REMARK.c.id == op.id)
+            ).first()
+            if existing is not None:
+                raise OperationError(409, f"remark id {op.id} is taken")
+            conn.execute(
+                insert(ORDER_REMARK).values(
+                    id=op.id,
+                    order_id=op.order_id,
+                    flag=op.flag.value,
+                    text=op.text,
+                    author=caller.name,
+                    created_at=now,
+                    delivery="sent",
+                )
+            )
+            touch(conn, "remark", op.id)
+            return {"remark_id": op.id}
+        raise OperationError(422, "unknown operation")  # pragma: no cover - the union is closed
+
+    def _update_conversation(self, conn: Connection, conv: Any, values: dict[str, Any]) -> None:
+        merged = dict(conv) | values
+        values["queue_rank"] = convert.queue_rank(
+            merged["waiting_since"], merged["last_activity_at"]
+        )
+        conn.execute(update(CONVERSATION).where(CONVERSATION.c.id == conv["id"]).values(**values))
+        touch(conn, "conversation", conv["id"])
+
+    # --- used by the demo loader and the simulator -----------------------------------
+
+    def add_customer_message(self, conversation_id: str, body: str) -> str:
+        """A customer writes: the conversation reopens and its waiting clock starts."""
+        now = utcnow()
+        message_id = "msg-" + uuid.uuid4().hex[:16]
+        with self.write() as conn:
+            conv = self._conversation(conn, conversation_id)
+            customer = conn.execute(
+                select(CUSTOMER.c.name).where(CUSTOMER.c.id == conv["customer_id"])
+            ).scalar_one()
+            conn.execute(
+                insert(MESSAGE).values(
+                    id=message_id,
+                    conversation_id=conversation_id,
+                    kind="customer",
+                    author=customer,
+                    body=body,
+                    created_at=now,
+                    delivery="sent",
+                )
+            )
+            touch(conn, "message", message_id)
+            self._update_conversation(
+                conn,
+                conv,
+                {
+                    "status": ConversationStatus.OPEN.value,
+                    "snoozed_until": None,
+                    "waiting_since": conv["waiting_since"] or now,
+                    "unread_count": conv["unread_count"] + 1,
+                    "last_activity_at": now,
+                    "updated_at": now,
+                },
+            )
+        return message_id
+
+    def load_records(self, records: dict[str, list[p.Record]]) -> None:
+        """Insert records (entity name -> list) and register them in the change feed."""
+        converters: dict[str, Any] = {
+            "agent": convert.agent_row,
+            "customer": convert.customer_row,
+            "conversation": convert.conversation_row,
+            "message": convert.message_row,
+            "order": convert.order_row,
+            "order_event": convert.event_row,
+            "remark": convert.remark_row,
+        }
+        with self.write() as conn:
+            for entity in ENTITIES:
+                batch = records.get(entity, [])
+                if not batch:
+                    continue
+                table = ENTITIES[entity][0]
+                key = _KEY_COLUMN.get(entity, "id")
+                rows = [converters[entity](r) for r in batch]
+                convert.upsert(
+                    conn, table, rows, [key], keep=["seq"] if entity == "message" else ()
+                )
+                for row in rows:
+                    touch(conn, entity, row[key])
+
+    def conversation_languages(self) -> list[tuple[str, str]]:
+        """(conversation id, customer language) for every conversation."""
+        with self.read() as conn:
+            rows = conn.execute(
+                select(CONVERSATION.c.id, CUSTOMER.c.language)
+                .select_from(
+                    CONVERSATION.join(CUSTOMER, CUSTOMER.c.id == CONVERSATION.c.customer_id)
+                )
+                .order_by(CONVERSATION.c.id)
+            ).all()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def count(self, entity: str) -> int:
+        """How many rows of ``entity`` the server holds."""
+        table = ENTITIES[entity][0]
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+    def messages_with_body(self, body: str) -> int:
+        """How many messages carry exactly ``body`` (tests use it to prove exactly-once)."""
+        with self.read() as conn:
+            stmt = select(func.count()).select_from(MESSAGE).where(MESSAGE.c.body == body)
+            return int(conn.execute(stmt).scalar_one())
+
+
+def touch(conn: Connection, entity: str, entity_id: str) -> None:
+    """Move ``entity_id`` to the head of the change feed."""
+    conn.execute(delete(CHANGE).where(CHANGE.c.entity == entity, CHANGE.c.entity_id == entity_id))
+    conn.execute(insert(CHANGE).values(entity=entity, entity_id=entity_id))
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

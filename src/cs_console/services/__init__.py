@@ -1,0 +1,1 @@
+"""What an agent can do (send a reply, claim, flag an order), on top of store and sync."""

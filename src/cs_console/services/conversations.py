@@ -1,0 +1,175 @@
+"""What an agent does in a conversation: read it, reply, note, claim, transfer, resolve."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cs_console import protocol as p
+from cs_console.domain import ConversationStatus, Group, MessageKind
+from cs_console.services.context import AgentContext
+from cs_console.store import kv, outbox, threads
+from cs_console.timeutil import utcnow
+from cs_console.views import ConversationInfo, MessageRow, OutboxRow
+
+REPLY, NOTE = "reply", "note"
+
+
+class ActionError(Exception):
+    """The action cannot be done; the message is for the agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """The reply is in the outbox (undoable until ``entry.not_before``)."""
+
+    entry: OutboxRow
+    message_id: str
+    body: str
+    note: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewActivity:
+    """Sending stopped: these arrived since the agent last looked."""
+
+    messages: list[MessageRow]
+
+
+def info(ctx: AgentContext, conversation_id: str) -> ConversationInfo | None:
+    """The conversation's header (customer, status, assignee)."""
+    return threads.conversation_info(ctx.db, conversation_id)
+
+
+def messages(
+    ctx: AgentContext, conversation_id: str, limit: int = 200, *, before_seq: int | None = None
+) -> list[MessageRow]:
+    """The newest ``limit`` messages (or those before ``before_seq``), oldest first."""
+    return threads.latest_messages(ctx.db, conversation_id, limit, before_seq=before_seq)
+
+
+def mark_seen(ctx: AgentContext, conversation_id: str, seq: int) -> None:
+    """The agent has had messages up to ``seq`` on screen."""
+    if seq > threads.seen_marker(ctx.db, conversation_id):
+        kv.set_seen(ctx.db, conversation_id, seq)
+
+
+def unseen(ctx: AgentContext, conversation_id: str) -> list[MessageRow]:
+    """Customer messages and other agents' replies the agent has not had on screen."""
+    seen = threads.seen_marker(ctx.db, conversation_id)
+    return threads.arrived_since(ctx.db, conversation_id, seen, ctx.agent_name)
+
+
+def send(
+    ctx: AgentContext,
+    conversation_id: str,
+    body: str,
+    *,
+    note: bool = False,
+    force: bool = False,
+) -> Queued | NewActivity:
+    """Queue a reply (or an internal note). Unless ``force``, a reply stops and returns
+    :class:`NewActivity` when something arrived that the agent has not seen: two agents
+    answering one chat, or answering again after a reconnect, is the commonest slip."""
+    text = body.strip("\n")
+    if not text.strip():
+        raise ActionError("nothing to send")
+    if len(text) > p.MAX_BODY_CHARS:
+        raise ActionError(f"too long: {len(text)} characters, the limit is {p.MAX_BODY_CHARS}")
+    if threads.conversation_info(ctx.db, conversation_id) is None:
+        raise ActionError("no such conversation")
+    if not note and not force:
+        fresh = unseen(ctx, conversation_id)
+        if fresh:
+            return NewActivity(fresh)
+    message_id = uuid.uuid4().hex
+    op = p.SendMessage(
+        id=message_id,
+        conversation_id=conversation_id,
+        kind=MessageKind.NOTE if note else MessageKind.AGENT,
+        body=text,
+    )
+    entry = outbox.record(
+        ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else ctx.settings.undo_seconds
+    )
+    kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
+    mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
+    return Queued(entry=entry, message_id=message_id, body=text, note=note)
+
+
+def undo(ctx: AgentContext, queued: Queued) -> bool:
+    """Take a reply back while it is still in its undo window; the text goes back to
+    draft so nothing typed is lost."""
+    taken = outbox.undo(ctx.db, queued.entry.key)
+    if taken:
+        kv.set_draft(
+            ctx.db, queued.entry.conversation_id or "", NOTE if queued.note else REPLY, queued.body
+        )
+    return taken
+
+
+def retry(ctx: AgentContext, message_id: str) -> bool:
+    """Send a failed message again (same idempotency key)."""
+    key = outbox.key_for_message(ctx.db, message_id)
+    return key is not None and outbox.retry(ctx.db, key)
+
+
+def _record(ctx: AgentContext, op: p.Operation) -> OutboxRow:
+    return outbox.record(ctx.db, op, author=ctx.agent_name)
+
+
+def claim(ctx: AgentContext, conversation_id: str) -> OutboxRow:
+    """Assign the conversation to myself."""
+    current = threads.conversation_info(ctx.db, conversation_id)
+    if current is None:
+        raise ActionError("no such conversation")
+    if current.assignee not in (None, ctx.agent_name) and not ctx.is_supervisor:
+        raise ActionError(f"{current.assignee} has it; only a supervisor can take it over")
+    return _record(ctx, p.Assign(conversation_id=conversation_id, assignee=ctx.agent_name))
+
+
+def transfer(
+    ctx: AgentContext, conversation_id: str, *, group: Group | None = None, agent: str | None = None
+) -> OutboxRow:
+    """Hand the conversation to a group (unassigned there) or to an agent."""
+    if group is None and agent is None:
+        raise ActionError("transfer to a group or an agent")
+    return _record(ctx, p.Assign(conversation_id=conversation_id, assignee=agent, group=group))
+
+
+def set_status(
+    ctx: AgentContext, conversation_id: str, status: ConversationStatus, *, snooze_minutes: int = 0
+) -> OutboxRow:
+    """Resolve, reopen, mark pending, or snooze for ``snooze_minutes``."""
+    until = None
+    if status is ConversationStatus.SNOOZED:
+        if snooze_minutes <= 0:
+            raise ActionError("snooze for how long?")
+        until = utcnow() + timedelta(minutes=snooze_minutes)
+    return _record(
+        ctx, p.SetStatus(conversation_id=conversation_id, status=status, snoozed_until=until)
+    )
+
+
+def mark_read(ctx: AgentContext, conversation_id: str) -> OutboxRow | None:
+    """Clear the unread count (only queues an operation when there is something unread)."""
+    current = threads.conversation_info(ctx.db, conversation_id)
+    if current is None or current.unread_count == 0:
+        return None
+    return _record(ctx, p.MarkRead(conversation_id=conversation_id))
+
+
+def draft(ctx: AgentContext, conversation_id: str, mode: str) -> str:
+    """The saved draft for this conversation and mode."""
+    return kv.get_draft(ctx.db, conversation_id, mode)
+
+
+def save_draft(ctx: AgentContext, conversation_id: str, mode: str, body: str) -> None:
+    """Save (or clear) the draft."""
+    kv.set_draft(ctx.db, conversation_id, mode, body)
+
+
+def outbox_entries(ctx: AgentContext) -> list[OutboxRow]:
+    """What is still on its way."""
+    return outbox.entries(ctx.db)

@@ -1,0 +1,54 @@
+"""The customer's orders: timeline, ship-by deadline, flagged remarks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from cs_console import protocol as p
+from cs_console.domain import FlagColour, OrderStatus
+from cs_console.services.context import AgentContext
+from cs_console.store import orders, outbox
+from cs_console.timeutil import utcnow
+from cs_console.views import OrderRow, OutboxRow
+
+UNSHIPPED = {
+    OrderStatus.AWAITING_SHIPMENT,
+    OrderStatus.AWAITING_GROUP,
+    OrderStatus.REFUND_REQUESTED,
+}
+
+
+def for_customer(ctx: AgentContext, customer_id: str) -> list[OrderRow]:
+    """The customer's orders, newest first."""
+    return orders.orders_for_customer(ctx.db, customer_id)
+
+
+def ship_by(order: OrderRow, hours: int) -> datetime | None:
+    """When an unshipped order must ship: ``hours`` after the group forms (group-buy)
+    or after payment. None once shipped or when unpaid."""
+    if order.shipped_at is not None or order.status not in UNSHIPPED:
+        return None
+    start = order.group_formed_at or order.paid_at
+    if start is None:
+        return None
+    return start + timedelta(hours=hours)
+
+
+def days_since_delivery(order: OrderRow, now: datetime | None = None) -> int | None:
+    """Whole days since the order was signed for."""
+    if order.delivered_at is None:
+        return None
+    return max(0, ((now or utcnow()) - order.delivered_at).days)
+
+
+def add_remark(ctx: AgentContext, order_id: str, flag: FlagColour, text: str) -> OutboxRow:
+    """Add a flagged remark; the agent's name and the date go with it automatically."""
+    body = text.strip()
+    if not body:
+        raise ValueError("a remark needs a reason")
+    return outbox.record(
+        ctx.db,
+        p.AddRemark(id=uuid.uuid4().hex, order_id=order_id, flag=flag, text=body),
+        author=ctx.agent_name,
+    )

@@ -1,0 +1,135 @@
+"""Between wire records (``protocol``) and table rows, in both directions, and upserts.
+
+The client turns pulled records into rows; the reference server turns its rows back
+into records for the change feed. One place for both keeps them from drifting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cs_console import protocol as p
+from cs_console.timeutil import format_stored
+
+Row = dict[str, Any]
+
+_RANK_SPAN_MS = 10**13
+
+
+def queue_rank(waiting_since: datetime | None, last_activity_at: datetime) -> str:
+    """Sort key for the queue: waiting customers first (longest wait first), then the
+    most recently active. Text, so one index on ``(status, queue_rank)`` serves it."""
+    if waiting_since is not None:
+        return "0" + format_stored(waiting_since)
+    inverted = _RANK_SPAN_MS - int(last_activity_at.timestamp() * 1000)
+    return "1" + str(max(inverted, 0)).zfill(13)
+
+
+def agent_row(rec: p.AgentRecord) -> Row:
+    """Row for the agent table."""
+    return {
+        "name": rec.name,
+        "role": rec.role.value,
+        "group": _val(rec.group),
+        "active": rec.active,
+    }
+
+
+def customer_row(rec: p.CustomerRecord) -> Row:
+    """Row for the customer table."""
+    return rec.model_dump()
+
+
+def conversation_row(rec: p.ConversationRecord) -> Row:
+    """Row for the conversation table, with its derived queue rank."""
+    row = rec.model_dump()
+    row["group"] = rec.group.value
+    row["status"] = rec.status.value
+    row["queue_rank"] = queue_rank(rec.waiting_since, rec.last_activity_at)
+    return row
+
+
+def message_row(rec: p.MessageRecord) -> Row:
+    """Row for the message table (a pulled message has, by definition, been sent)."""
+    row = rec.model_dump()
+    row["kind"] = rec.kind.value
+    row["delivery"] = "sent"
+    return row
+
+
+def order_row(rec: p.OrderRecord) -> Row:
+    """Row for the orders table; the lines go in as JSON."""
+    row = rec.model_dump(exclude={"items"})
+    row["status"] = rec.status.value
+    row["items_json"] = json.dumps(
+        [item.model_dump() for item in rec.items], ensure_ascii=False, separators=(",", ":")
+    )
+    return row
+
+
+def event_row(rec: p.OrderEventRecord) -> Row:
+    """Row for the order_event table."""
+    row = rec.model_dump()
+    row["kind"] = rec.kind.value
+    return row
+
+
+def remark_row(rec: p.RemarkRecord) -> Row:
+    """Row for the order_remark table."""
+    row = rec.model_dump()
+    row["flag"] = rec.flag.value
+    row["delivery"] = "sent"
+    return row
+
+
+def to_agent(row: Mapping[str, Any]) -> p.AgentRecord:
+    """Record from an agent row."""
+    return p.AgentRecord.model_validate(
+        {"name": row["name"], "role": row["role"], "group": row["group"], "active": row["active"]},
+        strict=False,
+    )
+
+
+def to_record(model: type[p.Record], row: Mapping[str, Any]) -> p.Record:
+    """Record of ``model`` from a table row (columns named as the record's fields)."""
+    data = dict(row)
+    if model is p.OrderRecord:
+        data["items"] = json.loads(data.pop("items_json") or "[]")
+    # Rows hold enum values as text; validate leniently from our own trusted rows.
+    return model.model_validate(data, strict=False)
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Row],
+    keys: Iterable[str],
+    *,
+    keep: Iterable[str] = (),
+) -> None:
+    """Insert ``rows``, updating those whose ``keys`` exist. Columns in ``keep`` are
+    left as they are on update (local-only columns such as ``seq``)."""
+    if not rows:
+        return
+    key_list = list(keys)
+    skip = set(key_list) | set(keep)
+    dialect = conn.dialect.name
+    insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_fn(table)
+    columns = [c for c in rows[0] if c not in skip]
+    update = {c: stmt.excluded[c] for c in columns}
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=key_list, set_=update)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=key_list)
+    conn.execute(stmt, list(rows))
+
+
+def _val(value: Any) -> Any:
+    return getattr(value, "value", value)

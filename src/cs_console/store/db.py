@@ -1,0 +1,182 @@
+"""Opening the SQLite store: pragmas, the single-writer lock, transactions, migrations.
+
+Choices, and why:
+
+* WAL journal, so the UI reads while the sync thread writes.
+* ``synchronous=FULL``: the outbox is the only copy of a reply the agent has
+  typed until the server has it; FULL survives a power cut, NORMAL only a crash.
+  It costs about a third of write speed here, which batching more than repays.
+* Write transactions begin ``IMMEDIATE`` and wait up to ``busy_timeout``: a plain
+  ``BEGIN`` that reads and then writes fails at once on the lock upgrade instead of
+  waiting.
+* One writing process per store (a lock file beside it), and one writing thread at
+  a time inside it: SQLite 3.40 (bundled with this Python) can corrupt a WAL file
+  when two connections write or checkpoint at once (fixed in 3.51.3).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from cs_console.store.migrations import LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """A problem with the local store, worded for the person at the keyboard."""
+
+
+class StoreBusy(StoreError):
+    """Another cs-console process already writes to this store."""
+
+
+class StoreDamaged(StoreError):
+    """SQLite reports the file as damaged."""
+
+
+class Database:
+    """A handle on one store file: ``read()`` and ``write()`` hand out transactions."""
+
+    def __init__(self, path: Path, *, writer: bool = True) -> None:
+        self.path = path
+        self.writer = writer
+        self._write_lock = threading.Lock()
+        self._lock_fd: int | None = None
+        if writer:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._take_process_lock()
+        elif not path.exists():
+            raise StoreError(f"no store at {path}: run cs-console once to create it")
+        url = f"sqlite:///{path}" if writer else f"sqlite:///file:{path}?mode=ro&uri=true"
+        # NullPool: a connection per transaction is cheap for SQLite and keeps
+        # threads from sharing one; pragmas are set on every connect.
+        self.engine: Engine = create_engine(
+            url,
+            poolclass=NullPool,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
+        configure_sqlite(self.engine)
+        if writer:
+            try:
+                self._migrate()
+            except Exception:
+                self.close()
+                raise
+
+    def _take_process_lock(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StoreBusy(
+                f"another cs-console (pid {holder}) is using the store {self.path}; "
+                "close it first, or give this one its own --home"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the engine and the writer lock."""
+        self.engine.dispose()
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: a consistent snapshot for several queries."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, begun IMMEDIATE; commits on success, rolls back on error."""
+        if not self.writer:
+            raise StoreError("this store was opened read-only")
+        with self._write_lock, self.engine.connect() as raw:
+            conn = raw.execution_options(cs_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @property
+    def schema_version(self) -> int:
+        """The store's ``user_version``."""
+        with self.read() as conn:
+            return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > LATEST_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer cs-console "
+                f"(schema {version}, this one knows {LATEST_VERSION}); upgrade cs-console"
+            )
+        for step in range(version, LATEST_VERSION):
+            with self.write() as conn:
+                dbapi = conn.connection.dbapi_connection
+                assert isinstance(dbapi, sqlite3.Connection)
+                # executescript would COMMIT our transaction; run statement by statement.
+                for statement in _split_sql(MIGRATIONS[step]):
+                    dbapi.execute(statement)
+                dbapi.execute(f"PRAGMA user_version = {step + 1}")
+
+    def quick_check(self) -> None:
+        """Run SQLite's ``quick_check``; raise :class:`StoreDamaged` with advice if it fails."""
+        with self.read() as conn:
+            rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+        if rows != ["ok"]:
+            raise StoreDamaged(
+                f"the store {self.path} is damaged ({'; '.join(rows[:3])}). Nothing was "
+                "changed. Keep a copy of the file, then try `sqlite3 FILE .recover`, or move "
+                "it aside and start again: everything already synced comes back from the "
+                "server, but unsent replies live only in this file."
+            )
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Apply this module's pragmas and IMMEDIATE write transactions to a SQLite engine
+    (the reference server's SQLite database uses the same choices)."""
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level; transactions are begun explicitly in _on_begin.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+    except sqlite3.OperationalError:
+        pass  # a read-only connection cannot change the journal mode; the writer did
+    cursor.execute("PRAGMA temp_store = MEMORY")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get("cs_immediate"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

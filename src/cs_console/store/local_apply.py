@@ -1,0 +1,95 @@
+"""What an operation changes in the local store at once, before the backend hears of it.
+
+The agent sees the reply in the thread (marked queued), the conversation leaves the
+waiting part of the queue, a claim shows their name: the store is the truth on this
+machine, and the next pull reconciles it with the backend's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, update
+
+from cs_console import protocol as p
+from cs_console.domain import DeliveryState, MessageKind
+from cs_console.store.convert import queue_rank
+from cs_console.store.ingest import SNIPPET_CHARS, latest_snippet
+from cs_console.store.models import CONVERSATION, MESSAGE, ORDER_REMARK
+
+_C = CONVERSATION.c
+
+
+def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: datetime) -> None:
+    """Make ``op``'s effect visible in the store (same transaction as its outbox entry)."""
+    if isinstance(op, p.SendMessage):
+        conn.execute(
+            insert(MESSAGE).values(
+                id=op.id,
+                conversation_id=op.conversation_id,
+                kind=op.kind.value,
+                author=author,
+                body=op.body,
+                created_at=now,
+                delivery=DeliveryState.QUEUED.value,
+            )
+        )
+        if op.kind is MessageKind.AGENT:
+            conn.execute(
+                update(CONVERSATION)
+                .where(_C.id == op.conversation_id)
+                .values(
+                    waiting_since=None,
+                    unread_count=0,
+                    last_activity_at=now,
+                    snippet=op.body[:SNIPPET_CHARS],
+                    queue_rank=queue_rank(None, now),
+                )
+            )
+    elif isinstance(op, p.SetStatus):
+        conn.execute(
+            update(CONVERSATION)
+            .where(_C.id == op.conversation_id)
+            .values(status=op.status.value, snoozed_until=op.snoozed_until)
+        )
+    elif isinstance(op, p.Assign):
+        values: dict[str, object] = {"assignee": op.assignee}
+        if op.group is not None:
+            values["group"] = op.group.value
+        conn.execute(update(CONVERSATION).where(_C.id == op.conversation_id).values(**values))
+    elif isinstance(op, p.MarkRead):
+        conn.execute(update(CONVERSATION).where(_C.id == op.conversation_id).values(unread_count=0))
+    elif isinstance(op, p.AddRemark):
+        conn.execute(
+            insert(ORDER_REMARK).values(
+                id=op.id,
+                order_id=op.order_id,
+                flag=op.flag.value,
+                text=op.text,
+                author=author,
+                created_at=now,
+                delivery=DeliveryState.QUEUED.value,
+            )
+        )
+
+
+def revert_send(conn: Connection, op: p.SendMessage) -> None:
+    """Take back an undone message: remove it and restore the conversation's snippet.
+
+    The waiting clock is not restored here; the next pull brings the backend's."""
+    conn.execute(delete(MESSAGE).where(MESSAGE.c.id == op.id))
+    conn.execute(
+        update(CONVERSATION)
+        .where(_C.id == op.conversation_id)
+        .values(snippet=latest_snippet(op.conversation_id))
+    )
+
+
+def mark_delivery(conn: Connection, op: p.Operation, state: DeliveryState) -> None:
+    """Record how a message or remark fared on its way to the backend."""
+    if isinstance(op, p.SendMessage):
+        conn.execute(update(MESSAGE).where(MESSAGE.c.id == op.id).values(delivery=state.value))
+    elif isinstance(op, p.AddRemark):
+        conn.execute(
+            update(ORDER_REMARK).where(ORDER_REMARK.c.id == op.id).values(delivery=state.value)
+        )

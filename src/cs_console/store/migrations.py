@@ -1,0 +1,147 @@
+"""Versioned schema migrations for the client store.
+
+``PRAGMA user_version`` holds the version. Each step is plain SQL, frozen once
+released: a store written by any earlier release upgrades in place, step by step,
+inside one transaction per step. ``tests/test_migrations.py`` checks that the
+migrated schema matches the models.
+"""
+
+from __future__ import annotations
+
+#: Version 1: the first released schema.
+V1 = """
+CREATE TABLE agent (
+    name VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    "group" VARCHAR,
+    active BOOLEAN NOT NULL,
+    PRIMARY KEY (name)
+);
+CREATE TABLE customer (
+    id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    email VARCHAR,
+    phone VARCHAR,
+    language VARCHAR NOT NULL,
+    notes TEXT NOT NULL,
+    updated_at VARCHAR(27) NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_customer_email ON customer (email);
+CREATE TABLE conversation (
+    id VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    "group" VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    assignee VARCHAR,
+    snoozed_until VARCHAR(27),
+    waiting_since VARCHAR(27),
+    last_activity_at VARCHAR(27) NOT NULL,
+    unread_count INTEGER NOT NULL,
+    snippet VARCHAR NOT NULL,
+    queue_rank VARCHAR NOT NULL,
+    updated_at VARCHAR(27) NOT NULL,
+    PRIMARY KEY (id),
+    FOREIGN KEY(customer_id) REFERENCES customer (id)
+);
+CREATE INDEX ix_conversation_customer_id ON conversation (customer_id);
+CREATE INDEX ix_conversation_queue ON conversation (status, queue_rank);
+CREATE INDEX ix_conversation_queue_assignee ON conversation (status, assignee, queue_rank);
+CREATE INDEX ix_conversation_queue_group ON conversation (status, "group", queue_rank);
+CREATE TABLE message (
+    seq INTEGER NOT NULL,
+    id VARCHAR NOT NULL,
+    conversation_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    author VARCHAR NOT NULL,
+    body TEXT NOT NULL,
+    created_at VARCHAR(27) NOT NULL,
+    delivery VARCHAR NOT NULL,
+    PRIMARY KEY (seq),
+    UNIQUE (id),
+    FOREIGN KEY(conversation_id) REFERENCES conversation (id)
+);
+CREATE INDEX ix_message_thread ON message (conversation_id, created_at, seq);
+CREATE TABLE orders (
+    id VARCHAR NOT NULL,
+    number VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    items_json TEXT NOT NULL,
+    total_minor INTEGER NOT NULL,
+    currency VARCHAR NOT NULL,
+    carrier VARCHAR,
+    tracking_number VARCHAR,
+    shipping_address TEXT NOT NULL,
+    placed_at VARCHAR(27) NOT NULL,
+    paid_at VARCHAR(27),
+    group_formed_at VARCHAR(27),
+    shipped_at VARCHAR(27),
+    delivered_at VARCHAR(27),
+    updated_at VARCHAR(27) NOT NULL,
+    PRIMARY KEY (id),
+    FOREIGN KEY(customer_id) REFERENCES customer (id)
+);
+CREATE INDEX ix_orders_customer_id ON orders (customer_id);
+CREATE INDEX ix_orders_number ON orders (number);
+CREATE TABLE order_event (
+    id VARCHAR NOT NULL,
+    order_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    at VARCHAR(27) NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (id),
+    FOREIGN KEY(order_id) REFERENCES orders (id)
+);
+CREATE INDEX ix_order_event_order ON order_event (order_id, at);
+CREATE TABLE order_remark (
+    id VARCHAR NOT NULL,
+    order_id VARCHAR NOT NULL,
+    flag VARCHAR NOT NULL,
+    text TEXT NOT NULL,
+    author VARCHAR NOT NULL,
+    created_at VARCHAR(27) NOT NULL,
+    delivery VARCHAR NOT NULL,
+    PRIMARY KEY (id),
+    FOREIGN KEY(order_id) REFERENCES orders (id)
+);
+CREATE INDEX ix_order_remark_order ON order_remark (order_id, created_at);
+CREATE TABLE outbox (
+    seq INTEGER NOT NULL,
+    "key" VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    payload TEXT NOT NULL,
+    conversation_id VARCHAR,
+    created_at VARCHAR(27) NOT NULL,
+    not_before VARCHAR(27) NOT NULL,
+    attempts INTEGER NOT NULL,
+    state VARCHAR NOT NULL,
+    last_error VARCHAR,
+    PRIMARY KEY (seq),
+    UNIQUE ("key")
+);
+CREATE INDEX ix_outbox_state ON outbox (state, seq);
+CREATE TABLE draft (
+    conversation_id VARCHAR NOT NULL,
+    mode VARCHAR NOT NULL,
+    body TEXT NOT NULL,
+    updated_at VARCHAR(27) NOT NULL,
+    PRIMARY KEY (conversation_id, mode)
+);
+CREATE TABLE sync_state (
+    "key" VARCHAR NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY ("key")
+);
+CREATE TABLE seen_marker (
+    conversation_id VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id)
+);
+"""
+
+#: Index i holds the SQL that takes a store from version i to version i + 1.
+MIGRATIONS: tuple[str, ...] = (V1,)
+
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,286 @@
+"""SQLModel tables. Shared entity tables (both the client store and the reference
+server keep them), then client-only and server-only tables.
+
+Times go through :class:`UTCDateTime`: SQLAlchemy's own ``DateTime(timezone=True)``
+silently drops an offset on SQLite, a nine-hour error for a ``+09:00`` time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from cs_console.timeutil import format_stored, parse_stored
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime kept as fixed-width UTC text, so text order is time order."""
+
+    impl = String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        """Refuse naive times; store UTC text."""
+        return None if value is None else format_stored(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Read UTC text back as an aware datetime."""
+        return None if value is None else parse_stored(str(value))
+
+
+def _time(*, index: bool = False, nullable: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+def _opt_time() -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+# --- shared entities -------------------------------------------------------------
+
+
+class Agent(SQLModel, table=True):
+    """An agent account as everyone may see it."""
+
+    __tablename__ = "agent"
+    name: str = Field(primary_key=True)
+    role: str
+    group: str | None = None
+    active: bool = True
+
+
+class Customer(SQLModel, table=True):
+    """A shop's customer."""
+
+    __tablename__ = "customer"
+    id: str = Field(primary_key=True)
+    name: str
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    language: str = "en"
+    notes: str = Field(default="", sa_type=Text)
+    updated_at: datetime = _time()
+
+
+class Conversation(SQLModel, table=True):
+    """A chat with one customer.
+
+    ``queue_rank`` is derived on every write so one index serves the queue's order:
+    waiting customers first, longest wait first, then the most recent activity.
+    """
+
+    __tablename__ = "conversation"
+    __table_args__ = (
+        Index("ix_conversation_queue", "status", "queue_rank"),
+        Index("ix_conversation_queue_group", "status", "group", "queue_rank"),
+        Index("ix_conversation_queue_assignee", "status", "assignee", "queue_rank"),
+    )
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    channel: str = "web"
+    group: str
+    status: str
+    assignee: str | None = None
+    snoozed_until: datetime | None = _opt_time()
+    waiting_since: datetime | None = _opt_time()
+    last_activity_at: datetime = _time()
+    unread_count: int = 0
+    snippet: str = ""
+    queue_rank: str = ""
+    updated_at: datetime = _time()
+
+
+class Message(SQLModel, table=True):
+    """A message. ``seq`` counts arrivals in this database, ``id`` is global."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_thread", "conversation_id", "created_at", "seq"),)
+    seq: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    id: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    conversation_id: str = Field(foreign_key="conversation.id")
+    kind: str
+    author: str
+    body: str = Field(sa_type=Text)
+    created_at: datetime = _time()
+    delivery: str = "sent"
+
+
+class Order(SQLModel, table=True):
+    """An order; ``items_json`` holds the lines, money is in minor units."""
+
+    __tablename__ = "orders"
+    id: str = Field(primary_key=True)
+    number: str = Field(index=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    status: str
+    items_json: str = Field(default="[]", sa_type=Text)
+    total_minor: int = 0
+    currency: str = "CNY"
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipping_address: str = Field(default="", sa_type=Text)
+    placed_at: datetime = _time()
+    paid_at: datetime | None = _opt_time()
+    group_formed_at: datetime | None = _opt_time()
+    shipped_at: datetime | None = _opt_time()
+    delivered_at: datetime | None = _opt_time()
+    updated_at: datetime = _time()
+
+
+class OrderEvent(SQLModel, table=True):
+    """One step of an order's timeline."""
+
+    __tablename__ = "order_event"
+    __table_args__ = (Index("ix_order_event_order", "order_id", "at"),)
+    id: str = Field(primary_key=True)
+    order_id: str = Field(foreign_key="orders.id")
+    kind: str
+    at: datetime = _time()
+    detail: str = Field(default="", sa_type=Text)
+
+
+class OrderRemark(SQLModel, table=True):
+    """A flagged remark on an order."""
+
+    __tablename__ = "order_remark"
+    __table_args__ = (Index("ix_order_remark_order", "order_id", "created_at"),)
+    id: str = Field(primary_key=True)
+    order_id: str = Field(foreign_key="orders.id")
+    flag: str
+    text: str = Field(sa_type=Text)
+    author: str
+    created_at: datetime = _time()
+    delivery: str = "sent"
+
+
+# --- client only ---------------------------------------------------------------
+
+
+class OutboxEntry(SQLModel, table=True):
+    """An operation waiting to reach the backend, in the order it was made.
+
+    The idempotency ``key`` is written with the entry, before the first attempt, so
+    a retry after a crash or a timeout carries the same key and cannot double-send.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state", "state", "seq"),)
+    seq: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    key: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    kind: str
+    payload: str = Field(sa_type=Text)
+    conversation_id: str | None = None
+    created_at: datetime = _time()
+    not_before: datetime = _time()
+    attempts: int = 0
+    state: str = "pending"  # pending, done, failed
+    last_error: str | None = None
+
+
+class Draft(SQLModel, table=True):
+    """Unsent composer text, per conversation and mode (reply or note)."""
+
+    __tablename__ = "draft"
+    conversation_id: str = Field(primary_key=True)
+    mode: str = Field(primary_key=True)
+    body: str = Field(sa_type=Text)
+    updated_at: datetime = _time()
+
+
+class SyncState(SQLModel, table=True):
+    """Small key/value facts about the link: cursor, server id, last error."""
+
+    __tablename__ = "sync_state"
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class SeenMarker(SQLModel, table=True):
+    """The newest message the agent has had on screen, per conversation (send safety)."""
+
+    __tablename__ = "seen_marker"
+    conversation_id: str = Field(primary_key=True)
+    seq: int
+
+
+# --- server only ---------------------------------------------------------------
+
+
+class ApiToken(SQLModel, table=True):
+    """An agent's token, kept only as a SHA-256 hash (tokens are 256 random bits)."""
+
+    __tablename__ = "api_token"
+    agent_name: str = Field(primary_key=True, foreign_key="agent.name")
+    token_hash: str = Field(index=True)
+    revoked: bool = False
+    created_at: datetime = _time()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to an operation key; repeats get the same answer."""
+
+    __tablename__ = "idempotency"
+    key: str = Field(primary_key=True)
+    agent_name: str
+    request_hash: str
+    response: str = Field(sa_type=Text)
+    created_at: datetime = _time()
+
+
+class Change(SQLModel, table=True):
+    """The change feed: one row per entity, moved to a new ``seq`` on every write."""
+
+    __tablename__ = "change"
+    __table_args__ = (UniqueConstraint("entity", "entity_id"),)
+    seq: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    entity: str
+    entity_id: str
+
+
+class ServerMeta(SQLModel, table=True):
+    """Facts about the server instance (its id)."""
+
+    __tablename__ = "server_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+SHARED_TABLES = (Agent, Customer, Conversation, Message, Order, OrderEvent, OrderRemark)
+CLIENT_TABLES = (*SHARED_TABLES, OutboxEntry, Draft, SyncState, SeenMarker)
+SERVER_TABLES = (*SHARED_TABLES, ApiToken, IdempotencyRecord, Change, ServerMeta)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for fast Core statements."""
+    found = getattr(model, "__table__", None)
+    if not isinstance(found, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found
+
+
+AGENT = table_of(Agent)
+CUSTOMER = table_of(Customer)
+CONVERSATION = table_of(Conversation)
+MESSAGE = table_of(Message)
+ORDER = table_of(Order)
+ORDER_EVENT = table_of(OrderEvent)
+ORDER_REMARK = table_of(OrderRemark)
+OUTBOX = table_of(OutboxEntry)
+DRAFT = table_of(Draft)
+SYNC_STATE = table_of(SyncState)
+SEEN_MARKER = table_of(SeenMarker)
+API_TOKEN = table_of(ApiToken)
+IDEMPOTENCY = table_of(IdempotencyRecord)
+CHANGE = table_of(Change)
+SERVER_META = table_of(ServerMeta)

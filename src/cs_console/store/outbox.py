@@ -1,0 +1,208 @@
+"""The outbox: operations in the order the agent made them, each with its idempotency key.
+
+Life of an entry: ``pending`` (written with its local effect, in one transaction) →
+an attempt is recorded *before* each request → ``done`` when the backend answered, or
+``failed`` when it refused for good (the agent may retry it, same key). An entry
+whose ``not_before`` lies ahead is inside its undo window and can still be taken back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import TypeAdapter
+from sqlalchemy import delete, func, insert, select, update
+
+from cs_console import protocol as p
+from cs_console.domain import DeliveryState
+from cs_console.store.db import Database
+from cs_console.store.local_apply import apply_locally, mark_delivery, revert_send
+from cs_console.store.models import OUTBOX
+from cs_console.timeutil import utcnow
+from cs_console.views import OutboxRow
+
+_O = OUTBOX.c
+_OPERATION: TypeAdapter[p.Operation] = TypeAdapter(p.Operation)
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyEntry:
+    """An entry the sync engine may push now."""
+
+    seq: int
+    key: str
+    operation: p.Operation
+    attempts: int
+
+
+def _row(r: tuple[object, ...]) -> OutboxRow:
+    return OutboxRow(
+        seq=int(r[0]),  # type: ignore[call-overload]
+        key=str(r[1]),
+        kind=str(r[2]),
+        conversation_id=r[3],  # type: ignore[arg-type]
+        created_at=r[4],  # type: ignore[arg-type]
+        not_before=r[5],  # type: ignore[arg-type]
+        attempts=int(r[6]),  # type: ignore[call-overload]
+        state=str(r[7]),
+        last_error=r[8],  # type: ignore[arg-type]
+    )
+
+
+def _conversation_of(op: p.Operation) -> str | None:
+    return getattr(op, "conversation_id", None)
+
+
+def record(db: Database, op: p.Operation, *, author: str, undo_seconds: float = 0.0) -> OutboxRow:
+    """Apply ``op`` locally and queue it for the backend, atomically."""
+    now = utcnow()
+    key = uuid.uuid4().hex
+    not_before = now + timedelta(seconds=max(undo_seconds, 0.0))
+    with db.write() as conn:
+        apply_locally(conn, op, author=author, now=now)
+        seq = conn.execute(
+            insert(OUTBOX).values(
+                key=key,
+                kind=op.op,
+                payload=op.model_dump_json(),
+                conversation_id=_conversation_of(op),
+                created_at=now,
+                not_before=not_before,
+                attempts=0,
+                state=PENDING,
+            )
+        ).inserted_primary_key
+    assert seq is not None
+    return OutboxRow(
+        int(seq[0]), key, op.op, _conversation_of(op), now, not_before, 0, PENDING, None
+    )
+
+
+def undo(db: Database, key: str) -> bool:
+    """Take back a message still inside its undo window. False if it is too late."""
+    with db.write() as conn:
+        found = conn.execute(
+            select(_O.payload).where(
+                _O.key == key, _O.state == PENDING, _O.attempts == 0, _O.not_before > utcnow()
+            )
+        ).first()
+        if found is None:
+            return False
+        op = _OPERATION.validate_json(found[0])
+        if isinstance(op, p.SendMessage):
+            revert_send(conn, op)
+        conn.execute(delete(OUTBOX).where(_O.key == key))
+    return True
+
+
+def ready(db: Database, *, now: datetime | None = None, limit: int = 100) -> list[ReadyEntry]:
+    """Pending entries that may go now, oldest first.
+
+    An entry still in its undo window holds back later entries of the same
+    conversation (their order must hold) but not other conversations' entries."""
+    now = now or utcnow()
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_O.seq, _O.key, _O.payload, _O.conversation_id, _O.not_before, _O.attempts)
+            .where(_O.state == PENDING)
+            .order_by(_O.seq)
+            .limit(limit)
+        ).all()
+    held: set[str | None] = set()
+    out: list[ReadyEntry] = []
+    for seq, key, payload, conversation_id, not_before, attempts in rows:
+        if conversation_id in held and conversation_id is not None:
+            continue
+        if not_before > now:
+            held.add(conversation_id)
+            continue
+        out.append(ReadyEntry(seq, key, _OPERATION.validate_json(payload), attempts))
+    return out
+
+
+def begin_attempt(db: Database, key: str) -> bool:
+    """Count an attempt before the request goes out; False if the entry is gone (undone)."""
+    with db.write() as conn:
+        result = conn.execute(
+            update(OUTBOX)
+            .where(_O.key == key, _O.state == PENDING)
+            .values(attempts=_O.attempts + 1)
+        )
+        return bool(result.rowcount)
+
+
+def complete(db: Database, entry: ReadyEntry) -> None:
+    """The backend has the operation: mark it done and its message sent."""
+    with db.write() as conn:
+        conn.execute(update(OUTBOX).where(_O.key == entry.key).values(state=DONE, last_error=None))
+        mark_delivery(conn, entry.operation, DeliveryState.SENT)
+
+
+def fail(db: Database, entry: ReadyEntry, error: str, *, permanent: bool) -> None:
+    """Note an error; a permanent one stops the entry (and marks its message failed)."""
+    with db.write() as conn:
+        conn.execute(
+            update(OUTBOX)
+            .where(_O.key == entry.key)
+            .values(state=FAILED if permanent else PENDING, last_error=error[:500])
+        )
+        if permanent:
+            mark_delivery(conn, entry.operation, DeliveryState.FAILED)
+
+
+def retry(db: Database, key: str) -> bool:
+    """Put a failed entry back in the queue with the same key."""
+    with db.write() as conn:
+        found = conn.execute(select(_O.payload).where(_O.key == key, _O.state == FAILED)).first()
+        if found is None:
+            return False
+        conn.execute(update(OUTBOX).where(_O.key == key).values(state=PENDING, last_error=None))
+        mark_delivery(conn, _OPERATION.validate_json(found[0]), DeliveryState.QUEUED)
+    return True
+
+
+def key_for_message(db: Database, message_id: str) -> str | None:
+    """The outbox key that carries the message ``message_id`` (for undo and retry)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_O.key, _O.payload).where(_O.kind == "send_message", _O.state != DONE)
+        ).all()
+    for key, payload in rows:
+        op = _OPERATION.validate_json(payload)
+        if isinstance(op, p.SendMessage) and op.id == message_id:
+            return str(key)
+    return None
+
+
+def entries(db: Database, *, include_done: bool = False, limit: int = 1000) -> list[OutboxRow]:
+    """The outbox as a list, oldest first."""
+    stmt = (
+        select(
+            _O.seq,
+            _O.key,
+            _O.kind,
+            _O.conversation_id,
+            _O.created_at,
+            _O.not_before,
+            _O.attempts,
+            _O.state,
+            _O.last_error,
+        )
+        .order_by(_O.seq)
+        .limit(limit)
+    )
+    if not include_done:
+        stmt = stmt.where(_O.state != DONE)
+    with db.read() as conn:
+        return [_row(tuple(r)) for r in conn.execute(stmt).all()]
+
+
+def depth(db: Database) -> int:
+    """How many entries still wait to go (pending ones)."""
+    with db.read() as conn:
+        stmt = select(func.count()).select_from(OUTBOX).where(_O.state == PENDING)
+        return int(conn.execute(stmt).scalar_one())

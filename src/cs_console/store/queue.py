@@ -1,0 +1,151 @@
+"""Queue queries: one page of the ordered, filtered conversation list at a time.
+
+The queue can hold 100,000 conversations; the UI asks only for the rows it shows.
+Every query here is served by an index on ``(status[, group | assignee], queue_rank)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from cs_console.domain import ConversationStatus, Group
+from cs_console.store.db import Database
+from cs_console.store.models import CONVERSATION, CUSTOMER
+from cs_console.views import QueueCounts, QueueFilter, QueueRow
+
+_C = CONVERSATION.c
+
+
+def _where(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
+    stmt = stmt.where(_C.status == flt.status.value)
+    if flt.group is not None:
+        stmt = stmt.where(_C.group == flt.group.value)
+    if flt.scope == "mine":
+        stmt = stmt.where(_C.assignee == (flt.me or ""))
+    elif flt.scope == "unassigned":
+        stmt = stmt.where(_C.assignee.is_(None))
+    return stmt
+
+
+def queue_count(db: Database, flt: QueueFilter) -> int:
+    """How many conversations the filter shows."""
+    with db.read() as conn:
+        return int(
+            conn.execute(_where(select(func.count()), flt).select_from(CONVERSATION)).scalar_one()
+        )
+
+
+def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[QueueRow]:
+    """Rows ``offset`` .. ``offset + limit`` of the filtered queue, in queue order."""
+    stmt = (
+        select(
+            _C.id,
+            _C.customer_id,
+            CUSTOMER.c.name,
+            _C.group,
+            _C.status,
+            _C.assignee,
+            _C.waiting_since,
+            _C.last_activity_at,
+            _C.unread_count,
+            _C.snippet,
+        )
+        .select_from(CONVERSATION.join(CUSTOMER, CUSTOMER.c.id == _C.customer_id))
+        .order_by(_C.queue_rank, _C.id)
+        .offset(max(offset, 0))
+        .limit(limit)
+    )
+    with db.read() as conn:
+        rows = conn.execute(_where(stmt, flt)).all()
+    return [
+        QueueRow(
+            conversation_id=r[0],
+            customer_id=r[1],
+            customer_name=r[2],
+            group=Group(r[3]),
+            status=ConversationStatus(r[4]),
+            assignee=r[5],
+            waiting_since=r[6],
+            last_activity_at=r[7],
+            unread_count=r[8],
+            snippet=r[9],
+        )
+        for r in rows
+    ]
+
+
+def queue_position(db: Database, flt: QueueFilter, conversation_id: str) -> int | None:
+    """Where ``conversation_id`` stands in the filtered queue, or None if it is not in it."""
+    with db.read() as conn:
+        found = conn.execute(
+            _where(select(_C.queue_rank), flt).where(_C.id == conversation_id)
+        ).first()
+        if found is None:
+            return None
+        rank = found[0]
+        before = _where(select(func.count()), flt).select_from(CONVERSATION)
+        before = before.where(
+            (_C.queue_rank < rank) | ((_C.queue_rank == rank) & (_C.id < conversation_id))
+        )
+        return int(conn.execute(before).scalar_one())
+
+
+def longest_waiting(db: Database, flt: QueueFilter) -> str | None:
+    """The conversation whose customer has waited longest, among those the filter shows
+    and that are not another agent's."""
+    stmt = _where(select(_C.id), flt).where(_C.waiting_since.is_not(None))
+    if flt.me:
+        stmt = stmt.where(_C.assignee.is_(None) | (_C.assignee == flt.me))
+    stmt = stmt.order_by(_C.queue_rank, _C.id).limit(1)
+    with db.read() as conn:
+        found = conn.execute(stmt).first()
+    return None if found is None else str(found[0])
+
+
+def queue_counts(db: Database, flt: QueueFilter) -> QueueCounts:
+    """Counts for the filter bar: per status (in the current scope and group), and per
+    scope and group (in the current status)."""
+    with db.read() as conn:
+        by_status: dict[ConversationStatus, int] = {s: 0 for s in ConversationStatus}
+        scoped = select(_C.status, func.count()).group_by(_C.status)
+        if flt.group is not None:
+            scoped = scoped.where(_C.group == flt.group.value)
+        if flt.scope == "mine":
+            scoped = scoped.where(_C.assignee == (flt.me or ""))
+        elif flt.scope == "unassigned":
+            scoped = scoped.where(_C.assignee.is_(None))
+        for status, count in conn.execute(scoped):
+            by_status[ConversationStatus(status)] = int(count)
+        in_status = (
+            select(func.count()).select_from(CONVERSATION).where(_C.status == flt.status.value)
+        )
+        if flt.group is not None:
+            in_status = in_status.where(_C.group == flt.group.value)
+        everyone = int(conn.execute(in_status).scalar_one())
+        mine = int(conn.execute(in_status.where(_C.assignee == (flt.me or ""))).scalar_one())
+        unassigned = int(conn.execute(in_status.where(_C.assignee.is_(None))).scalar_one())
+        by_group: dict[Group, int] = {g: 0 for g in Group}
+        grouped = (
+            select(_C.group, func.count()).where(_C.status == flt.status.value).group_by(_C.group)
+        )
+        for group, count in conn.execute(grouped):
+            by_group[Group(group)] = int(count)
+    return QueueCounts(
+        by_status=by_status, mine=mine, unassigned=unassigned, everyone=everyone, by_group=by_group
+    )
+
+
+def waiting_over(db: Database, threshold_iso: str) -> int:
+    """How many open conversations have waited since before ``threshold_iso``."""
+    with db.read() as conn:
+        stmt = (
+            select(func.count())
+            .select_from(CONVERSATION)
+            .where(
+                _C.status == ConversationStatus.OPEN.value,
+                _C.queue_rank < "0" + threshold_iso,
+            )
+        )
+        return int(conn.execute(stmt).scalar_one())

@@ -1,0 +1,1 @@
+"""The sync engine: pushes the outbox, pulls changes, survives a bad line."""

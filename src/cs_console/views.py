@@ -1,0 +1,170 @@
+"""Read models: plain, immutable rows the store produces and the UI shows.
+
+They carry no database machinery, so the UI can hold them without importing SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cs_console.domain import (
+    ConversationStatus,
+    DeliveryState,
+    FlagColour,
+    Group,
+    MessageKind,
+    OrderEventKind,
+    OrderStatus,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which conversations the queue shows. ``assignee`` is used with ``scope="mine"``."""
+
+    status: ConversationStatus = ConversationStatus.OPEN
+    scope: str = "all"  # "all", "mine" or "unassigned"
+    group: Group | None = None
+    me: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One line of the conversation queue."""
+
+    conversation_id: str
+    customer_id: str
+    customer_name: str
+    group: Group
+    status: ConversationStatus
+    assignee: str | None
+    waiting_since: datetime | None
+    last_activity_at: datetime
+    unread_count: int
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """How many conversations each filter value would show (for the filter bar)."""
+
+    by_status: dict[ConversationStatus, int]
+    mine: int
+    unassigned: int
+    everyone: int
+    by_group: dict[Group, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationInfo:
+    """The header of an open conversation."""
+
+    conversation_id: str
+    customer_id: str
+    customer_name: str
+    customer_language: str
+    customer_email: str | None
+    customer_phone: str | None
+    customer_notes: str
+    group: Group
+    status: ConversationStatus
+    assignee: str | None
+    snoozed_until: datetime | None
+    waiting_since: datetime | None
+    unread_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One message of a thread; ``seq`` orders arrivals on this machine."""
+
+    seq: int
+    message_id: str
+    conversation_id: str
+    kind: MessageKind
+    author: str
+    body: str
+    created_at: datetime
+    delivery: DeliveryState
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One item of an order."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEventRow:
+    """One step of an order's timeline."""
+
+    event_id: str
+    kind: OrderEventKind
+    at: datetime
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemarkRow:
+    """A flagged order remark."""
+
+    remark_id: str
+    flag: FlagColour
+    text: str
+    author: str
+    created_at: datetime
+    delivery: DeliveryState
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """An order with what the order pane shows of it."""
+
+    order_id: str
+    number: str
+    customer_id: str
+    status: OrderStatus
+    items: tuple[OrderLine, ...]
+    total_minor: int
+    currency: str
+    carrier: str | None
+    tracking_number: str | None
+    shipping_address: str
+    placed_at: datetime
+    paid_at: datetime | None
+    group_formed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    events: tuple[OrderEventRow, ...] = field(default=())
+    remarks: tuple[RemarkRow, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One operation waiting to be pushed (or that failed for good)."""
+
+    seq: int
+    key: str
+    kind: str
+    conversation_id: str | None
+    created_at: datetime
+    not_before: datetime
+    attempts: int
+    state: str
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """What the status bar shows about the link to the backend."""
+
+    online: bool
+    last_sync_at: datetime | None
+    outbox_depth: int
+    last_error: str | None
+    agent_name: str | None

@@ -1,0 +1,30 @@
+"""Shared fixtures: a live reference server with a tiny shop, and a client store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cs_console.server.state import ServerState
+from tests.harness import LiveServer, tiny_shop
+
+
+@pytest.fixture
+def server_state(tmp_path: Path) -> Iterator[ServerState]:
+    state = ServerState(f"sqlite:///{tmp_path / 'server.db'}")
+    yield state
+    state.close()
+
+
+@pytest.fixture
+def tokens(server_state: ServerState) -> dict[str, str]:
+    return tiny_shop(server_state)
+
+
+@pytest.fixture
+def live_server(server_state: ServerState, tokens: dict[str, str]) -> Iterator[LiveServer]:
+    server = LiveServer(server_state).start()
+    yield server
+    server.stop()

@@ -1,0 +1,210 @@
+"""Test helpers: a real reference server on 127.0.0.1 in a thread, and a tiny shop."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from cs_console import protocol as p
+from cs_console.domain import (
+    ConversationStatus,
+    Group,
+    MessageKind,
+    OrderEventKind,
+    OrderStatus,
+    Role,
+)
+from cs_console.secret import Secret
+from cs_console.server.app import create_app
+from cs_console.server.state import ServerState
+from cs_console.services.context import AgentContext, open_context
+from cs_console.settings import Settings
+from cs_console.timeutil import utcnow
+
+
+class LiveServer:
+    """uvicorn serving a ServerState on a fixed loopback port; stop() and start() again."""
+
+    def __init__(self, state: ServerState, port: int | None = None) -> None:
+        self.state = state
+        self.port = port or free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        config = uvicorn.Config(
+            create_app(self.state),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.02)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._server = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tiny_shop(state: ServerState) -> dict[str, str]:
+    """Two customers, three conversations, one order with a timeline; returns tokens."""
+    now = utcnow()
+    t = lambda minutes: now - timedelta(minutes=minutes)  # noqa: E731
+    customers = [
+        p.CustomerRecord(id="cus-1", name="王芳", language="zh-CN", updated_at=t(600)),
+        p.CustomerRecord(
+            id="cus-2", name="Alice Brown", email="alice@example.com", updated_at=t(600)
+        ),
+    ]
+    conversations = [
+        p.ConversationRecord(
+            id="conv-1",
+            customer_id="cus-1",
+            group=Group.AFTER_SALE,
+            status=ConversationStatus.OPEN,
+            waiting_since=t(5),
+            last_activity_at=t(4),
+            unread_count=2,
+            updated_at=t(4),
+        ),
+        p.ConversationRecord(
+            id="conv-2",
+            customer_id="cus-2",
+            group=Group.PRE_SALE,
+            status=ConversationStatus.OPEN,
+            waiting_since=t(1),
+            last_activity_at=t(1),
+            unread_count=1,
+            updated_at=t(1),
+        ),
+        p.ConversationRecord(
+            id="conv-3",
+            customer_id="cus-2",
+            group=Group.PRE_SALE,
+            status=ConversationStatus.OPEN,
+            assignee="Mei",
+            last_activity_at=t(30),
+            updated_at=t(30),
+        ),
+    ]
+    messages = [
+        p.MessageRecord(
+            id="m-1",
+            conversation_id="conv-1",
+            kind=MessageKind.CUSTOMER,
+            author="王芳",
+            body="我的快递怎么8天没动了?",
+            created_at=t(5),
+        ),
+        p.MessageRecord(
+            id="m-2",
+            conversation_id="conv-1",
+            kind=MessageKind.CUSTOMER,
+            author="王芳",
+            body="在吗",
+            created_at=t(4),
+        ),
+        p.MessageRecord(
+            id="m-3",
+            conversation_id="conv-2",
+            kind=MessageKind.CUSTOMER,
+            author="Alice Brown",
+            body="Is the blue mug in stock?",
+            created_at=t(1),
+        ),
+        p.MessageRecord(
+            id="m-4",
+            conversation_id="conv-3",
+            kind=MessageKind.AGENT,
+            author="Mei",
+            body="Thanks, have a nice day!",
+            created_at=t(30),
+        ),
+    ]
+    orders = [
+        p.OrderRecord(
+            id="ord-1",
+            number="20261115-0001",
+            customer_id="cus-1",
+            status=OrderStatus.SHIPPED,
+            items=[p.OrderItem(sku="MUG-1", name="Ceramic mug", quantity=2, unit_price_minor=3900)],
+            total_minor=7800,
+            currency="CNY",
+            carrier="ZTO",
+            tracking_number="ZT123456789",
+            placed_at=t(60 * 24 * 10),
+            paid_at=t(60 * 24 * 10 - 5),
+            shipped_at=t(60 * 24 * 9),
+            updated_at=t(60 * 24 * 9),
+        )
+    ]
+    events = [
+        p.OrderEventRecord(
+            id="e-1", order_id="ord-1", kind=OrderEventKind.PLACED, at=t(60 * 24 * 10)
+        ),
+        p.OrderEventRecord(
+            id="e-2", order_id="ord-1", kind=OrderEventKind.PAID, at=t(60 * 24 * 10 - 5)
+        ),
+        p.OrderEventRecord(
+            id="e-3",
+            order_id="ord-1",
+            kind=OrderEventKind.SHIPPED,
+            at=t(60 * 24 * 9),
+            detail="ZTO ZT123456789",
+        ),
+    ]
+    state.load_records(
+        {
+            "customer": list(customers),
+            "conversation": list(conversations),
+            "message": list(messages),
+            "order": list(orders),
+            "order_event": list(events),
+        }
+    )
+    return {
+        "Lan": state.add_agent("Lan", Role.AGENT, "after-sale"),
+        "Mei": state.add_agent("Mei", Role.AGENT, "pre-sale"),
+        "Sofia": state.add_agent("Sofia", Role.SUPERVISOR, None),
+    }
+
+
+def client_context(home: Path, server: LiveServer, token: str, **overrides: object) -> AgentContext:
+    settings = Settings(
+        home=home,
+        backend_url=server.url,
+        token=Secret(token),
+        undo_seconds=0.0,
+        sync_interval_s=0.2,
+    )
+    for key, value in overrides.items():
+        object.__setattr__(settings, key, value)
+    return open_context(settings)
