@@ -9,7 +9,7 @@ from datetime import timedelta
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, Group, MessageKind
 from cs_console.services.context import AgentContext
-from cs_console.store import kv, outbox, threads
+from cs_console.store import agents, kv, outbox, threads
 from cs_console.timeutil import utcnow
 from cs_console.views import ConversationInfo, MessageRow, OutboxRow
 
@@ -173,3 +173,8 @@ def save_draft(ctx: AgentContext, conversation_id: str, mode: str, body: str) ->
 def outbox_entries(ctx: AgentContext) -> list[OutboxRow]:
     """What is still on its way."""
     return outbox.entries(ctx.db)
+
+
+def agent_names(ctx: AgentContext) -> list[str]:
+    """Agents a conversation can be transferred to."""
+    return agents.active_agent_names(ctx.db)

@@ -1,0 +1,1 @@
+"""The Textual interface. Imports nothing heavy at module scope: start-up speed."""

@@ -1,0 +1,232 @@
+"""The Textual application: opens the store and runs sync in worker threads, and
+hands what they produce to the workspace as messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from cs_console.settings import Settings
+from cs_console.timeutil import utcnow
+from cs_console.ui.messages import StoreFailed, StoreOpened, SyncChanged
+from cs_console.ui.screens.help import HelpScreen
+from cs_console.ui.screens.workspace import WorkspaceScreen
+
+if TYPE_CHECKING:
+    from cs_console.services.context import AgentContext
+    from cs_console.sync.engine import SyncLoop, SyncReport
+    from cs_console.views import OrderRow, SyncStatus
+
+# App colours a theme may override; literal defaults so a theme that omits them loads.
+APP_COLOURS = {
+    "clock-warn": "#e5c07b",
+    "clock-alert": "#e06c75",
+    "message-customer": "#d7dae0",
+    "message-agent": "#61afef",
+    "message-note": "#e5c07b",
+    "flag-red": "#e06c75",
+    "flag-yellow": "#e5c07b",
+    "flag-green": "#98c379",
+    "flag-blue": "#61afef",
+    "flag-purple": "#c678dd",
+}
+
+
+class ConsoleApp(App[None]):
+    """cs-console's TUI."""
+
+    TITLE = "cs-console"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connect: Callable[[], Settings] | None = None,
+        demo: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        sync_enabled: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.connect = connect
+        self.demo = demo
+        self.clock = clock
+        self.sync_enabled = sync_enabled
+        self.context: AgentContext | None = None
+        self.sync_loop: SyncLoop | None = None
+        self.effective_keymap: dict[str, str] = {}
+        self.composer_keys_note = "Enter / Ctrl+J" if settings.enter_sends else "Ctrl+J / Enter"
+        if demo:
+            self.sub_title = "demo shop"
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Colours of the app's own (waiting clock, flags, message kinds)."""
+        return dict(APP_COLOURS)
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        self.push_screen(WorkspaceScreen())
+        self.open_store()
+
+    def ship_by(self, order: OrderRow) -> datetime | None:
+        """The order's ship-by deadline under the configured hours."""
+        from cs_console.services.orders import ship_by
+
+        return ship_by(order, self.settings.ship_by_hours)
+
+    # --- workers -------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def open_store(self) -> None:
+        """Open the store after the first frame (SQLAlchemy's import is not cheap)."""
+        from cs_console.services.context import open_context
+        from cs_console.store.db import StoreError
+
+        try:
+            context = open_context(self.settings)
+        except StoreError as exc:
+            self.post_message(StoreFailed(str(exc)))
+            return
+        self.context = context
+        self.post_message(StoreOpened(context))
+        if self.sync_enabled:
+            self.call_from_thread(self.run_sync)
+        try:
+            context.db.quick_check()
+        except StoreError as exc:
+            self.post_message(StoreFailed(str(exc)))
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def run_sync(self) -> None:
+        """Connect (the demo server may still be starting) and run the sync loop."""
+        from cs_console.services import sync
+        from cs_console.settings import SettingsError
+
+        context = self.context
+        assert context is not None
+        try:
+            if self.connect is not None:
+                context.settings = self.connect()
+            engine = sync.make_engine(context)
+        except SettingsError as exc:
+            self._post_sync_error(str(exc))
+            return
+
+        def changed(status: SyncStatus, report: SyncReport | None) -> None:
+            self.post_message(SyncChanged(status, report))
+
+        self.sync_loop = sync.make_loop(context, engine, changed)
+        try:
+            self.sync_loop.run()
+        finally:
+            engine.backend.close()
+
+    def _post_sync_error(self, reason: str) -> None:
+        from cs_console.views import SyncStatus
+
+        self.post_message(SyncChanged(SyncStatus(False, None, 0, reason, None), None))
+
+    def kick_sync(self) -> None:
+        """Sync now rather than at the next interval."""
+        if self.sync_loop is not None:
+            self.sync_loop.kick()
+
+    def on_store_opened(self, message: StoreOpened) -> None:
+        self.screen.post_message(StoreOpened(message.context))
+
+    def on_sync_changed(self, message: SyncChanged) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, WorkspaceScreen):
+                screen.post_message(SyncChanged(message.status, message.report))
+
+    def on_store_failed(self, message: StoreFailed) -> None:
+        self.notify(
+            message.reason, title="Store problem", severity="error", timeout=30, markup=False
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed with a bug says so instead of taking the app down."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name} failed: {type(error).__name__}: {error}",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+
+    def on_unmount(self) -> None:
+        if self.sync_loop is not None:
+            self.sync_loop.stop()
+
+    # --- commands ------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: every workspace action under a descriptive name."""
+        yield from super().get_system_commands(screen)
+        workspace = next((s for s in self.screen_stack if isinstance(s, WorkspaceScreen)), None)
+        if workspace is None:
+            return
+        commands: list[tuple[str, str, Callable[[], Any]]] = [
+            (
+                "Queue: jump to the longest-waiting customer",
+                "Ctrl+G or n",
+                workspace.action_next_waiting,
+            ),
+            ("Conversation: claim", "Assign it to me (c)", workspace.action_claim),
+            ("Conversation: transfer", "To a desk or an agent (t)", workspace.action_transfer),
+            (
+                "Conversation: resolve",
+                "Mark resolved (x)",
+                lambda: workspace.action_set_status("resolved"),
+            ),
+            (
+                "Conversation: reopen",
+                "Back to open (o)",
+                lambda: workspace.action_set_status("open"),
+            ),
+            (
+                "Conversation: mark pending",
+                "Waiting on us (p)",
+                lambda: workspace.action_set_status("pending"),
+            ),
+            ("Conversation: snooze", "Hide until later (z)", workspace.action_snooze),
+            (
+                "Reply: take back the last reply",
+                "While still queued (Ctrl+R)",
+                workspace.action_undo_send,
+            ),
+            (
+                "Reply: retry failed messages",
+                "In this conversation (F5)",
+                workspace.action_retry_failed,
+            ),
+            ("Queue: show open", "1", lambda: workspace.action_filter_status("open")),
+            ("Queue: show pending", "2", lambda: workspace.action_filter_status("pending")),
+            ("Queue: show snoozed", "3", lambda: workspace.action_filter_status("snoozed")),
+            ("Queue: show resolved", "4", lambda: workspace.action_filter_status("resolved")),
+            ("Queue: everyone's", "a", lambda: workspace.action_filter_scope("all")),
+            ("Queue: mine", "m", lambda: workspace.action_filter_scope("mine")),
+            ("Queue: unassigned", "u", lambda: workspace.action_filter_scope("unassigned")),
+            ("Queue: switch pre-sale / after-sale / both", "v", workspace.action_cycle_group),
+            ("Help: show every key", "F1", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)

@@ -1,0 +1,476 @@
+"""The workspace: queue, thread, composer, customer and orders, status bar.
+
+Handlers own the state; store reads are small indexed queries done in place (a page
+of queue rows, the newest messages of one thread), and all writes go through the
+services, which record them in the store and the outbox at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, TextArea
+
+from cs_console.domain import ConversationStatus, Group
+from cs_console.ui.messages import StoreOpened, SyncChanged
+from cs_console.ui.screens.choice import ChoiceScreen
+from cs_console.ui.screens.new_activity import NewActivityScreen
+from cs_console.ui.widgets.composer import NOTE, REPLY, Composer
+from cs_console.ui.widgets.filter_bar import FilterBar
+from cs_console.ui.widgets.order_pane import OrderPane
+from cs_console.ui.widgets.queue_list import QueueList
+from cs_console.ui.widgets.status_bar import StatusBar
+from cs_console.ui.widgets.thread_view import ThreadView
+from cs_console.views import QueueFilter
+
+if TYPE_CHECKING:
+    from cs_console.services.context import AgentContext
+    from cs_console.services.conversations import Queued
+    from cs_console.ui.app import ConsoleApp
+
+THREAD_PAGE = 200
+SNOOZE_CHOICES = [
+    ("15", "15 minutes"),
+    ("60", "1 hour"),
+    ("240", "4 hours"),
+    ("1440", "until tomorrow"),
+]
+
+
+class WorkspaceScreen(Screen[None]):
+    """The one screen an agent lives in."""
+
+    CSS_PATH = "workspace.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding(
+            "ctrl+g", "next_waiting", "Next waiting", id="workspace.next_waiting", priority=True
+        ),
+        Binding("ctrl+r", "undo_send", "Undo send", id="workspace.undo_send"),
+        Binding("f5", "retry_failed", "Retry failed", show=False, id="workspace.retry"),
+        Binding("f2", "app.focus('queue')", "Queue", show=False, id="workspace.focus_queue"),
+        Binding("f3", "app.focus('thread')", "Thread", show=False, id="workspace.focus_thread"),
+        Binding(
+            "f4", "app.focus('composer')", "Composer", show=False, id="workspace.focus_composer"
+        ),
+        Binding("f6", "focus_orders", "Orders", show=False, id="workspace.focus_orders"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctx: AgentContext | None = None
+        self.filter = QueueFilter()
+        self.open_id: str | None = None
+        self.last_queued: Queued | None = None
+        self._draft_timer: Timer | None = None
+        self._loading_draft = False
+
+    @property
+    def console_app(self) -> ConsoleApp:
+        from cs_console.ui.app import ConsoleApp
+
+        assert isinstance(self.app, ConsoleApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        app = self.console_app
+        settings = app.settings
+        with Horizontal(id="panes"):
+            with Vertical(id="queue-pane"):
+                yield FilterBar(id="filters")
+                yield QueueList(
+                    id="queue",
+                    clock=app.clock,
+                    warn_after_s=settings.warn_after_s,
+                    alert_after_s=settings.alert_after_s,
+                )
+            with Vertical(id="middle"):
+                yield ThreadView(id="thread")
+                yield Composer(id="composer", enter_sends=settings.enter_sends)
+            yield OrderPane(id="orders", clock=app.clock, ship_by=app.ship_by)
+        yield StatusBar(id="status", clock=app.clock)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#queue", QueueList).border_title = "Queue"
+        self.query_one("#thread", ThreadView).border_title = "Conversation"
+        self.query_one("#orders", OrderPane).border_title = "Customer & orders"
+        composer = self.query_one("#composer", Composer)
+        composer.border_title = "Reply"
+        composer.disabled = True
+        self.query_one("#queue", QueueList).focus()
+        self.set_interval(1.0, self._tick)
+
+    # --- loading -------------------------------------------------------------
+
+    def on_store_opened(self, message: StoreOpened) -> None:
+        self.ctx = message.context
+        self.filter = QueueFilter(me=self.ctx.agent_name)
+        self.query_one("#status", StatusBar).agent = self.ctx.agent_name
+        self.query_one("#queue", QueueList).empty_text = "No conversations here."
+        self.reload_queue()
+
+    def reload_queue(self, *, jump_to: str | None = None) -> None:
+        """Re-read the queue for the current filter, keeping the highlighted conversation."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.services import queue
+
+        queue_list = self.query_one("#queue", QueueList)
+        current = queue_list.highlighted
+        keep = jump_to or (current.conversation_id if current else None)
+        position = queue.position(ctx, self.filter, keep) if keep else None
+        flt = self.filter
+        queue_list.set_source(
+            queue.count(ctx, flt),
+            lambda offset, limit: queue.page(ctx, flt, offset, limit),
+            keep=None if jump_to else keep,
+            position=position,
+        )
+        bar = self.query_one("#filters", FilterBar)
+        bar.current = flt
+        bar.counts = queue.counts(ctx, flt)
+        self.query_one("#status", StatusBar).over_alert = queue.waiting_over_alert(ctx)
+
+    def show_conversation(self, conversation_id: str, *, keep_position: bool = False) -> None:
+        """Load a conversation into the thread, order pane and composer."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.services import conversations, orders
+
+        info = conversations.info(ctx, conversation_id)
+        thread = self.query_one("#thread", ThreadView)
+        composer = self.query_one("#composer", Composer)
+        if conversation_id != self.open_id:
+            self._save_draft_now()
+            self.open_id = conversation_id
+            keep_position = False
+            composer.disabled = info is None
+            self._load_draft()
+        rows = conversations.messages(ctx, conversation_id, THREAD_PAGE)
+        thread.show(rows, has_older=len(rows) == THREAD_PAGE, keep_position=keep_position)
+        if info is not None:
+            thread.border_title = f"Conversation · {info.status.value}"
+            thread.border_subtitle = (
+                f"assigned to {info.assignee}" if info.assignee else "unassigned"
+            )
+            self.query_one("#orders", OrderPane).show(
+                info, orders.for_customer(ctx, info.customer_id)
+            )
+        if rows:
+            conversations.mark_seen(ctx, conversation_id, max(r.seq for r in rows))
+
+    # --- queue and thread events -----------------------------------------------
+
+    @on(QueueList.Highlighted)
+    def _highlighted(self, message: QueueList.Highlighted) -> None:
+        self.show_conversation(message.conversation_id)
+
+    @on(QueueList.Chosen)
+    def _chosen(self, message: QueueList.Chosen) -> None:
+        self.show_conversation(message.conversation_id)
+        if self.ctx is not None:
+            from cs_console.services import conversations
+
+            if conversations.mark_read(self.ctx, message.conversation_id) is not None:
+                self.console_app.kick_sync()
+        self.query_one("#composer", Composer).focus()
+
+    @on(ThreadView.NeedOlder)
+    def _older(self, message: ThreadView.NeedOlder) -> None:
+        if self.ctx is None or self.open_id is None:
+            return
+        from cs_console.services import conversations
+
+        older = conversations.messages(
+            self.ctx, self.open_id, THREAD_PAGE, before_seq=message.before_seq
+        )
+        self.query_one("#thread", ThreadView).prepend(older, has_older=len(older) == THREAD_PAGE)
+
+    def on_sync_changed(self, message: SyncChanged) -> None:
+        self.query_one("#status", StatusBar).sync = message.status
+        if message.status.agent_name:
+            self.query_one("#status", StatusBar).agent = message.status.agent_name
+            if self.filter.me != message.status.agent_name:
+                self.filter = QueueFilter(
+                    status=self.filter.status,
+                    scope=self.filter.scope,
+                    group=self.filter.group,
+                    me=message.status.agent_name,
+                )
+        report = message.report
+        if report is not None and (report.pulled or report.pushed or report.refused):
+            self.reload_queue()
+            if self.open_id is not None:
+                self.show_conversation(self.open_id, keep_position=True)
+
+    def _tick(self) -> None:
+        self.query_one("#queue", QueueList).refresh()
+        self.query_one("#orders", OrderPane).refresh_clock()
+
+    # --- composer ------------------------------------------------------------
+
+    def _load_draft(self) -> None:
+        composer = self.query_one("#composer", Composer)
+        text = ""
+        if self.ctx is not None and self.open_id is not None:
+            from cs_console.services import conversations
+
+            text = conversations.draft(self.ctx, self.open_id, composer.mode)
+        self._loading_draft = True
+        composer.load_text(text)
+        composer.move_cursor(composer.document.end)
+        self._loading_draft = False
+
+    def _save_draft_now(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        if self.ctx is None or self.open_id is None:
+            return
+        from cs_console.services import conversations
+
+        composer = self.query_one("#composer", Composer)
+        try:
+            conversations.save_draft(self.ctx, self.open_id, composer.mode, composer.text)
+        except Exception as exc:  # disk full, read-only store: say so, keep the text
+            self.notify(f"Draft not saved: {exc}", severity="error", markup=False)
+
+    @on(TextArea.Changed, "#composer")
+    def _composer_changed(self) -> None:
+        if self._loading_draft:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(0.4, self._save_draft_now)
+
+    @on(Composer.ModeChanged)
+    def _mode_changed(self, message: Composer.ModeChanged) -> None:
+        if self.ctx is not None and self.open_id is not None:
+            from cs_console.services import conversations
+
+            conversations.save_draft(self.ctx, self.open_id, message.old, message.composer.text)
+        self._load_draft()
+
+    @on(Composer.Left)
+    def _composer_left(self) -> None:
+        self._save_draft_now()
+        self.query_one("#queue", QueueList).focus()
+
+    @on(Composer.Submitted)
+    def _submitted(self, message: Composer.Submitted) -> None:
+        self._send(message.text, note=message.mode == NOTE, force=False)
+
+    def _send(self, text: str, *, note: bool, force: bool) -> None:
+        ctx, conversation_id = self.ctx, self.open_id
+        if ctx is None or conversation_id is None:
+            return
+        from cs_console.services import conversations
+
+        try:
+            outcome = conversations.send(ctx, conversation_id, text, note=note, force=force)
+        except conversations.ActionError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        except Exception as exc:  # the store refused (disk full, locked): keep the text
+            self.notify(f"Not sent, your text is kept: {exc}", severity="error", markup=False)
+            return
+        if isinstance(outcome, conversations.NewActivity):
+            self.show_conversation(conversation_id, keep_position=True)
+
+            def decided(send_anyway: bool | None) -> None:
+                if send_anyway:
+                    self._send(text, note=note, force=True)
+                else:
+                    self.query_one("#composer", Composer).focus()
+
+            self.app.push_screen(NewActivityScreen(outcome.messages), decided)
+            return
+        composer = self.query_one("#composer", Composer)
+        self._loading_draft = True
+        composer.load_text("")
+        self._loading_draft = False
+        self.last_queued = outcome
+        undo = ctx.settings.undo_seconds
+        if not note and undo > 0:
+            self.notify(f"Reply queued; Ctrl+R takes it back within {undo:g} s", timeout=undo)
+            self.set_timer(undo + 0.05, self.console_app.kick_sync)
+        else:
+            self.console_app.kick_sync()
+        self.show_conversation(conversation_id)
+        self.reload_queue()
+
+    def action_undo_send(self) -> None:
+        queued, ctx = self.last_queued, self.ctx
+        if queued is None or ctx is None:
+            self.notify("Nothing to take back.", severity="warning")
+            return
+        from cs_console.services import conversations
+
+        if not conversations.undo(ctx, queued):
+            self.notify("Too late: it has already gone.", severity="warning")
+            return
+        self.last_queued = None
+        conversation_id = queued.entry.conversation_id
+        if conversation_id == self.open_id:
+            composer = self.query_one("#composer", Composer)
+            composer.mode = NOTE if queued.note else REPLY
+            self._load_draft()
+            composer.focus()
+        if conversation_id is not None:
+            self.show_conversation(conversation_id)
+        self.reload_queue()
+        self.notify("Taken back; the text is in the composer again.")
+
+    def action_retry_failed(self) -> None:
+        if self.ctx is None or self.open_id is None:
+            return
+        from cs_console.domain import DeliveryState
+        from cs_console.services import conversations
+
+        thread = self.query_one("#thread", ThreadView)
+        failed = [m for m in thread.messages if m.delivery is DeliveryState.FAILED]
+        if not failed:
+            self.notify("No failed message in this conversation.")
+            return
+        retried = sum(conversations.retry(self.ctx, m.message_id) for m in failed)
+        self.notify(f"Retrying {retried} message(s).")
+        self.console_app.kick_sync()
+        self.show_conversation(self.open_id, keep_position=True)
+
+    # --- actions on the conversation -------------------------------------------
+
+    def _target(self) -> str | None:
+        if self.open_id is None:
+            self.notify("Open a conversation first.", severity="warning")
+        return self.open_id
+
+    def _do(self, label: str, call: Any) -> None:
+        from cs_console.services.conversations import ActionError
+
+        try:
+            call()
+        except ActionError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        except Exception as exc:
+            self.notify(f"{label} failed: {exc}", severity="error", markup=False)
+            return
+        self.notify(label)
+        self.console_app.kick_sync()
+        self.reload_queue()
+        if self.open_id is not None:
+            self.show_conversation(self.open_id, keep_position=True)
+
+    def action_next_waiting(self) -> None:
+        if self.ctx is None:
+            return
+        from cs_console.services import queue
+
+        found = queue.longest_waiting(self.ctx, self.filter)
+        if found is None:
+            self.notify("Nobody is waiting here.")
+            return
+        self.reload_queue(jump_to=found)
+        self.show_conversation(found)
+        self.query_one("#queue", QueueList).focus()
+
+    def action_claim(self) -> None:
+        target, ctx = self._target(), self.ctx
+        if target and ctx:
+            from cs_console.services import conversations
+
+            self._do("Claimed", lambda: conversations.claim(ctx, target))
+
+    def action_set_status(self, status: str) -> None:
+        target, ctx = self._target(), self.ctx
+        if target and ctx:
+            from cs_console.services import conversations
+
+            value = ConversationStatus(status)
+            label = {"resolved": "Resolved", "open": "Reopened", "pending": "Marked pending"}.get(
+                status, status
+            )
+            self._do(label, lambda: conversations.set_status(ctx, target, value))
+
+    def action_snooze(self) -> None:
+        target, ctx = self._target(), self.ctx
+        if not (target and ctx):
+            return
+        from cs_console.services import conversations
+
+        def chosen(minutes: str | None) -> None:
+            if minutes:
+                self._do(
+                    "Snoozed",
+                    lambda: conversations.set_status(
+                        ctx, target, ConversationStatus.SNOOZED, snooze_minutes=int(minutes)
+                    ),
+                )
+
+        self.app.push_screen(ChoiceScreen("Snooze for…", SNOOZE_CHOICES), chosen)
+
+    def action_transfer(self) -> None:
+        target, ctx = self._target(), self.ctx
+        if not (target and ctx):
+            return
+        from cs_console.services import conversations
+
+        options = [("group:pre-sale", "Pre-sale desk"), ("group:after-sale", "After-sale desk")]
+        options += [
+            (f"agent:{name}", f"Agent {name}")
+            for name in conversations.agent_names(ctx)
+            if name != ctx.agent_name
+        ]
+
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            kind, _, name = value.partition(":")
+            if kind == "group":
+                self._do(
+                    f"Transferred to {name}",
+                    lambda: conversations.transfer(ctx, target, group=Group(name)),
+                )
+            else:
+                self._do(
+                    f"Transferred to {name}",
+                    lambda: conversations.transfer(ctx, target, agent=name),
+                )
+
+        self.app.push_screen(ChoiceScreen("Transfer to…", options), chosen)
+
+    # --- filters -------------------------------------------------------------
+
+    def _set_filter(self, **changes: Any) -> None:
+        values = {
+            "status": self.filter.status,
+            "scope": self.filter.scope,
+            "group": self.filter.group,
+            "me": self.filter.me,
+        }
+        values.update(changes)
+        self.filter = QueueFilter(**values)
+        self.reload_queue()
+
+    def action_filter_status(self, status: str) -> None:
+        self._set_filter(status=ConversationStatus(status))
+
+    def action_filter_scope(self, scope: str) -> None:
+        self._set_filter(scope=scope)
+
+    def action_cycle_group(self) -> None:
+        order = [None, Group.PRE_SALE, Group.AFTER_SALE]
+        self._set_filter(group=order[(order.index(self.filter.group) + 1) % len(order)])
+
+    def action_focus_orders(self) -> None:
+        self.query_one("#order-list").focus()

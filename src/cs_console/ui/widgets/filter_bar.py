@@ -1,0 +1,56 @@
+"""The queue's filter line: status, scope and group, each with its count and its key."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from cs_console.domain import ConversationStatus, Group
+from cs_console.views import QueueCounts, QueueFilter
+
+_STATUS_KEYS = {
+    ConversationStatus.OPEN: "1",
+    ConversationStatus.PENDING: "2",
+    ConversationStatus.SNOOZED: "3",
+    ConversationStatus.RESOLVED: "4",
+}
+
+
+class FilterBar(Static):
+    """Shows which filter applies and how many each choice would show."""
+
+    counts: reactive[QueueCounts | None] = reactive(None)
+    current: reactive[QueueFilter] = reactive(QueueFilter)
+
+    def render(self) -> Content:
+        flt, counts = self.current, self.counts
+
+        def item(key: str, label: str, count: int | None, active: bool) -> Content:
+            text = f"{key} {label}" + (f" {count}" if count is not None else "")
+            return Content.styled(text, "bold reverse" if active else "$text-muted")
+
+        statuses = [
+            item(_STATUS_KEYS[s], s.value, counts.by_status[s] if counts else None, flt.status is s)
+            for s in ConversationStatus
+        ]
+        scopes = [
+            item("a", "all", counts.everyone if counts else None, flt.scope == "all"),
+            item("m", "mine", counts.mine if counts else None, flt.scope == "mine"),
+            item(
+                "u", "unassigned", counts.unassigned if counts else None, flt.scope == "unassigned"
+            ),
+        ]
+        group_label = {None: "both", Group.PRE_SALE: "pre-sale", Group.AFTER_SALE: "after-sale"}[
+            flt.group
+        ]
+        group_count = None
+        if counts is not None and flt.group is not None:
+            group_count = counts.by_group[flt.group]
+        groups = [item("v", group_label, group_count, flt.group is not None)]
+        return Content("\n").join(
+            [
+                Content(" ").join(statuses),
+                Content(" ").join(scopes) + Content("  ") + Content(" ").join(groups),
+            ]
+        )

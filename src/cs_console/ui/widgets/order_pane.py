@@ -1,0 +1,191 @@
+"""The customer and their orders: timeline, ship-by countdown, flagged remarks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from cs_console.domain import FLAG_SYMBOLS, OrderEventKind, OrderStatus
+from cs_console.timeutil import humanize_duration
+from cs_console.ui.text import local_time, money, safe, safe_line
+from cs_console.views import ConversationInfo, OrderRow
+
+URGENT_HOURS = 6
+
+_EVENT_LABEL = {kind: kind.value.replace("-", " ") for kind in OrderEventKind}
+_STATUS_LABEL = {status: status.value.replace("-", " ") for status in OrderStatus}
+
+
+class OrderPane(VerticalScroll):
+    """Right-hand pane: who the customer is, their orders, the selected order's story."""
+
+    HELP = """
+## Customer and orders
+
+Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
+"""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        ship_by: Callable[[OrderRow], datetime | None],
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.ship_by = ship_by
+        self.orders: list[OrderRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("No conversation open."), id="customer-card")
+        yield OptionList(id="order-list", markup=False)
+        yield Static(id="order-detail")
+
+    def show(self, info: ConversationInfo | None, orders: list[OrderRow]) -> None:
+        """Show a customer and their orders (keeps the selected order if it is still there)."""
+        card = self.query_one("#customer-card", Static)
+        if info is None:
+            card.update(Content("No conversation open."))
+        else:
+            lines = [Content.styled(safe_line(info.customer_name), "bold")]
+            contact = " · ".join(
+                safe_line(x) for x in (info.customer_email, info.customer_phone) if x
+            )
+            if contact:
+                lines.append(Content(contact))
+            lines.append(
+                Content.styled(
+                    f"{info.group.value} · {info.status.value} · language {safe_line(info.customer_language)}",
+                    "$text-muted",
+                )
+            )
+            if info.customer_notes:
+                lines.append(safe(info.customer_notes))
+            card.update(Content("\n").join(lines))
+        option_list = self.query_one("#order-list", OptionList)
+        previous = self.selected_order
+        self.orders = orders
+        option_list.clear_options()
+        option_list.add_options([Option(self._order_label(o), id=o.order_id) for o in orders])
+        if orders:
+            index = next(
+                (i for i, o in enumerate(orders) if previous and o.order_id == previous.order_id), 0
+            )
+            option_list.highlighted = index
+        self._show_detail()
+
+    @property
+    def selected_order(self) -> OrderRow | None:
+        """The highlighted order."""
+        option_list = self.query_one("#order-list", OptionList)
+        index = option_list.highlighted
+        if index is None or not 0 <= index < len(self.orders):
+            return None
+        return self.orders[index]
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_detail()
+
+    def refresh_clock(self) -> None:
+        """Re-render the ship-by countdown."""
+        self._show_detail()
+
+    def _order_label(self, order: OrderRow) -> Content:
+        label = Content.assemble(
+            (safe_line(order.number), "bold"),
+            "  ",
+            (_STATUS_LABEL[order.status], self._status_style(order)),
+            "  ",
+            money(order.total_minor, order.currency),
+        )
+        if order.remarks:
+            flags = "".join(FLAG_SYMBOLS[r.flag] for r in order.remarks[-3:])
+            label = label + Content("  ") + Content(flags)
+        return label
+
+    def _status_style(self, order: OrderRow) -> str:
+        if order.status in (OrderStatus.REFUND_REQUESTED, OrderStatus.RETURN_REQUESTED):
+            return "$warning"
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+            return "$text-muted"
+        return "$text"
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#order-detail", Static)
+        order = self.selected_order
+        if order is None:
+            detail.update(Content.styled("No orders." if not self.orders else "", "$text-muted"))
+            return
+        now = self.clock()
+        parts: list[Content] = []
+        for item in order.items:
+            parts.append(
+                Content(
+                    f"{item.quantity} × {safe_line(item.name)}  {money(item.unit_price_minor, order.currency)}"
+                )
+            )
+        if order.carrier or order.tracking_number:
+            parts.append(
+                Content.assemble(
+                    ("Carrier ", "$text-muted"),
+                    safe_line(order.carrier or "?"),
+                    "  ",
+                    ("Tracking ", "$text-muted"),
+                    safe_line(order.tracking_number or "—"),
+                )
+            )
+        deadline = self.ship_by(order)
+        if deadline is not None:
+            left = (deadline - now).total_seconds()
+            urgent = left < URGENT_HOURS * 3600 or order.status is OrderStatus.REFUND_REQUESTED
+            if left <= 0:
+                text = f"Ship-by deadline passed {humanize_duration(-left)} ago ({local_time(deadline)})"
+            else:
+                text = f"Ship by {local_time(deadline)}: {humanize_duration(left)} left"
+            if order.status is OrderStatus.REFUND_REQUESTED:
+                text += " · refund request pending"
+            parts.append(
+                Content.styled(
+                    ("⚠ " if urgent else "") + text, "bold $error" if urgent else "$warning"
+                )
+            )
+        if order.delivered_at is not None:
+            days = max(0, (now - order.delivered_at).days)
+            parts.append(
+                Content.styled(
+                    f"Signed for {days} day{'s' if days != 1 else ''} ago", "$text-muted"
+                )
+            )
+        parts.append(Content.styled("Timeline", "bold underline"))
+        for event in order.events:
+            line = Content.assemble(
+                (local_time(event.at) + "  ", "$text-muted"), (_EVENT_LABEL[event.kind], "bold")
+            )
+            if event.detail:
+                line = line + Content("  ") + Content(safe_line(event.detail))
+            parts.append(line)
+        if order.remarks:
+            parts.append(Content.styled("Remarks", "bold underline"))
+            for remark in order.remarks:
+                parts.append(
+                    Content.assemble(
+                        (
+                            f"{FLAG_SYMBOLS[remark.flag]} {remark.flag.value} ",
+                            f"$flag-{remark.flag.value}",
+                        ),
+                        Content(safe_line(remark.text)),
+                        (
+                            f" — {safe_line(remark.author)} {local_time(remark.created_at, '%m-%d')}",
+                            "$text-muted",
+                        ),
+                    )
+                )
+        detail.update(Content("\n").join(parts))

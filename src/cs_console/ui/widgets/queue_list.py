@@ -1,0 +1,282 @@
+"""The conversation queue: a line-rendered virtual list.
+
+It holds only the pages of rows on or near the screen, fetched on demand, so 100,000
+conversations cost no more than 100. Each conversation takes two lines: who and how
+long they have waited; then what they last said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from cs_console.domain import Group
+from cs_console.timeutil import humanize_duration
+from cs_console.ui.text import fit, safe_line
+from cs_console.views import QueueRow
+
+PAGE_ROWS = 100
+MAX_CACHED_PAGES = 20
+ROW_HEIGHT = 2
+
+Fetch = Callable[[int, int], list[QueueRow]]
+
+
+class QueueList(ScrollView, can_focus=True):
+    """Conversations in queue order; Enter opens the highlighted one."""
+
+    HELP = """
+## Queue
+
+Oldest waiting customer first. The clock turns yellow, then red, as the wait grows.
+`j`/`k` or arrows move, `Enter` opens, `n` jumps to the longest-waiting customer.
+"""
+
+    BINDINGS = [
+        Binding("down,j", "cursor_down", "Down", show=False, id="queue.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="queue.up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="queue.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="queue.page_up"),
+        Binding("home,g", "first", "First", show=False, id="queue.first"),
+        Binding("end,G", "last", "Last", show=False, id="queue.last"),
+        Binding("enter", "choose", "Open", id="queue.open"),
+        Binding("n", "screen.next_waiting", "Next waiting", id="queue.next_waiting"),
+        Binding("r", "app.focus('composer')", "Reply", id="queue.reply"),
+        Binding("c", "screen.claim", "Claim", id="queue.claim"),
+        Binding("t", "screen.transfer", "Transfer", id="queue.transfer"),
+        Binding("x", "screen.set_status('resolved')", "Resolve", id="queue.resolve"),
+        Binding("o", "screen.set_status('open')", "Reopen", id="queue.reopen"),
+        Binding("p", "screen.set_status('pending')", "Pending", show=False, id="queue.pending"),
+        Binding("z", "screen.snooze", "Snooze", id="queue.snooze"),
+        Binding("1", "screen.filter_status('open')", "Open ones", show=False, id="queue.show_open"),
+        Binding(
+            "2",
+            "screen.filter_status('pending')",
+            "Pending ones",
+            show=False,
+            id="queue.show_pending",
+        ),
+        Binding(
+            "3",
+            "screen.filter_status('snoozed')",
+            "Snoozed ones",
+            show=False,
+            id="queue.show_snoozed",
+        ),
+        Binding(
+            "4",
+            "screen.filter_status('resolved')",
+            "Resolved ones",
+            show=False,
+            id="queue.show_resolved",
+        ),
+        Binding("a", "screen.filter_scope('all')", "All", show=False, id="queue.scope_all"),
+        Binding("m", "screen.filter_scope('mine')", "Mine", show=False, id="queue.scope_mine"),
+        Binding(
+            "u",
+            "screen.filter_scope('unassigned')",
+            "Unassigned",
+            show=False,
+            id="queue.scope_unassigned",
+        ),
+        Binding("v", "screen.cycle_group", "Pre/after-sale", show=False, id="queue.cycle_group"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "queue--cursor",
+        "queue--name",
+        "queue--pre-sale",
+        "queue--after-sale",
+        "queue--clock",
+        "queue--clock-warn",
+        "queue--clock-alert",
+        "queue--snippet",
+        "queue--unread",
+        "queue--assignee",
+        "queue--empty",
+    }
+
+    cursor: reactive[int] = reactive(0)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved onto a conversation."""
+
+        conversation_id: str
+
+    @dataclass
+    class Chosen(Message):
+        """The agent opened a conversation."""
+
+        conversation_id: str
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        warn_after_s: float = 60.0,
+        alert_after_s: float = 180.0,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.warn_after_s = warn_after_s
+        self.alert_after_s = alert_after_s
+        self.total = 0
+        self._fetch: Fetch | None = None
+        self._pages: dict[int, list[QueueRow]] = {}
+        self.empty_text = "Loading…"
+
+    # --- data ----------------------------------------------------------------
+
+    def set_source(
+        self, total: int, fetch: Fetch, *, keep: str | None = None, position: int | None = None
+    ) -> None:
+        """Show ``total`` rows read through ``fetch``; put the cursor on ``position``."""
+        self.total = total
+        self._fetch = fetch
+        self._pages.clear()
+        self.virtual_size = Size(0, total * ROW_HEIGHT)
+        target = position if position is not None else min(self.cursor, max(total - 1, 0))
+        self.set_reactive(QueueList.cursor, max(0, min(target, max(total - 1, 0))))
+        self._scroll_cursor_visible()
+        self.refresh()
+        row = self.row(self.cursor)
+        if row is not None and row.conversation_id != keep:
+            self.post_message(self.Highlighted(row.conversation_id))
+
+    def row(self, index: int) -> QueueRow | None:
+        """The row at ``index``, fetching its page if needed."""
+        if not 0 <= index < self.total or self._fetch is None:
+            return None
+        page_no = index // PAGE_ROWS
+        page = self._pages.get(page_no)
+        if page is None:
+            if len(self._pages) >= MAX_CACHED_PAGES:
+                self._pages.pop(next(iter(self._pages)))
+            page = self._fetch(page_no * PAGE_ROWS, PAGE_ROWS)
+            self._pages[page_no] = page
+        offset = index - page_no * PAGE_ROWS
+        return page[offset] if offset < len(page) else None
+
+    @property
+    def highlighted(self) -> QueueRow | None:
+        """The row under the cursor."""
+        return self.row(self.cursor)
+
+    # --- movement ------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_lines(old * ROW_HEIGHT - int(self.scroll_y), ROW_HEIGHT)
+        self.refresh_lines(new * ROW_HEIGHT - int(self.scroll_y), ROW_HEIGHT)
+        self._scroll_cursor_visible()
+        row = self.row(new)
+        if row is not None:
+            self.post_message(self.Highlighted(row.conversation_id))
+
+    def _scroll_cursor_visible(self) -> None:
+        self.scroll_to_region(
+            Region(0, self.cursor * ROW_HEIGHT, max(self.size.width, 1), ROW_HEIGHT),
+            animate=False,
+            force=True,
+        )
+
+    def move_to(self, index: int) -> None:
+        """Put the cursor on ``index`` (clamped)."""
+        if self.total:
+            self.cursor = max(0, min(index, self.total - 1))
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + max(1, self.size.height // ROW_HEIGHT))
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - max(1, self.size.height // ROW_HEIGHT))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.total - 1)
+
+    def action_choose(self) -> None:
+        row = self.highlighted
+        if row is not None:
+            self.post_message(self.Chosen(row.conversation_id))
+
+    def on_click(self, event: object) -> None:
+        offset = getattr(event, "y", 0)
+        self.move_to((int(self.scroll_y) + int(offset)) // ROW_HEIGHT)
+
+    # --- rendering -----------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = int(self.scroll_y) + y
+        index, part = divmod(line, ROW_HEIGHT)
+        row = self.row(index)
+        if row is None:
+            if self.total == 0 and y == 1:
+                style = self.get_component_rich_style("queue--empty")
+                return Strip([Segment(fit("  " + self.empty_text, width), style)])
+            return Strip.blank(width, self.rich_style)
+        base = self.rich_style
+        if index == self.cursor:
+            base = base + self.get_component_rich_style("queue--cursor")
+        segments = self._first_line(row, width) if part == 0 else self._second_line(row, width)
+        return Strip([Segment(text, base + style) for text, style in segments], width)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _first_line(self, row: QueueRow, width: int) -> list[tuple[str, Style]]:
+        clock_text, clock_style = self._clock(row)
+        group = "pre " if row.group is Group.PRE_SALE else "after"
+        group_style = "queue--pre-sale" if row.group is Group.PRE_SALE else "queue--after-sale"
+        fixed = 1 + 6 + 8
+        name_width = max(4, width - fixed)
+        return [
+            (" ", Style()),
+            (fit(safe_line(row.customer_name), name_width), self._style("queue--name")),
+            (fit(group, 6), self._style(group_style)),
+            (clock_text.rjust(7)[:7] + " ", clock_style),
+        ]
+
+    def _second_line(self, row: QueueRow, width: int) -> list[tuple[str, Style]]:
+        unread = f"●{row.unread_count}" if row.unread_count else ""
+        assignee = safe_line(row.assignee) if row.assignee else "—"
+        tail_width = 4 + 9
+        snippet_width = max(4, width - 3 - tail_width)
+        return [
+            ("   ", Style()),
+            (fit(safe_line(row.snippet), snippet_width), self._style("queue--snippet")),
+            (fit(unread, 4), self._style("queue--unread")),
+            (fit(assignee, 9), self._style("queue--assignee")),
+        ]
+
+    def _clock(self, row: QueueRow) -> tuple[str, Style]:
+        if row.waiting_since is None:
+            return "", self._style("queue--clock")
+        waited = (self.clock() - row.waiting_since).total_seconds()
+        if waited >= self.alert_after_s:
+            name = "queue--clock-alert"
+        elif waited >= self.warn_after_s:
+            name = "queue--clock-warn"
+        else:
+            name = "queue--clock"
+        return humanize_duration(waited), self._style(name)
