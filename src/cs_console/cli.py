@@ -161,7 +161,8 @@ def cmd_messages(args: argparse.Namespace) -> int:
 
         for m in rows:
             print(
-                f"[{m.created_at.isoformat(timespec='seconds')}] {m.kind.value} {sanitize(m.author)}"
+                f"[{m.created_at.isoformat(timespec='seconds')}] {m.kind.value} "
+                f"{sanitize(m.author)}"
                 f" ({m.delivery.value}): {sanitize(m.body)}"
             )
     return 0
@@ -215,7 +216,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
             )
             for e in o.events:
                 print(
-                    f"    {e.at.isoformat(timespec='minutes')}  {e.kind.value}  {sanitize_line(e.detail)}"
+                    f"    {e.at.isoformat(timespec='minutes')}  {e.kind.value}  "
+                    f"{sanitize_line(e.detail)}"
                 )
     return 0
 
@@ -226,8 +228,9 @@ def cmd_reply(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     try:
+        # Headless: nobody is there to look at new messages or to undo; send as written.
         outcome = conversations.send(
-            ctx, args.conversation_id, args.text, note=args.note, force=True
+            ctx, args.conversation_id, args.text, note=args.note, force=True, undo_seconds=0.0
         )
     except conversations.ActionError as exc:
         print(f"not queued: {exc}", file=sys.stderr)

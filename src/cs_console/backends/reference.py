@@ -130,10 +130,11 @@ class ReferenceBackend:
             try:
                 return model.model_validate_json(body)
             except ValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(x) for x in first.get("loc", ()))
+                errors = exc.errors()
+                where = ".".join(str(x) for x in errors[0]["loc"]) if errors else ""
+                reason = errors[0]["msg"] if errors else "invalid"
                 raise BadResponse(
-                    f"the server sent data we cannot accept ({where}: {first.get('msg', 'invalid')})"
+                    f"the server sent data we cannot accept ({where}: {reason})"
                 ) from None
         detail = _error_text(body)
         retry_after = parse_retry_after(headers.get("retry-after"))

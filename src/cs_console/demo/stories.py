@@ -310,7 +310,7 @@ class _Event:
     kind: OrderEventKind
     at: datetime
     detail: str
-    seq: int
+    seq: int  # keeps events that share a timestamp in the order they were added
 
 
 @dataclass
@@ -506,14 +506,13 @@ class _Builder:
             raise ValueError(f"{conv_id}: a line lies in the future")
         last_agent = -1
         for index, line in enumerate(lines):
-            author = (
-                {
-                    MessageKind.CUSTOMER: customer.name,
-                    MessageKind.SYSTEM: "system",
-                }.get(line.kind)
-                or line.who
-                or agent
-            )
+            author: str | None
+            if line.kind is MessageKind.CUSTOMER:
+                author = customer.name
+            elif line.kind is MessageKind.SYSTEM:
+                author = "system"
+            else:
+                author = line.who or agent
             if author is None:
                 raise ValueError(f"{conv_id}: line {index} has no author")
             if line.kind is MessageKind.AGENT:
@@ -1042,7 +1041,7 @@ def _misrouted(b: _Builder) -> None:
         MEI,
         [
             _c(22 * _M, "我的快递怎么跑到昆明去了？我在成都啊"),
-            _a(20 * _M, "亲，查到了，是圆通中转时分错了，昨晚已经从昆明发回成都，大概会晚 1-2 天"),
+            _a(20 * _M, "亲，查到了，是圆通中转时分错了，已经从昆明发回成都了，大概会晚 1-2 天"),
             _a(19 * _M, "确认收货时间帮您延长了，我这边会一直盯着到签收"),
             _c(15 * _M, "晕，周六前能到吗？要送人的"),
         ],
@@ -1201,8 +1200,7 @@ def _attitude_complaint(b: _Builder) -> None:
             _a(1 * _D + 59 * _M, "48小时内", JUN),
             _c(1 * _D + 58 * _M, "具体哪天？我周五要用"),
             _a(1 * _D + 57 * _M, "详情页写了，自己看", JUN),
-            _c(2 * _H + 45 * _M, "昨天那个客服什么态度？问个发货时间就让我自己看"),
-            _c(2 * _H + 44 * _M, "我要投诉"),
+            _c(2 * _H + 45 * _M, "昨天那个客服什么态度？问个发货时间就让我自己看，我要投诉"),
             _s(2 * _H + 40 * _M, "Transferred to after-sale · assigned to Sofia"),
             _n(
                 2 * _H + 36 * _M,
@@ -1216,7 +1214,7 @@ def _attitude_complaint(b: _Builder) -> None:
             ),
             _a(
                 2 * _H + 32 * _M,
-                "您的订单今天下午安排发出，周五前能到。另外补了一张 10 元无门槛券，已经到您账户了",
+                "您的订单今天安排发出，周五前能到。另外补了一张 10 元无门槛券，已经到您账户了",
             ),
             _c(2 * _H + 20 * _M, "电话就不用了，今天一定要发啊"),
         ],
@@ -1485,7 +1483,7 @@ def _payment_reminder(b: _Builder) -> None:
             _s(3 * _H, f"Order placed: {o.number} · awaiting payment {_yuan(o.total)}"),
             _a(1 * _H + 10 * _M, "亲，您好～看到您拍下的香薰加湿器还没付款，是有什么疑问吗？"),
             _c(58 * _M, "没有，等晚上发工资再付哈哈"),
-            _a(56 * _M, "好哒～订单会保留 24 小时，今天付款的话明天上午就能发出哦"),
+            _a(56 * _M, "好哒～订单会保留 24 小时，付款后 48 小时内发货，一般当天就发出哦"),
         ],
         agent=LAN,
     )
@@ -1604,7 +1602,11 @@ def _shipping_time(b: _Builder) -> None:
         Group.AFTER_SALE,
         ConversationStatus.OPEN,
         None,
-        [_c(20 * _S, f"Hi, where is my parcel? Order {o.number}")],
+        [
+            _s(1 * _D + 22 * _H, f"Order shipped: {o.carrier} {o.tracking}"),
+            _c(20 * _S, "Hi, where is my parcel?"),
+            _c(15 * _S, f"Order {o.number}"),
+        ],
         channel="web",
     )
 
@@ -1639,7 +1641,7 @@ def _shipping_time_es(b: _Builder) -> None:
     )
 
 
-def _shipping_48h_vi(b: _Builder) -> None:
+def _when_shipping_vi(b: _Builder) -> None:
     who = b.cust("Trần Văn Minh")
     o = b.order(
         who,
@@ -1654,6 +1656,7 @@ def _shipping_48h_vi(b: _Builder) -> None:
         ConversationStatus.OPEN,
         None,
         [
+            _s(20 * _H - 2 * _M, f"Payment received: {_yuan(o.total)}"),
             _c(47 * _M, "Shop ơi, khi nào gửi hàng vậy?"),
             _c(45 * _M, f"Mình đặt hôm qua, mã đơn {o.number}"),
         ],
@@ -1695,14 +1698,20 @@ def _extra_postage(b: _Builder) -> None:
 
 def _combine_orders(b: _Builder) -> None:
     who = b.cust("林诗涵")
-    b.order(who, OrderStatus.AWAITING_SHIPMENT, [("BWL-SET-4", 1)], placed=40 * _M, paid=39 * _M)
-    b.order(who, OrderStatus.AWAITING_SHIPMENT, [("CHB-BAMBOO", 1)], placed=30 * _M, paid=29 * _M)
+    bowls = b.order(
+        who, OrderStatus.AWAITING_SHIPMENT, [("BWL-SET-4", 1)], placed=40 * _M, paid=39 * _M
+    )
+    board = b.order(
+        who, OrderStatus.AWAITING_SHIPMENT, [("CHB-BAMBOO", 1)], placed=30 * _M, paid=29 * _M
+    )
     b.conversation(
         who,
         Group.PRE_SALE,
         ConversationStatus.OPEN,
         None,
         [
+            _s(39 * _M, f"Payment received: {_yuan(bowls.total)} · {bowls.number}"),
+            _s(29 * _M, f"Payment received: {_yuan(board.total)} · {board.number}"),
             _c(12 * _M, "我刚才拍了两单，能合在一起发吗？"),
             _c(11 * _M, "一个碗一个砧板"),
         ],
@@ -1726,6 +1735,7 @@ def _product_question(b: _Builder) -> None:
         ConversationStatus.OPEN,
         None,
         [
+            _s(9 * _M, f"Customer is viewing: {_CATALOGUE['MUG-350-BL'].label}"),
             _c(8 * _M, "Hi, are the ceramic mugs dishwasher safe?"),
             _c(7 * _M + 30, "And can they go in the microwave?"),
         ],
@@ -1772,7 +1782,7 @@ def _return_tracking(b: _Builder) -> None:
 def _shipping_overdue(b: _Builder) -> None:
     # Paid 40 hours ago: eight hours left before a late-shipment mark.
     who = b.cust("宋嘉怡")
-    b.order(
+    o = b.order(
         who,
         OrderStatus.AWAITING_SHIPMENT,
         [("BED-4P-18", 1)],
@@ -1784,7 +1794,11 @@ def _shipping_overdue(b: _Builder) -> None:
         Group.AFTER_SALE,
         ConversationStatus.OPEN,
         None,
-        [_c(36 * _M, "怎么还不发货？都快两天了")],
+        [
+            _s(40 * _H, f"Payment received: {_yuan(o.total)}"),
+            _c(36 * _M, "怎么还不发货？都快两天了"),
+            _c(35 * _M, f"订单 {o.number}，今天能发吗"),
+        ],
     )
 
 
@@ -1924,6 +1938,7 @@ def _courier_door(b: _Builder) -> None:
         ConversationStatus.OPEN,
         None,
         [
+            _s(3 * _H, "Order delivered: 菜鸟驿站代收"),
             _c(115 * _S, "快递都不送上门的吗？直接放驿站了，我家 6 楼没电梯"),
             _c(70 * _S, "四件套很重的"),
         ],
@@ -1949,6 +1964,7 @@ def _quality(b: _Builder) -> None:
         None,
         [
             _c(3 * _H + 42 * _M, "乳胶枕一股味道，这正常吗？"),
+            _c(3 * _H + 41 * _M, "[图片]"),
             _c(3 * _H + 40 * _M, "放阳台两天了还有"),
         ],
     )
@@ -1970,7 +1986,11 @@ def _stock(b: _Builder) -> None:
         Group.PRE_SALE,
         ConversationStatus.OPEN,
         None,
-        [_c(55 * _S, "原木台灯有现货吗？今天拍今天能发吗")],
+        [
+            _s(2 * _M, f"Customer is viewing: {_CATALOGUE['LMP-DESK-OAK'].label}"),
+            _c(55 * _S, "原木台灯有现货吗？今天拍今天能发吗"),
+            _c(50 * _S, "想周末前拿到"),
+        ],
     )
 
 
@@ -1983,6 +2003,7 @@ def _product_question_es(b: _Builder) -> None:
         ConversationStatus.OPEN,
         None,
         [
+            _s(8 * _M, f"Customer is viewing: {_CATALOGUE['CRT-BLK'].label}"),
             _c(6 * _M, "Hola, ¿las cortinas opacas tienen ganchos incluidos?"),
             _c(5 * _M + 40, "Mi ventana mide 2,8 m de ancho, ¿con dos paños es suficiente?"),
         ],
@@ -2005,7 +2026,11 @@ def _product_question_vi(b: _Builder) -> None:
         Group.PRE_SALE,
         ConversationStatus.OPEN,
         None,
-        [_c(14 * _M, "Cho mình hỏi cốc giữ nhiệt Spruce giữ nóng được bao lâu vậy shop?")],
+        [
+            _s(15 * _M, f"Customer is viewing: {_CATALOGUE['CUP-TH-500-WH'].label}"),
+            _c(14 * _M, "Cho mình hỏi cốc giữ nhiệt Spruce giữ nóng được bao lâu vậy shop?"),
+            _c(13 * _M + 30, "Mình định mua tặng bố 🎁"),
+        ],
     )
 
 
@@ -2032,6 +2057,7 @@ def _refund_timing(b: _Builder) -> None:
         ConversationStatus.OPEN,
         None,
         [
+            _s(1 * _D + 23 * _H - 5 * _M, f"Refund completed: {_yuan(o.total)}"),
             _c(26 * _M, "Hola, me aprobaron el reembolso hace dos días pero no veo el dinero."),
             _c(25 * _M, "¿Cuánto tarda en llegar a la tarjeta?"),
         ],
@@ -2040,7 +2066,7 @@ def _refund_timing(b: _Builder) -> None:
 
 def _call_before_delivery(b: _Builder) -> None:
     who = b.cust("曹丽华")
-    b.order(
+    o = b.order(
         who,
         OrderStatus.SHIPPED,
         [("BED-4P-18", 1), ("PIL-LATEX", 2)],
@@ -2054,7 +2080,11 @@ def _call_before_delivery(b: _Builder) -> None:
         Group.AFTER_SALE,
         ConversationStatus.OPEN,
         None,
-        [_c(9 * _M, "快递送货前能不能先打个电话？家里只有老人在，怕听不见敲门")],
+        [
+            _s(1 * _D + 16 * _H, f"Order shipped: {o.carrier} {o.tracking}"),
+            _c(9 * _M, "快递送货前能不能先打个电话？家里只有老人在，怕听不见敲门"),
+            _c(8 * _M + 30, "打订单上的电话就行"),
+        ],
     )
 
 
@@ -2086,7 +2116,7 @@ _STORIES: tuple[tuple[str, Callable[[_Builder], None]], ...] = (
     ("offline-reply", _offline_reply),
     ("shipping-time", _shipping_time),
     ("shipping-time-es", _shipping_time_es),
-    ("shipping-48h", _shipping_48h_vi),
+    ("shipping-48h", _when_shipping_vi),
     ("extra-postage", _extra_postage),
     ("combine-orders", _combine_orders),
     ("product-question", _product_question),

@@ -93,9 +93,10 @@ def create_app(state: ServerState) -> Starlette:
         try:
             envelope = p.OperationEnvelope.model_validate_json(body)
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
-            where = ".".join(str(x) for x in first.get("loc", ()))
-            return _error(422, "invalid operation", f"{where}: {first.get('msg', 'invalid')}")
+            errors = exc.errors()
+            where = ".".join(str(x) for x in errors[0]["loc"]) if errors else ""
+            reason = errors[0]["msg"] if errors else "invalid"
+            return _error(422, "invalid operation", f"{where}: {reason}")
         try:
             result = await run_in_threadpool(state.apply, caller, key, envelope.operation)
         except OperationError as exc:

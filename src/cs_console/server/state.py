@@ -232,19 +232,16 @@ class ServerState:
         return out
 
     def _add_parents(self, conn: Connection, fetched: dict[str, dict[str, p.Record]]) -> None:
-        def need(entity: str, refs: set[str]) -> None:
-            missing = refs - fetched[entity].keys()
+        def refs(entities: tuple[str, ...], field: str) -> set[str]:
+            return {str(getattr(r, field)) for k in entities for r in fetched[k].values()}
+
+        def need(entity: str, wanted: set[str]) -> None:
+            missing = wanted - fetched[entity].keys()
             fetched[entity].update(self._fetch(conn, entity, missing))
 
-        need(
-            "order",
-            {r.order_id for k in ("order_event", "remark") for r in fetched[k].values()},
-        )
-        need("conversation", {r.conversation_id for r in fetched["message"].values()})
-        need(
-            "customer",
-            {r.customer_id for k in ("conversation", "order") for r in fetched[k].values()},
-        )
+        need("order", refs(("order_event", "remark"), "order_id"))
+        need("conversation", refs(("message",), "conversation_id"))
+        need("customer", refs(("conversation", "order"), "customer_id"))
 
     # --- operations -----------------------------------------------------------------
 

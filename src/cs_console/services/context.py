@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from cs_console.settings import Settings
 from cs_console.store import kv
-from cs_console.store.db import Database
+from cs_console.store.db import Database, StoreError
 from cs_console.sync.engine import AGENT_NAME, AGENT_ROLE
+
+__all__ = ["AgentContext", "StoreError", "open_context"]
 
 
 @dataclass(slots=True)

@@ -68,10 +68,12 @@ def send(
     *,
     note: bool = False,
     force: bool = False,
+    undo_seconds: float | None = None,
 ) -> Queued | NewActivity:
     """Queue a reply (or an internal note). Unless ``force``, a reply stops and returns
     :class:`NewActivity` when something arrived that the agent has not seen: two agents
-    answering one chat, or answering again after a reconnect, is the commonest slip."""
+    answering one chat, or answering again after a reconnect, is the commonest slip.
+    A reply waits ``undo_seconds`` (default: the agent's setting) before it may leave."""
     text = body.strip("\n")
     if not text.strip():
         raise ActionError("nothing to send")
@@ -90,9 +92,8 @@ def send(
         kind=MessageKind.NOTE if note else MessageKind.AGENT,
         body=text,
     )
-    entry = outbox.record(
-        ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else ctx.settings.undo_seconds
-    )
+    window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
+    entry = outbox.record(ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window)
     kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
     mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
     return Queued(entry=entry, message_id=message_id, body=text, note=note)

@@ -88,7 +88,7 @@ def remark_row(rec: p.RemarkRecord) -> Row:
     return row
 
 
-def to_agent(row: Mapping[str, Any]) -> p.AgentRecord:
+def to_agent(row: Mapping[Any, Any]) -> p.AgentRecord:
     """Record from an agent row."""
     return p.AgentRecord.model_validate(
         {"name": row["name"], "role": row["role"], "group": row["group"], "active": row["active"]},
@@ -96,7 +96,7 @@ def to_agent(row: Mapping[str, Any]) -> p.AgentRecord:
     )
 
 
-def to_record(model: type[p.Record], row: Mapping[str, Any]) -> p.Record:
+def to_record(model: type[p.Record], row: Mapping[Any, Any]) -> p.Record:
     """Record of ``model`` from a table row (columns named as the record's fields)."""
     data = dict(row)
     if model is p.OrderRecord:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select, tuple_
 
 from cs_console.domain import ConversationStatus, DeliveryState, Group, MessageKind
@@ -22,15 +24,15 @@ _COLUMNS = (
 )
 
 
-def _message(r: tuple[object, ...]) -> MessageRow:
+def _message(r: Any) -> MessageRow:
     return MessageRow(
-        seq=int(r[0]),  # type: ignore[call-overload]
+        seq=int(r[0]),
         message_id=str(r[1]),
         conversation_id=str(r[2]),
         kind=MessageKind(r[3]),
         author=str(r[4]),
         body=str(r[5]),
-        created_at=r[6],  # type: ignore[arg-type]
+        created_at=r[6],
         delivery=DeliveryState(r[7]),
     )
 

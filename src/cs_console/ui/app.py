@@ -91,8 +91,7 @@ class ConsoleApp(App[None]):
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
         """Open the store after the first frame (SQLAlchemy's import is not cheap)."""
-        from cs_console.services.context import open_context
-        from cs_console.store.db import StoreError
+        from cs_console.services.context import StoreError, open_context
 
         try:
             context = open_context(self.settings)

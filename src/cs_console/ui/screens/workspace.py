@@ -7,6 +7,7 @@ services, which record them in the store and the outbox at once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual import on
@@ -201,12 +202,7 @@ class WorkspaceScreen(Screen[None]):
         if message.status.agent_name:
             self.query_one("#status", StatusBar).agent = message.status.agent_name
             if self.filter.me != message.status.agent_name:
-                self.filter = QueueFilter(
-                    status=self.filter.status,
-                    scope=self.filter.scope,
-                    group=self.filter.group,
-                    me=message.status.agent_name,
-                )
+                self.filter = replace(self.filter, me=message.status.agent_name)
         report = message.report
         if report is not None and (report.pulled or report.pushed or report.refused):
             self.reload_queue()
@@ -452,14 +448,7 @@ class WorkspaceScreen(Screen[None]):
     # --- filters -------------------------------------------------------------
 
     def _set_filter(self, **changes: Any) -> None:
-        values = {
-            "status": self.filter.status,
-            "scope": self.filter.scope,
-            "group": self.filter.group,
-            "me": self.filter.me,
-        }
-        values.update(changes)
-        self.filter = QueueFilter(**values)
+        self.filter = replace(self.filter, **changes)
         self.reload_queue()
 
     def action_filter_status(self, status: str) -> None:

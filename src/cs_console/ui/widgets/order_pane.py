@@ -62,7 +62,8 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
                 lines.append(Content(contact))
             lines.append(
                 Content.styled(
-                    f"{info.group.value} · {info.status.value} · language {safe_line(info.customer_language)}",
+                    f"{info.group.value} · {info.status.value} · "
+                    f"language {safe_line(info.customer_language)}",
                     "$text-muted",
                 )
             )
@@ -129,7 +130,8 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
         for item in order.items:
             parts.append(
                 Content(
-                    f"{item.quantity} × {safe_line(item.name)}  {money(item.unit_price_minor, order.currency)}"
+                    f"{item.quantity} × {safe_line(item.name)}  "
+                    f"{money(item.unit_price_minor, order.currency)}"
                 )
             )
         if order.carrier or order.tracking_number:
@@ -147,7 +149,8 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
             left = (deadline - now).total_seconds()
             urgent = left < URGENT_HOURS * 3600 or order.status is OrderStatus.REFUND_REQUESTED
             if left <= 0:
-                text = f"Ship-by deadline passed {humanize_duration(-left)} ago ({local_time(deadline)})"
+                late = humanize_duration(-left)
+                text = f"Ship-by deadline passed {late} ago ({local_time(deadline)})"
             else:
                 text = f"Ship by {local_time(deadline)}: {humanize_duration(left)} left"
             if order.status is OrderStatus.REFUND_REQUESTED:
@@ -183,7 +186,8 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
                         ),
                         Content(safe_line(remark.text)),
                         (
-                            f" — {safe_line(remark.author)} {local_time(remark.created_at, '%m-%d')}",
+                            f" — {safe_line(remark.author)} "
+                            f"{local_time(remark.created_at, '%m-%d')}",
                             "$text-muted",
                         ),
                     )
