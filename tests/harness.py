@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -77,7 +77,10 @@ def free_port() -> int:
 def tiny_shop(state: ServerState) -> dict[str, str]:
     """Two customers, three conversations, one order with a timeline; returns tokens."""
     now = utcnow()
-    t = lambda minutes: now - timedelta(minutes=minutes)  # noqa: E731
+
+    def t(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
+
     customers = [
         p.CustomerRecord(id="cus-1", name="王芳", language="zh-CN", updated_at=t(600)),
         p.CustomerRecord(
