@@ -64,7 +64,7 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²'.isdigit() is True too
         return min(float(value), 3600.0)
     try:
         when = parsedate_to_datetime(value)

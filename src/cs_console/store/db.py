@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import NullPool
 
 from cs_console.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -70,6 +71,13 @@ class Database:
         if writer:
             try:
                 self._migrate()
+            except DatabaseError as exc:
+                self.close()
+                raise StoreDamaged(
+                    f"cannot read the store {path} ({exc.orig}). Nothing was changed. Keep a "
+                    "copy of the file, then move it aside and start again: everything already "
+                    "synced comes back from the server, but unsent replies live only in it."
+                ) from None
             except Exception:
                 self.close()
                 raise
@@ -138,8 +146,11 @@ class Database:
 
     def quick_check(self) -> None:
         """Run SQLite's ``quick_check``; raise :class:`StoreDamaged` with advice if it fails."""
-        with self.read() as conn:
-            rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+        try:
+            with self.read() as conn:
+                rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+        except DatabaseError as exc:  # SQLite may abort the check itself on a bad page
+            rows = [str(exc.orig)]
         if rows != ["ok"]:
             raise StoreDamaged(
                 f"the store {self.path} is damaged ({'; '.join(rows[:3])}). Nothing was "
