@@ -1,6 +1,6 @@
 """cs-console's sync protocol: the JSON records and operations exchanged with a backend.
 
-Documented for people in ``docs/openapi.yaml``. The same models validate what the
+Documented for people in ``docs/openapi.json``. The same models validate what the
 reference server receives and what the client accepts, strictly: a string where a
 number belongs, a time without a zone, or an unknown enum value is an error, not a
 guess. Every free-text field is sanitised on the way in.
@@ -8,10 +8,11 @@ guess. Every free-text field is sanitised on the way in.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from cs_console.domain import (
     CaseStatus,
@@ -32,7 +33,23 @@ MAX_NAME_CHARS = 200
 MAX_PAGE = 2_000
 DEFAULT_PAGE = 500
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+
+def _iso_only(value: object) -> object:
+    """Times travel as ISO 8601 text with a zone. Parsed here, because pydantic would
+    otherwise read a number, or a string of digits, as Unix time (a guess)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _NUMERIC.match(value):
+        raise ValueError("a time must be ISO 8601 text with a zone")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 time: {value[:40]!r}") from None
+
+
+_NUMERIC = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*$")
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(to_utc)]
 Text = Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(sanitize)]
 Line = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(sanitize_line)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]

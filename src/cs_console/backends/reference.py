@@ -1,4 +1,4 @@
-"""The client side of cs-console's own sync protocol (``docs/openapi.yaml``).
+"""The client side of cs-console's own sync protocol (``docs/openapi.json``).
 
 Defensive by design: connect/read/write/pool timeouts *and* an overall deadline per
 request (a server dripping one byte a second otherwise defeats the read timeout),
@@ -133,9 +133,8 @@ class ReferenceBackend:
                 errors = exc.errors()
                 where = ".".join(str(x) for x in errors[0]["loc"]) if errors else ""
                 reason = errors[0]["msg"] if errors else "invalid"
-                raise BadResponse(
-                    f"the server sent data we cannot accept ({where}: {reason})"
-                ) from None
+                detail = f"{where}: {reason}" if where else reason
+                raise BadResponse(f"the server sent data we cannot accept ({detail})") from None
         detail = _error_text(body)
         retry_after = parse_retry_after(headers.get("retry-after"))
         if status == 401:
@@ -158,7 +157,7 @@ class ReferenceBackend:
         try:
             with self._client.stream(method, path, **kwargs) as response:
                 declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                if declared.isascii() and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
                     raise BadResponse("the server's answer is too large")
                 chunks: list[bytes] = []
                 size = 0

@@ -1,1 +1,1 @@
-"""The reference shop backend: ``cs-console serve``. Implements docs/openapi.yaml."""
+"""The reference shop backend: ``cs-console serve``. Implements docs/openapi.json."""
