@@ -128,3 +128,66 @@ class CaseStatus(StrEnum):
 
 #: Hours a shop has to ship after payment (or after the group forms).
 DEFAULT_SHIP_BY_HOURS = 48
+
+
+class CaseCategory(StrEnum):
+    """After-sales case categories: DOMAIN.md's cases, grouped by family ("family.case")."""
+
+    WRONG_ADDRESS = "logistics.wrong-address"
+    OUTSIDE_AREA = "logistics.outside-area"
+    NO_TRACKING_UPDATE = "logistics.no-tracking-update"
+    MISROUTED = "logistics.misrouted"
+    LOST = "logistics.lost"
+    COURIER_DOOR = "logistics.courier-door"
+    DAMAGED_TRANSIT = "goods.damaged-transit"
+    DAMAGED_LATE = "goods.damaged-late"
+    QUALITY = "goods.quality"
+    DISLIKE = "goods.dislike"
+    USAGE_QUESTION = "goods.usage-question"
+    COUNTERFEIT = "goods.counterfeit"
+    MISSING_ITEM = "fulfilment.missing-item"
+    WRONG_ITEM = "fulfilment.wrong-item"
+    REFUND_BEFORE_GROUP = "refund.before-group"
+    REFUND_BEFORE_SHIPPING = "refund.before-shipping"
+    REFUND_SHIPPED = "refund.shipped-refund-only"
+    REFUND_SIGNED = "refund.signed-refund-only"
+    REFUND_LATE_CLAIM = "refund.late-claim"
+    INVOICE = "invoice.missing"
+    ATTITUDE = "service.attitude"
+    NEGATIVE_REVIEW = "review.negative"
+    SUGGESTION = "feedback.suggestion"
+    FEEDBACK = "feedback.after-sale"
+
+    @property
+    def family(self) -> str:
+        """The part before the dot: logistics, goods, fulfilment, refund, ..."""
+        return self.value.split(".", 1)[0]
+
+
+class Responsible(StrEnum):
+    """Who caused an after-sales problem (the seeds: find the responsible person)."""
+
+    WAREHOUSE = "warehouse"
+    COURIER = "courier"
+    SUPPLIER = "supplier"
+    CUSTOMER = "customer"
+    SHOP = "shop"
+    PLATFORM = "platform"
+
+
+class Resolution(StrEnum):
+    """How a case was (or is to be) settled."""
+
+    REFUND = "refund"
+    RETURN_AND_REFUND = "return-and-refund"
+    EXCHANGE = "exchange"
+    REISSUE = "reissue"
+    COMPENSATION = "compensation"
+    COURIER_INTERCEPT = "courier-intercept"
+    COURIER_CLAIM = "courier-claim"
+    DECLINED = "declined"
+    EXPLAINED = "explained"
+
+
+#: Compensation an agent may grant alone, in minor units (the seeds name 20 yuan).
+DEFAULT_AUTHORITY_LIMIT_MINOR = 2_000

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from cs_console.domain import (
+    CaseCategory,
     CaseStatus,
     ConversationStatus,
     FlagColour,
@@ -22,6 +23,8 @@ from cs_console.domain import (
     MessageKind,
     OrderEventKind,
     OrderStatus,
+    Resolution,
+    Responsible,
     Role,
 )
 from cs_console.sanitize import sanitize, sanitize_line
@@ -160,27 +163,48 @@ class RemarkRecord(Record):
     created_at: UtcTime
 
 
-class CaseRecord(Record):
-    """An after-sales case in the register."""
+Money = Annotated[int, Field(ge=0, le=100_000_000)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
-    id: Id
+
+class CaseFields(Record):
+    """What an agent fills in for an after-sales case."""
+
     conversation_id: Id | None = None
     customer_id: Id | None = None
     order_id: Id | None = None
-    category: Line
-    responsible: Line | None = None
-    resolution: Line | None = None
-    status: CaseStatus
-    refund_minor: int = Field(default=0, ge=0)
-    compensation_minor: int = Field(default=0, ge=0)
-    postage_lost_minor: int = Field(default=0, ge=0)
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    category: CaseCategory
+    responsible: Responsible | None = None
+    resolution: Resolution | None = None
+    status: CaseStatus = CaseStatus.OPEN
+    refund_minor: Money = 0
+    compensation_minor: Money = 0
+    postage_lost_minor: Money = 0
+    currency: Currency = "CNY"
     follow_up_on: date | None = None
     evidence: list[Line] = Field(default_factory=list, max_length=50)
     notes: Text = ""
+
+
+class CaseRecord(CaseFields):
+    """An after-sales case in the register, as the backend keeps it."""
+
+    id: Id
     created_by: Line
+    approved_by: Line | None = None
     created_at: UtcTime
     updated_at: UtcTime
+
+
+class CaseEventRecord(Record):
+    """One entry of a case's history: who changed what, when."""
+
+    id: Id
+    case_id: Id
+    at: UtcTime
+    author: Line
+    action: Line  # created, updated, approved, declined
+    changes: Text = ""  # "field: old → new" lines
 
 
 class ChangePage(Record):
@@ -197,6 +221,7 @@ class ChangePage(Record):
     order_events: list[OrderEventRecord] = Field(default_factory=list)
     remarks: list[RemarkRecord] = Field(default_factory=list)
     cases: list[CaseRecord] = Field(default_factory=list)
+    case_events: list[CaseEventRecord] = Field(default_factory=list)
 
     def count(self) -> int:
         """How many records the page holds."""
@@ -209,6 +234,7 @@ class ChangePage(Record):
             + len(self.order_events)
             + len(self.remarks)
             + len(self.cases)
+            + len(self.case_events)
         )
 
 
@@ -268,8 +294,26 @@ class AddRemark(Record):
     text: Annotated[Text, Field(min_length=1)]
 
 
+class SaveCase(CaseFields):
+    """Open a case (new ``id``) or change one. An agent may not grant compensation above
+    the shop's authority limit: such a case must be saved as ``awaiting-approval``."""
+
+    op: Literal["save_case"] = "save_case"
+    id: Id
+
+
+class DecideCase(Record):
+    """A supervisor approves or declines a case awaiting approval."""
+
+    op: Literal["decide_case"] = "decide_case"
+    id: Id
+    approve: bool
+    note: Text = ""
+
+
 Operation = Annotated[
-    SendMessage | SetStatus | Assign | MarkRead | AddRemark, Field(discriminator="op")
+    SendMessage | SetStatus | Assign | MarkRead | AddRemark | SaveCase | DecideCase,
+    Field(discriminator="op"),
 ]
 
 

@@ -6,7 +6,7 @@ They carry no database machinery, so the UI can hold them without importing SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from cs_console.domain import (
     ConversationStatus,
@@ -168,3 +168,42 @@ class SyncStatus:
     outbox_depth: int
     last_error: str | None
     agent_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEventRow:
+    """One entry of a case's history."""
+
+    event_id: str
+    at: datetime
+    author: str
+    action: str
+    changes: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """An after-sales case as the register shows it."""
+
+    case_id: str
+    conversation_id: str | None
+    customer_id: str | None
+    customer_name: str | None
+    order_id: str | None
+    order_number: str | None
+    category: str
+    responsible: str | None
+    resolution: str | None
+    status: str
+    refund_minor: int
+    compensation_minor: int
+    postage_lost_minor: int
+    currency: str
+    follow_up_on: date | None
+    evidence: tuple[str, ...]
+    notes: str
+    created_by: str
+    approved_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivery: DeliveryState

@@ -24,12 +24,20 @@ from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, 
 from sqlmodel import SQLModel
 
 from cs_console import protocol as p
-from cs_console.domain import ConversationStatus, MessageKind, Role
+from cs_console.domain import (
+    DEFAULT_AUTHORITY_LIMIT_MINOR,
+    CaseStatus,
+    ConversationStatus,
+    MessageKind,
+    Role,
+)
 from cs_console.store import convert
 from cs_console.store.db import configure_sqlite
 from cs_console.store.models import (
     AGENT,
     API_TOKEN,
+    CASE,
+    CASE_EVENT,
     CHANGE,
     CONVERSATION,
     CUSTOMER,
@@ -55,7 +63,10 @@ ENTITIES: dict[str, tuple[Any, type[p.Record], str]] = {
     "order": (ORDER, p.OrderRecord, "orders"),
     "order_event": (ORDER_EVENT, p.OrderEventRecord, "order_events"),
     "remark": (ORDER_REMARK, p.RemarkRecord, "remarks"),
+    "case": (CASE, p.CaseRecord, "cases"),
+    "case_event": (CASE_EVENT, p.CaseEventRecord, "case_events"),
 }
+_CASE_FIELDS = tuple(p.CaseFields.model_fields)
 _KEY_COLUMN = {"agent": "name"}
 
 
@@ -83,7 +94,10 @@ class Caller:
 class ServerState:
     """Everything the HTTP layer needs, over one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, authority_limit_minor: int = DEFAULT_AUTHORITY_LIMIT_MINOR
+    ) -> None:
+        self.authority_limit_minor = authority_limit_minor
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             configure_sqlite(self.engine)
@@ -233,15 +247,18 @@ class ServerState:
 
     def _add_parents(self, conn: Connection, fetched: dict[str, dict[str, p.Record]]) -> None:
         def refs(entities: tuple[str, ...], field: str) -> set[str]:
-            return {str(getattr(r, field)) for k in entities for r in fetched[k].values()}
+            found = (getattr(r, field) for k in entities for r in fetched[k].values())
+            return {str(value) for value in found if value is not None}
 
         def need(entity: str, wanted: set[str]) -> None:
             missing = wanted - fetched[entity].keys()
             fetched[entity].update(self._fetch(conn, entity, missing))
 
-        need("order", refs(("order_event", "remark"), "order_id"))
+        need("case", refs(("case_event",), "case_id"))
+        need("order", refs(("order_event", "remark"), "order_id") | refs(("case",), "order_id"))
+        need("conversation", refs(("case",), "conversation_id"))
         need("conversation", refs(("message",), "conversation_id"))
-        need("customer", refs(("conversation", "order"), "customer_id"))
+        need("customer", refs(("conversation", "order", "case"), "customer_id"))
 
     # --- operations -----------------------------------------------------------------
 
@@ -365,7 +382,98 @@ class ServerState:
             )
             touch(conn, "remark", op.id)
             return {"remark_id": op.id}
+        if isinstance(op, p.SaveCase):
+            return self._save_case(conn, caller, op, now)
+        if isinstance(op, p.DecideCase):
+            return self._decide_case(conn, caller, op, now)
         raise OperationError(422, "unknown operation")  # pragma: no cover - the union is closed
+
+    def _save_case(
+        self, conn: Connection, caller: Caller, op: p.SaveCase, now: Any
+    ) -> dict[str, Any]:
+        over_limit = op.compensation_minor > self.authority_limit_minor
+        existing = conn.execute(select(CASE).where(CASE.c.id == op.id)).mappings().first()
+        # An approval covers the approved amount: the agent may then carry the case on.
+        approved = (
+            existing is not None
+            and existing["approved_by"] is not None
+            and op.compensation_minor <= existing["compensation_minor"]
+        )
+        if caller.role is not Role.SUPERVISOR and not approved:
+            if over_limit and op.status is not CaseStatus.AWAITING_APPROVAL:
+                limit = self.authority_limit_minor / 100
+                raise OperationError(
+                    403,
+                    f"compensation over {limit:.2f} needs a supervisor: "
+                    "save the case as awaiting-approval",
+                )
+            waiting = (
+                existing is not None and existing["status"] == CaseStatus.AWAITING_APPROVAL.value
+            )
+            if waiting and op.status is not CaseStatus.AWAITING_APPROVAL and over_limit:
+                raise OperationError(403, "only a supervisor can approve this case")
+        fields = op.model_dump(include=set(_CASE_FIELDS))
+        fields["evidence_json"] = json.dumps(fields.pop("evidence"), ensure_ascii=False)
+        for key in ("category", "responsible", "resolution", "status"):
+            value = fields[key]
+            fields[key] = getattr(value, "value", value)
+        fields["follow_up_on"] = op.follow_up_on.isoformat() if op.follow_up_on else None
+        if existing is None:
+            conn.execute(
+                insert(CASE).values(
+                    id=op.id,
+                    created_by=caller.name,
+                    created_at=now,
+                    updated_at=now,
+                    delivery="sent",
+                    **fields,
+                )
+            )
+            self._case_event(conn, op.id, caller.name, "created", "", now)
+        else:
+            changes = [
+                f"{key}: {existing[key]} → {value}"
+                for key, value in fields.items()
+                if existing[key] != value
+            ]
+            if not changes:
+                return {"case_id": op.id, "changed": False}
+            conn.execute(update(CASE).where(CASE.c.id == op.id).values(updated_at=now, **fields))
+            self._case_event(conn, op.id, caller.name, "updated", "\n".join(changes), now)
+        touch(conn, "case", op.id)
+        return {"case_id": op.id, "changed": True}
+
+    def _decide_case(
+        self, conn: Connection, caller: Caller, op: p.DecideCase, now: Any
+    ) -> dict[str, Any]:
+        if caller.role is not Role.SUPERVISOR:
+            raise OperationError(403, "only a supervisor approves or declines")
+        existing = conn.execute(select(CASE).where(CASE.c.id == op.id)).mappings().first()
+        if existing is None:
+            raise OperationError(404, f"no case {op.id}")
+        if existing["status"] != CaseStatus.AWAITING_APPROVAL.value:
+            raise OperationError(409, "this case is not awaiting approval")
+        values: dict[str, Any] = {"status": CaseStatus.OPEN.value, "updated_at": now}
+        if op.approve:
+            values["approved_by"] = caller.name
+        else:
+            values["compensation_minor"] = 0
+        conn.execute(update(CASE).where(CASE.c.id == op.id).values(**values))
+        action = "approved" if op.approve else "declined"
+        self._case_event(conn, op.id, caller.name, action, op.note, now)
+        touch(conn, "case", op.id)
+        return {"case_id": op.id, "status": CaseStatus.OPEN.value, "approved": op.approve}
+
+    def _case_event(
+        self, conn: Connection, case_id: str, author: str, action: str, changes: str, now: Any
+    ) -> None:
+        event_id = "ce-" + uuid.uuid4().hex[:20]
+        conn.execute(
+            insert(CASE_EVENT).values(
+                id=event_id, case_id=case_id, at=now, author=author, action=action, changes=changes
+            )
+        )
+        touch(conn, "case_event", event_id)
 
     def _update_conversation(self, conn: Connection, conv: Any, values: dict[str, Any]) -> None:
         merged = dict(conv) | values
@@ -422,6 +530,8 @@ class ServerState:
             "order": convert.order_row,
             "order_event": convert.event_row,
             "remark": convert.remark_row,
+            "case": convert.case_row,
+            "case_event": convert.case_event_row,
         }
         with self.write() as conn:
             for entity in ENTITIES:

@@ -88,6 +88,21 @@ def remark_row(rec: p.RemarkRecord) -> Row:
     return row
 
 
+def case_row(rec: p.CaseRecord) -> Row:
+    """Row for the case_record table."""
+    row = rec.model_dump(exclude={"evidence"}, mode="json")
+    row["evidence_json"] = json.dumps(rec.evidence, ensure_ascii=False)
+    row["created_at"] = rec.created_at
+    row["updated_at"] = rec.updated_at
+    row["delivery"] = "sent"
+    return row
+
+
+def case_event_row(rec: p.CaseEventRecord) -> Row:
+    """Row for the case_event table."""
+    return rec.model_dump()
+
+
 def to_agent(row: Mapping[Any, Any]) -> p.AgentRecord:
     """Record from an agent row."""
     return p.AgentRecord.model_validate(
@@ -101,6 +116,9 @@ def to_record(model: type[p.Record], row: Mapping[Any, Any]) -> p.Record:
     data = dict(row)
     if model is p.OrderRecord:
         data["items"] = json.loads(data.pop("items_json") or "[]")
+    if model is p.CaseRecord:
+        data["evidence"] = json.loads(data.pop("evidence_json") or "[]")
+        data.pop("delivery", None)
     # Rows hold enum values as text; validate leniently from our own trusted rows.
     return model.model_validate(data, strict=False)
 

@@ -12,6 +12,8 @@ from cs_console.store import convert
 from cs_console.store.db import Database
 from cs_console.store.models import (
     AGENT,
+    CASE,
+    CASE_EVENT,
     CONVERSATION,
     CUSTOMER,
     MESSAGE,
@@ -65,6 +67,10 @@ def apply_page(db: Database, page: p.ChangePage) -> IngestReport:
         convert.upsert(conn, ORDER, [convert.order_row(r) for r in page.orders], ["id"])
         convert.upsert(conn, ORDER_EVENT, [convert.event_row(r) for r in page.order_events], ["id"])
         convert.upsert(conn, ORDER_REMARK, [convert.remark_row(r) for r in page.remarks], ["id"])
+        convert.upsert(conn, CASE, [convert.case_row(r) for r in page.cases], ["id"])
+        convert.upsert(
+            conn, CASE_EVENT, [convert.case_event_row(r) for r in page.case_events], ["id"]
+        )
         touched = {m.conversation_id for m in page.messages} | {c.id for c in page.conversations}
         if touched:
             conn.execute(

@@ -7,15 +7,16 @@ machine, and the next pull reconciles it with the backend's.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
 from cs_console.store.convert import queue_rank
 from cs_console.store.ingest import SNIPPET_CHARS, latest_snippet
-from cs_console.store.models import CONVERSATION, MESSAGE, ORDER_REMARK
+from cs_console.store.models import CASE, CONVERSATION, MESSAGE, ORDER_REMARK
 
 _C = CONVERSATION.c
 
@@ -59,6 +60,15 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
         conn.execute(update(CONVERSATION).where(_C.id == op.conversation_id).values(**values))
     elif isinstance(op, p.MarkRead):
         conn.execute(update(CONVERSATION).where(_C.id == op.conversation_id).values(unread_count=0))
+    elif isinstance(op, p.SaveCase):
+        _apply_case(conn, op, author=author, now=now)
+    elif isinstance(op, p.DecideCase):
+        decision: dict[str, object] = {"status": "open", "delivery": DeliveryState.QUEUED.value}
+        if op.approve:
+            decision["approved_by"] = author
+        else:
+            decision["compensation_minor"] = 0
+        conn.execute(update(CASE).where(CASE.c.id == op.id).values(**decision))
     elif isinstance(op, p.AddRemark):
         conn.execute(
             insert(ORDER_REMARK).values(
@@ -70,6 +80,29 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
                 created_at=now,
                 delivery=DeliveryState.QUEUED.value,
             )
+        )
+
+
+def _apply_case(conn: Connection, op: p.SaveCase, *, author: str, now: datetime) -> None:
+    fields = op.model_dump(include=set(p.CaseFields.model_fields), mode="json")
+    fields["evidence_json"] = json.dumps(fields.pop("evidence"), ensure_ascii=False)
+    exists = conn.execute(select(CASE.c.id).where(CASE.c.id == op.id)).first()
+    if exists is None:
+        conn.execute(
+            insert(CASE).values(
+                id=op.id,
+                created_by=author,
+                created_at=now,
+                updated_at=now,
+                delivery=DeliveryState.QUEUED.value,
+                **fields,
+            )
+        )
+    else:
+        conn.execute(
+            update(CASE)
+            .where(CASE.c.id == op.id)
+            .values(updated_at=now, delivery=DeliveryState.QUEUED.value, **fields)
         )
 
 
@@ -93,3 +126,5 @@ def mark_delivery(conn: Connection, op: p.Operation, state: DeliveryState) -> No
         conn.execute(
             update(ORDER_REMARK).where(ORDER_REMARK.c.id == op.id).values(delivery=state.value)
         )
+    elif isinstance(op, p.SaveCase | p.DecideCase):
+        conn.execute(update(CASE).where(CASE.c.id == op.id).values(delivery=state.value))

@@ -141,7 +141,47 @@ CREATE TABLE seen_marker (
 );
 """
 
+#: Version 2: the after-sales case register and its history.
+V2 = """
+CREATE TABLE case_record (
+    id VARCHAR NOT NULL,
+    conversation_id VARCHAR,
+    customer_id VARCHAR,
+    order_id VARCHAR,
+    category VARCHAR NOT NULL,
+    responsible VARCHAR,
+    resolution VARCHAR,
+    status VARCHAR NOT NULL,
+    refund_minor INTEGER NOT NULL,
+    compensation_minor INTEGER NOT NULL,
+    postage_lost_minor INTEGER NOT NULL,
+    currency VARCHAR NOT NULL,
+    follow_up_on VARCHAR,
+    evidence_json TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    created_by VARCHAR NOT NULL,
+    approved_by VARCHAR,
+    created_at VARCHAR(27) NOT NULL,
+    updated_at VARCHAR(27) NOT NULL,
+    delivery VARCHAR NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_case_conversation ON case_record (conversation_id);
+CREATE INDEX ix_case_follow_up ON case_record (follow_up_on);
+CREATE INDEX ix_case_status ON case_record (status, updated_at);
+CREATE TABLE case_event (
+    id VARCHAR NOT NULL,
+    case_id VARCHAR NOT NULL,
+    at VARCHAR(27) NOT NULL,
+    author VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    changes TEXT NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_case_event_case ON case_event (case_id, at);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (V1,)
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -160,6 +160,51 @@ class OrderRemark(SQLModel, table=True):
     delivery: str = "sent"
 
 
+class Case(SQLModel, table=True):
+    """An after-sales case. References are plain ids: an order may live in another
+    system than the conversation (split sources), so no foreign keys here."""
+
+    __tablename__ = "case_record"
+    __table_args__ = (
+        Index("ix_case_status", "status", "updated_at"),
+        Index("ix_case_follow_up", "follow_up_on"),
+        Index("ix_case_conversation", "conversation_id"),
+    )
+    id: str = Field(primary_key=True)
+    conversation_id: str | None = None
+    customer_id: str | None = None
+    order_id: str | None = None
+    category: str
+    responsible: str | None = None
+    resolution: str | None = None
+    status: str
+    refund_minor: int = 0
+    compensation_minor: int = 0
+    postage_lost_minor: int = 0
+    currency: str = "CNY"
+    follow_up_on: str | None = None  # ISO date: a calendar day, not an instant
+    evidence_json: str = Field(default="[]", sa_type=Text)
+    notes: str = Field(default="", sa_type=Text)
+    created_by: str
+    approved_by: str | None = None
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    delivery: str = "sent"
+
+
+class CaseEvent(SQLModel, table=True):
+    """One entry of a case's history."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case", "case_id", "at"),)
+    id: str = Field(primary_key=True)
+    case_id: str
+    at: datetime = _time()
+    author: str
+    action: str
+    changes: str = Field(default="", sa_type=Text)
+
+
 # --- client only ---------------------------------------------------------------
 
 
@@ -256,7 +301,17 @@ class ServerMeta(SQLModel, table=True):
     value: str
 
 
-SHARED_TABLES = (Agent, Customer, Conversation, Message, Order, OrderEvent, OrderRemark)
+SHARED_TABLES = (
+    Agent,
+    Customer,
+    Conversation,
+    Message,
+    Order,
+    OrderEvent,
+    OrderRemark,
+    Case,
+    CaseEvent,
+)
 CLIENT_TABLES = (*SHARED_TABLES, OutboxEntry, Draft, SyncState, SeenMarker)
 SERVER_TABLES = (*SHARED_TABLES, ApiToken, IdempotencyRecord, Change, ServerMeta)
 
@@ -276,6 +331,8 @@ MESSAGE = table_of(Message)
 ORDER = table_of(Order)
 ORDER_EVENT = table_of(OrderEvent)
 ORDER_REMARK = table_of(OrderRemark)
+CASE = table_of(Case)
+CASE_EVENT = table_of(CaseEvent)
 OUTBOX = table_of(OutboxEntry)
 DRAFT = table_of(Draft)
 SYNC_STATE = table_of(SyncState)
