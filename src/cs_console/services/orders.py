@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cs_console import protocol as p
@@ -52,3 +53,40 @@ def add_remark(ctx: AgentContext, order_id: str, flag: FlagColour, text: str) ->
         p.AddRemark(id=uuid.uuid4().hex, order_id=order_id, flag=flag, text=body),
         author=ctx.agent_name,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """An order to chase today."""
+
+    kind: str  # "unpaid" or "ship-by"
+    order_id: str
+    number: str
+    customer_id: str
+    due_at: datetime  # unpaid: when it was placed; ship-by: the deadline
+
+
+def follow_ups(ctx: AgentContext, now: datetime, *, warn_hours: int = 6) -> list[FollowUp]:
+    """Unpaid orders older than an hour (payment reminder) and unshipped orders whose
+    ship-by deadline is less than ``warn_hours`` away (or past)."""
+    hours = ctx.settings.ship_by_hours
+    rows = orders.follow_up_orders(
+        ctx.db,
+        unpaid_before=now - timedelta(hours=1),
+        paid_before=now - timedelta(hours=hours - warn_hours),
+    )
+    return [
+        FollowUp(
+            kind,
+            order_id,
+            number,
+            customer_id,
+            at + timedelta(hours=hours) if kind == "ship-by" else at,
+        )
+        for kind, order_id, number, customer_id, at in rows
+    ]
+
+
+def conversation_of_customer(ctx: AgentContext, customer_id: str) -> str | None:
+    """Where to talk to this customer: their most recent conversation."""
+    return orders.latest_conversation_of(ctx.db, customer_id)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cs_console.domain import DeliveryState, FlagColour, OrderEventKind, OrderStatus
 from cs_console.store.db import Database
-from cs_console.store.models import ORDER, ORDER_EVENT, ORDER_REMARK
+from cs_console.store.models import CONVERSATION, ORDER, ORDER_EVENT, ORDER_REMARK
+from cs_console.timeutil import parse_stored
 from cs_console.views import OrderEventRow, OrderLine, OrderRow, RemarkRow
 
 ORDERS_SHOWN = 50
@@ -69,3 +71,46 @@ def orders_for_customer(db: Database, customer_id: str) -> list[OrderRow]:
         )
         for row in orders
     ]
+
+
+def follow_up_orders(
+    db: Database, *, unpaid_before: datetime, paid_before: datetime, limit: int = 200
+) -> list[tuple[str, str, str, str, datetime]]:
+    """Orders to chase: unpaid ones placed before ``unpaid_before`` (payment reminders)
+    and unshipped ones paid (or group formed) before ``paid_before`` (near the ship-by
+    deadline). Rows: (kind, order id, number, customer id, the time that matters)."""
+    o = ORDER.c
+    unshipped = (
+        OrderStatus.AWAITING_SHIPMENT.value,
+        OrderStatus.REFUND_REQUESTED.value,
+    )
+    with db.read() as conn:
+        unpaid = conn.execute(
+            select(o.id, o.number, o.customer_id, o.placed_at)
+            .where(o.status == OrderStatus.AWAITING_PAYMENT.value, o.placed_at < unpaid_before)
+            .order_by(o.placed_at)
+            .limit(limit)
+        ).all()
+        start = func.coalesce(o.group_formed_at, o.paid_at)
+        late = conn.execute(
+            select(o.id, o.number, o.customer_id, start)
+            .where(o.status.in_(unshipped), o.shipped_at.is_(None), start < paid_before)
+            .order_by(start)
+            .limit(limit)
+        ).all()
+    rows = [("unpaid", r[0], r[1], r[2], r[3]) for r in unpaid]
+    rows += [("ship-by", r[0], r[1], r[2], parse_stored(r[3])) for r in late]
+    return rows
+
+
+def latest_conversation_of(db: Database, customer_id: str) -> str | None:
+    """The customer's most recently active conversation."""
+    c = CONVERSATION.c
+    with db.read() as conn:
+        found = conn.execute(
+            select(c.id)
+            .where(c.customer_id == customer_id)
+            .order_by(c.last_activity_at.desc())
+            .limit(1)
+        ).first()
+    return None if found is None else str(found[0])

@@ -225,6 +225,9 @@ class ConsoleApp(App[None]):
             ("Queue: mine", "m", lambda: workspace.action_filter_scope("mine")),
             ("Queue: unassigned", "u", lambda: workspace.action_filter_scope("unassigned")),
             ("Queue: switch pre-sale / after-sale / both", "v", workspace.action_cycle_group),
+            ("Case: log a case for this conversation", "l or Ctrl+L", workspace.action_log_case),
+            ("Order: add a flagged remark", "f or F8", workspace.action_add_remark),
+            ("Cases: register and today's follow-ups", "F7", workspace.action_cases),
             ("Help: show every key", "F1", self.action_help),
         ]
         for title, help_text, callback in commands:

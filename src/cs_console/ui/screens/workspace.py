@@ -20,8 +20,11 @@ from textual.widgets import Footer, TextArea
 
 from cs_console.domain import ConversationStatus, Group
 from cs_console.ui.messages import StoreOpened, SyncChanged
+from cs_console.ui.screens.case_form import CaseFormScreen
+from cs_console.ui.screens.cases import CasesScreen, OpenTarget
 from cs_console.ui.screens.choice import ChoiceScreen
 from cs_console.ui.screens.new_activity import NewActivityScreen
+from cs_console.ui.screens.remark_form import RemarkFormScreen
 from cs_console.ui.widgets.composer import NOTE, REPLY, Composer
 from cs_console.ui.widgets.filter_bar import FilterBar
 from cs_console.ui.widgets.order_pane import OrderPane
@@ -62,6 +65,9 @@ class WorkspaceScreen(Screen[None]):
             "f4", "app.focus('composer')", "Composer", show=False, id="workspace.focus_composer"
         ),
         Binding("f6", "focus_orders", "Orders", show=False, id="workspace.focus_orders"),
+        Binding("ctrl+l", "log_case", "Log case", id="workspace.log_case"),
+        Binding("f8", "add_remark", "Remark", id="workspace.add_remark"),
+        Binding("f7", "cases", "Cases", id="workspace.cases"),
     ]
 
     def __init__(self) -> None:
@@ -460,6 +466,118 @@ class WorkspaceScreen(Screen[None]):
     def action_cycle_group(self) -> None:
         order = [None, Group.PRE_SALE, Group.AFTER_SALE]
         self._set_filter(group=order[(order.index(self.filter.group) + 1) % len(order)])
+
+    # --- cases and remarks -------------------------------------------------------
+
+    def action_log_case(self) -> None:
+        """Open the case form for this conversation, pre-filled."""
+        target, ctx = self._target(), self.ctx
+        if not (target and ctx):
+            return
+        from cs_console.services import cases, conversations
+
+        pane = self.query_one("#orders", OrderPane)
+        info = conversations.info(ctx, target)
+        draft = cases.draft_for(
+            ctx,
+            conversation_id=target,
+            customer_id=info.customer_id if info else None,
+            order=pane.selected_order,
+            messages=self.query_one("#thread", ThreadView).messages,
+        )
+        self._edit_case(draft)
+
+    def _edit_case(self, draft: Any) -> None:
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.services import cases, orders
+
+        customer_orders = orders.for_customer(ctx, draft.customer_id) if draft.customer_id else []
+        choices = [(o.order_id, f"{o.number} · {o.status.value}") for o in customer_orders]
+
+        def saved(result: Any) -> None:
+            if result is None:
+                return
+            try:
+                outcome = cases.save(ctx, result)
+            except Exception as exc:
+                self.notify(f"Case not saved: {exc}", severity="error", markup=False)
+                return
+            if outcome.needs_approval:
+                self.notify(
+                    "Compensation is over your limit: the case waits for a supervisor's approval.",
+                    severity="warning",
+                    timeout=8,
+                )
+            else:
+                self.notify("Case saved.")
+            self.console_app.kick_sync()
+
+        self.app.push_screen(
+            CaseFormScreen(
+                draft,
+                orders=choices,
+                today=self.console_app.clock().astimezone().date(),
+                limit_minor=cases.authority_limit_minor(ctx),
+            ),
+            saved,
+        )
+
+    def action_add_remark(self) -> None:
+        """Flag the selected order with a remark."""
+        ctx = self.ctx
+        order = self.query_one("#orders", OrderPane).selected_order
+        if ctx is None or order is None:
+            self.notify("Select an order first.", severity="warning")
+            return
+        from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour
+        from cs_console.services import orders
+
+        meanings = dict(getattr(ctx.settings, "flag_meanings", None) or DEFAULT_FLAG_MEANINGS)
+        # The seeds' convention: purple for a change to an unshipped order, blue once shipped.
+        suggested = FlagColour.BLUE if order.shipped_at else FlagColour.PURPLE
+
+        def chosen(result: tuple[FlagColour, str] | None) -> None:
+            if result is None:
+                return
+            flag, text = result
+            try:
+                orders.add_remark(ctx, order.order_id, flag, text)
+            except Exception as exc:
+                self.notify(f"Remark not saved: {exc}", severity="error", markup=False)
+                return
+            self.notify("Remark added.")
+            self.console_app.kick_sync()
+            if self.open_id is not None:
+                self.show_conversation(self.open_id, keep_position=True)
+
+        self.app.push_screen(RemarkFormScreen(order.number, meanings, suggested=suggested), chosen)
+
+    def action_cases(self) -> None:
+        """The register and today's follow-ups."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.services import cases, orders
+
+        def chosen(target: OpenTarget | None) -> None:
+            if target is None:
+                return
+            if target.case is not None:
+                self._edit_case(cases.from_row(target.case))
+            elif target.customer_id is not None:
+                conversation = orders.conversation_of_customer(ctx, target.customer_id)
+                if conversation is None:
+                    self.notify("No conversation with this customer yet.")
+                    return
+                self.reload_queue(jump_to=conversation)
+                self.show_conversation(conversation)
+
+        self.app.push_screen(
+            CasesScreen(ctx, now=self.console_app.clock, on_change=self.console_app.kick_sync),
+            chosen,
+        )
 
     def action_focus_orders(self) -> None:
         self.query_one("#order-list").focus()

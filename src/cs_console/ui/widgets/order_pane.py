@@ -167,6 +167,13 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
                     f"Signed for {days} day{'s' if days != 1 else ''} ago", "$text-muted"
                 )
             )
+        last_remark = max((r.created_at for r in order.remarks), default=None)
+        for event in order.events:
+            needs_remark = event.kind in (OrderEventKind.ADDRESS_CHANGED, OrderEventKind.CANCELLED)
+            if needs_remark and (last_remark is None or last_remark < event.at):
+                label = _EVENT_LABEL[event.kind]
+                parts.append(Content.styled(f"⚑ {label}: leave a remark (f)", "bold $warning"))
+                break
         parts.append(Content.styled("Timeline", "bold underline"))
         for event in order.events:
             line = Content.assemble(

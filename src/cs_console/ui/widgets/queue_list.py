@@ -58,6 +58,8 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         Binding("o", "screen.set_status('open')", "Reopen", id="queue.reopen"),
         Binding("p", "screen.set_status('pending')", "Pending", show=False, id="queue.pending"),
         Binding("z", "screen.snooze", "Snooze", id="queue.snooze"),
+        Binding("l", "screen.log_case", "Log case", id="queue.log_case"),
+        Binding("f", "screen.add_remark", "Flag order", id="queue.add_remark"),
         Binding("1", "screen.filter_status('open')", "Open ones", show=False, id="queue.show_open"),
         Binding(
             "2",

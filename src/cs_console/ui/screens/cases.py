@@ -1,0 +1,186 @@
+"""The after-sales register and today's follow-ups, in one keyboard-driven list.
+
+1 open cases · 2 awaiting approval · 3 due today (cases, unpaid orders, orders near the
+ship-by deadline) · 4 all. Enter opens the row (a case: its form; an order: the
+customer's conversation). A supervisor approves with y and declines with n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from cs_console.ui.screens.case_form import CATEGORY_LABELS
+from cs_console.ui.text import local_time, money, safe_line
+
+if TYPE_CHECKING:
+    from cs_console.services.context import AgentContext
+    from cs_console.views import CaseRow
+
+MODES = {
+    "open": "Open cases",
+    "approval": "Awaiting approval",
+    "due": "Due today",
+    "all": "All cases",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTarget:
+    """What the agent chose: a case to edit, or a customer to talk to."""
+
+    case: CaseRow | None = None
+    customer_id: str | None = None
+
+
+class CasesScreen(ModalScreen[OpenTarget | None]):
+    """The register."""
+
+    CSS_PATH = "cases.tcss"
+    BINDINGS = [
+        Binding("1", "mode('open')", "Open", id="cases.open"),
+        Binding("2", "mode('approval')", "Awaiting approval", id="cases.approval"),
+        Binding("3", "mode('due')", "Due today", id="cases.due"),
+        Binding("4", "mode('all')", "All", id="cases.all"),
+        Binding("y", "decide(True)", "Approve", id="cases.approve"),
+        Binding("n", "decide(False)", "Decline", id="cases.decline"),
+        Binding("escape,f7", "close", "Close", id="cases.close"),
+    ]
+
+    def __init__(
+        self,
+        context: AgentContext,
+        *,
+        now: Callable[[], datetime],
+        mode: str = "open",
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self.now = now
+        self.mode = mode
+        self.on_change = on_change
+        self._rows: list[OpenTarget] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(id="title")
+            yield DataTable(id="register", cursor_type="row", zebra_stripes=True)
+            yield Static(id="empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    def reload(self) -> None:
+        """Re-read the register for the current mode."""
+        from cs_console.services import cases, orders
+
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        title = Content.styled(MODES[self.mode], "bold")
+        if self.context.is_supervisor:
+            title = title + Content.styled("   y approve · n decline", "$text-muted")
+        self.query_one("#title", Static).update(title)
+        self._rows = []
+        today = self.now().astimezone().date()
+        if self.mode == "due":
+            table.add_columns("what", "when", "order", "customer / category", "status")
+            for case in cases.due(self.context, today):
+                self._add_case(
+                    table,
+                    case,
+                    kind="case",
+                    when=case.follow_up_on.isoformat() if case.follow_up_on else "",
+                )
+            for item in orders.follow_ups(self.context, self.now()):
+                label = "remind to pay" if item.kind == "unpaid" else "ship by"
+                when = local_time(item.due_at)
+                table.add_row(
+                    Text(label),
+                    Text(when),
+                    Text(safe_line(item.number)),
+                    Text(safe_line(item.customer_id)),
+                    Text(""),
+                )
+                self._rows.append(OpenTarget(customer_id=item.customer_id))
+        else:
+            statuses = {
+                "open": ("open", "waiting-customer", "waiting-courier", "awaiting-approval"),
+                "approval": ("awaiting-approval",),
+                "all": (),
+            }[self.mode]
+            table.add_columns("status", "updated", "order", "customer / category", "amounts")
+            for case in cases.register(self.context, statuses=statuses):
+                self._add_case(table, case, kind=case.status, when=local_time(case.updated_at))
+        empty = self.query_one("#empty", Static)
+        empty.update(Content.styled("Nothing here." if not self._rows else "", "$text-muted"))
+
+    def _add_case(self, table: DataTable[Text], case: CaseRow, *, kind: str, when: str) -> None:
+        from cs_console.domain import CaseCategory
+
+        category = CATEGORY_LABELS.get(CaseCategory(case.category), case.category)
+        who = safe_line(case.customer_name or case.customer_id or "—")
+        amounts = []
+        if case.refund_minor:
+            amounts.append("refund " + money(case.refund_minor, case.currency))
+        if case.compensation_minor:
+            amounts.append("comp. " + money(case.compensation_minor, case.currency))
+        if case.postage_lost_minor:
+            amounts.append("postage " + money(case.postage_lost_minor, case.currency))
+        status = kind + (" ◷" if case.delivery.value != "sent" else "")
+        table.add_row(
+            Text(status),
+            Text(when),
+            Text(safe_line(case.order_number or "—")),
+            Text(f"{who} · {category}"),
+            Text(", ".join(amounts)),
+        )
+        self._rows.append(OpenTarget(case=case))
+
+    def _current(self) -> OpenTarget | None:
+        table = self.query_one(DataTable)
+        index = table.cursor_row
+        return self._rows[index] if 0 <= index < len(self._rows) else None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        target = self._current()
+        if target is not None:
+            self.dismiss(target)
+
+    def action_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.reload()
+
+    def action_decide(self, approve: bool) -> None:
+        from cs_console.services import cases
+
+        target = self._current()
+        if target is None or target.case is None:
+            return
+        if not self.context.is_supervisor:
+            self.notify("Only a supervisor approves or declines.", severity="warning")
+            return
+        if target.case.status != "awaiting-approval":
+            self.notify("This case is not awaiting approval.", severity="warning")
+            return
+        cases.decide(self.context, target.case.case_id, approve=approve)
+        self.notify("Approved." if approve else "Declined; compensation set to 0.")
+        if self.on_change is not None:
+            self.on_change()
+        self.reload()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

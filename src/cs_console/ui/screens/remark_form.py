@@ -1,0 +1,63 @@
+"""Adding a flagged remark to an order: flag, reason; name and date go in by themselves."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Select, Static
+
+from cs_console.domain import FLAG_SYMBOLS, FlagColour
+from cs_console.ui.text import safe_line
+
+
+class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
+    """Returns (flag, reason), or None when cancelled."""
+
+    CSS_PATH = "remark_form.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="remark.cancel")]
+
+    def __init__(
+        self, order_label: str, meanings: dict[FlagColour, str], *, suggested: FlagColour
+    ) -> None:
+        super().__init__()
+        self.order_label = order_label
+        self.meanings = meanings
+        self.suggested = suggested
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(
+                Content.assemble(
+                    ("Remark on order ", "bold"), (safe_line(self.order_label), "bold")
+                )
+            )
+            yield Select(
+                [
+                    (
+                        f"{FLAG_SYMBOLS[f]} {f.value} — {safe_line(self.meanings.get(f, ''))}",
+                        f.value,
+                    )
+                    for f in FlagColour
+                ],
+                value=self.suggested.value,
+                allow_blank=False,
+                id="flag",
+            )
+            yield Input(placeholder="Reason (your name and today's date are added)", id="reason")
+            yield Static(Content.styled("Enter save · Esc cancel", "$text-muted"))
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        reason = event.value.strip()
+        if not reason:
+            self.notify("A remark needs a reason.", severity="warning")
+            return
+        self.dismiss((FlagColour(str(self.query_one("#flag", Select).value)), reason))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
