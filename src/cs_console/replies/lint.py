@@ -8,6 +8,7 @@ and :func:`lint_dirs` is the entry point for ``cs-console replies lint``.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -189,8 +190,9 @@ def _placeholder_hint(name: str) -> str:
     if stripped in PLACEHOLDERS:
         return f" (no spaces inside braces: {{{stripped}}})"
     lowered = stripped.lower().replace("-", "_").replace(" ", "_")
-    if lowered in PLACEHOLDERS:
-        return f" (did you mean {{{lowered}}}?)"
+    close = difflib.get_close_matches(lowered, sorted(PLACEHOLDERS), n=1, cutoff=0.75)
+    if close:
+        return f" (did you mean {{{close[0]}}}?)"
     return "; known: " + ", ".join(sorted(PLACEHOLDERS))
 
 
@@ -238,8 +240,9 @@ _ACTION_PARAMS: dict[str, tuple[str, ...]] = {
 
 def _as_param(value: object) -> str | int:
     # Only called after _check_action_params accepted the value.
-    assert isinstance(value, str | int)
-    return value
+    if isinstance(value, str | int):
+        return value
+    raise TypeError(f"unexpected action parameter {value!r}")
 
 
 def _check_action_params(kind: str, params: Mapping[str, object]) -> list[str]:
@@ -400,11 +403,17 @@ def check_reply(
             if spec is not None:
                 actions.append(spec)
 
-    if any(problem.fatal for problem in problems):
+    # The isinstance tests only narrow types for the checker: whenever one fails,
+    # a fatal problem was recorded above.
+    if (
+        any(problem.fatal for problem in problems)
+        or not isinstance(reply_id, str)
+        or not isinstance(title, str)
+        or not isinstance(scenario, str)
+        or not isinstance(audience, str)
+        or not (hotkey is None or isinstance(hotkey, str))
+    ):
         return None, problems
-    assert isinstance(reply_id, str) and isinstance(title, str)
-    assert isinstance(scenario, str) and isinstance(audience, str)
-    assert hotkey is None or isinstance(hotkey, str)
     checked = CheckedReply(
         id=reply_id,
         title=title.strip(),

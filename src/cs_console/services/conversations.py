@@ -104,9 +104,11 @@ def undo(ctx: AgentContext, queued: Queued) -> bool:
     draft so nothing typed is lost."""
     taken = outbox.undo(ctx.db, queued.entry.key)
     if taken:
-        kv.set_draft(
-            ctx.db, queued.entry.conversation_id or "", NOTE if queued.note else REPLY, queued.body
-        )
+        mode = NOTE if queued.note else REPLY
+        # Whatever the agent typed meanwhile stays, after the reply taken back.
+        typed = kv.get_draft(ctx.db, queued.entry.conversation_id or "", mode)
+        body = queued.body + ("\n" + typed if typed.strip() else "")
+        kv.set_draft(ctx.db, queued.entry.conversation_id or "", mode, body)
     return taken
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cs_console.services.context import AgentContext
 from cs_console.store import queue
@@ -35,7 +35,7 @@ def longest_waiting(ctx: AgentContext, flt: QueueFilter) -> str | None:
     return queue.longest_waiting(ctx.db, flt)
 
 
-def waiting_over_alert(ctx: AgentContext) -> int:
-    """Customers who have waited longer than the alert threshold."""
-    threshold = utcnow() - timedelta(seconds=ctx.settings.alert_after_s)
+def waiting_over_alert(ctx: AgentContext, now: datetime | None = None) -> int:
+    """Customers who have waited longer than the alert threshold at ``now``."""
+    threshold = (now or utcnow()) - timedelta(seconds=ctx.settings.alert_after_s)
     return queue.waiting_over(ctx.db, format_stored(threshold))

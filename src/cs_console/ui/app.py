@@ -142,13 +142,20 @@ class ConsoleApp(App[None]):
         if self.sync_loop is not None:
             self.sync_loop.kick()
 
+    @property
+    def workspace(self) -> WorkspaceScreen | None:
+        """The workspace screen, also while a dialog is on top of it."""
+        return next((s for s in self.screen_stack if isinstance(s, WorkspaceScreen)), None)
+
+    # Workers post to the app; the app hands the facts to the workspace by method call.
+    # (Re-posting the message to the screen would bubble it back up to the app.)
     def on_store_opened(self, message: StoreOpened) -> None:
-        self.screen.post_message(StoreOpened(message.context))
+        if self.workspace is not None:
+            self.workspace.attach(message.context)
 
     def on_sync_changed(self, message: SyncChanged) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, WorkspaceScreen):
-                screen.post_message(SyncChanged(message.status, message.report))
+        if self.workspace is not None:
+            self.workspace.sync_changed(message.status, message.report)
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.notify(
@@ -166,9 +173,19 @@ class ConsoleApp(App[None]):
                 markup=False,
             )
 
+    async def action_quit(self) -> None:
+        """Keep what is in the composer, then leave."""
+        if self.workspace is not None:
+            self.workspace.save_draft()
+        self.exit()
+
     def on_unmount(self) -> None:
         if self.sync_loop is not None:
             self.sync_loop.stop()
+        if self.context is not None:
+            # Releases the store's writer lock for the next console (or the next test).
+            self.context.close()
+            self.context = None
 
     # --- commands ------------------------------------------------------------
 
@@ -180,7 +197,7 @@ class ConsoleApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: every workspace action under a descriptive name."""
         yield from super().get_system_commands(screen)
-        workspace = next((s for s in self.screen_stack if isinstance(s, WorkspaceScreen)), None)
+        workspace = self.workspace
         if workspace is None:
             return
         commands: list[tuple[str, str, Callable[[], Any]]] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -34,9 +35,12 @@ class ChoiceScreen(ModalScreen[str | None]):
                 markup=False,
             )
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", "")
+    def on_key(self, event: events.Key) -> None:
+        key = event.key
         if key.isdigit() and 1 <= int(key) <= len(self.choices):
+            # The digit answers this dialog; it must not reach the queue's filter keys.
+            event.stop()
+            event.prevent_default()
             self.dismiss(self.choices[int(key) - 1][0])
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -19,7 +19,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, TextArea
 
 from cs_console.domain import ConversationStatus, Group
-from cs_console.ui.messages import StoreOpened, SyncChanged
 from cs_console.ui.screens.case_form import CaseFormScreen
 from cs_console.ui.screens.cases import CasesScreen, OpenTarget
 from cs_console.ui.screens.choice import ChoiceScreen
@@ -36,7 +35,9 @@ from cs_console.views import QueueFilter
 if TYPE_CHECKING:
     from cs_console.services.context import AgentContext
     from cs_console.services.conversations import Queued
+    from cs_console.sync.engine import SyncReport
     from cs_console.ui.app import ConsoleApp
+    from cs_console.views import SyncStatus
 
 THREAD_PAGE = 200
 SNOOZE_CHOICES = [
@@ -117,8 +118,9 @@ class WorkspaceScreen(Screen[None]):
 
     # --- loading -------------------------------------------------------------
 
-    def on_store_opened(self, message: StoreOpened) -> None:
-        self.ctx = message.context
+    def attach(self, context: AgentContext) -> None:
+        """The store is open: load the queue."""
+        self.ctx = context
         self.filter = QueueFilter(me=self.ctx.agent_name)
         self.query_one("#status", StatusBar).agent = self.ctx.agent_name
         self.query_one("#queue", QueueList).empty_text = "No conversations here."
@@ -136,6 +138,7 @@ class WorkspaceScreen(Screen[None]):
         keep = jump_to or (current.conversation_id if current else None)
         position = queue.position(ctx, self.filter, keep) if keep else None
         flt = self.filter
+        now = self.console_app.clock()
         queue_list.set_source(
             queue.count(ctx, flt),
             lambda offset, limit: queue.page(ctx, flt, offset, limit),
@@ -145,9 +148,11 @@ class WorkspaceScreen(Screen[None]):
         bar = self.query_one("#filters", FilterBar)
         bar.current = flt
         bar.counts = queue.counts(ctx, flt)
-        self.query_one("#status", StatusBar).over_alert = queue.waiting_over_alert(ctx)
+        self.query_one("#status", StatusBar).over_alert = queue.waiting_over_alert(ctx, now)
 
-    def show_conversation(self, conversation_id: str, *, keep_position: bool = False) -> None:
+    def show_conversation(
+        self, conversation_id: str, *, keep_position: bool = False, mark_seen: bool = True
+    ) -> None:
         """Load a conversation into the thread, order pane and composer."""
         ctx = self.ctx
         if ctx is None:
@@ -173,7 +178,7 @@ class WorkspaceScreen(Screen[None]):
             self.query_one("#orders", OrderPane).show(
                 info, orders.for_customer(ctx, info.customer_id)
             )
-        if rows:
+        if rows and mark_seen:
             conversations.mark_seen(ctx, conversation_id, max(r.seq for r in rows))
 
     # --- queue and thread events -----------------------------------------------
@@ -203,17 +208,20 @@ class WorkspaceScreen(Screen[None]):
         )
         self.query_one("#thread", ThreadView).prepend(older, has_older=len(older) == THREAD_PAGE)
 
-    def on_sync_changed(self, message: SyncChanged) -> None:
-        self.query_one("#status", StatusBar).sync = message.status
-        if message.status.agent_name:
-            self.query_one("#status", StatusBar).agent = message.status.agent_name
-            if self.filter.me != message.status.agent_name:
-                self.filter = replace(self.filter, me=message.status.agent_name)
-        report = message.report
+    def sync_changed(self, status: SyncStatus, report: SyncReport | None) -> None:
+        """A sync cycle ended: update the status bar and re-read what may have changed."""
+        self.query_one("#status", StatusBar).sync = status
+        if status.agent_name:
+            self.query_one("#status", StatusBar).agent = status.agent_name
+            if self.filter.me != status.agent_name:
+                self.filter = replace(self.filter, me=status.agent_name)
         if report is not None and (report.pulled or report.pushed or report.refused):
             self.reload_queue()
             if self.open_id is not None:
-                self.show_conversation(self.open_id, keep_position=True)
+                # While the agent is typing, what arrives is not "seen": send safety will
+                # show it before the reply goes (the commonest helpdesk slip).
+                typing = bool(self.query_one("#composer", Composer).text.strip())
+                self.show_conversation(self.open_id, keep_position=True, mark_seen=not typing)
 
     def _tick(self) -> None:
         self.query_one("#queue", QueueList).refresh()
@@ -232,6 +240,10 @@ class WorkspaceScreen(Screen[None]):
         composer.load_text(text)
         composer.move_cursor(composer.document.end)
         self._loading_draft = False
+
+    def save_draft(self) -> None:
+        """Save the composer's text now (on quit, on switching conversation)."""
+        self._save_draft_now()
 
     def _save_draft_now(self) -> None:
         if self._draft_timer is not None:
@@ -318,6 +330,7 @@ class WorkspaceScreen(Screen[None]):
             return
         from cs_console.services import conversations
 
+        self._save_draft_now()  # what was typed since must survive the undo
         if not conversations.undo(ctx, queued):
             self.notify("Too late: it has already gone.", severity="warning")
             return

@@ -1,0 +1,425 @@
+"""Search over quick replies: substring, pinyin and typo-tolerant matching.
+
+Everything a query is compared with is folded once, when the index is built:
+lowercase, diacritics removed (``hoàn tiền`` -> ``hoan tien``), and Chinese text
+also as toneless pinyin (``发货`` -> ``fahuo``) and initials (``fh``). A query then
+costs a few substring scans over those strings plus one rapidfuzz pass over the
+vocabulary, which keeps it within a few milliseconds for thousands of replies.
+
+Ranking, best first: the exact query in a title, in keywords, in group/scenario,
+in the body; pinyin and initials just below their text counterparts; then replies
+holding every word of a multi-word query; then fuzzy word matches ("refnud").
+The caller's language gets a small boost and wins ties; the rest keeps library order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+from rapidfuzz import fuzz, process
+
+from cs_console.replies.library import QuickReply
+
+# Field weights of an exact substring hit. Titles beat keywords beat group and
+# scenario beat bodies; pinyin sits a little below the characters it spells.
+_TITLE, _KEYWORDS, _META, _BODY = 100.0, 96.0, 90.0, 80.0
+_PY_TITLE, _PY_KEYWORDS, _PY_BODY = 94.0, 92.0, 76.0
+_INI_TITLE, _INI_KEYWORDS, _INI_BODY = 90.0, 88.0, 60.0
+_WORD_START_BONUS = 4.0
+_FIELD_START_BONUS = 2.0
+_EXTRA_FIELD_BONUS, _EXTRA_FIELDS_COUNTED = 1.5, 3
+# Replies holding every word of a multi-word query, but not the phrase.
+_ALL_WORDS_BASE, _ALL_WORDS_SPAN = 60.0, 10.0
+# Fuzzy word matches: 30..70, below every exact hit.
+_FUZZY_BASE, _FUZZY_SPAN, _FUZZY_MIN_COVERAGE = 30.0, 40.0, 0.3
+_LANGUAGE_BOOST = 5.0
+# Typo tolerance by word length: one slip in a 5-letter word scores 80 (ratio).
+_FUZZY_MIN_LENGTH = 4
+_FUZZY_CUTOFF = 80.0
+_FUZZY_CUTOFF_SHORT = 75.0
+_PREFIX_SIMILARITY = 0.9
+
+# Field weights for the word index used by fuzzy matching (relative, 0..1).
+_WORD_FIELD_WEIGHT = {"title": 1.0, "keywords": 0.95, "meta": 0.9, "body": 0.8}
+
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_MESSAGE_WORD_RE = re.compile(r"[a-z0-9']+")
+_QUERY_WORD_RE = re.compile(r"\w+")
+_MIN_STEM = 3
+# Letters NFKD does not decompose but people type without their stroke.
+_STROKES = str.maketrans({"đ": "d", "ł": "l", "ø": "o", "ħ": "h", "ß": "ss", "’": "'"})
+
+
+def fold(text: str) -> str:
+    """Fold text for matching: lowercase, no diacritics, single spaces.
+
+    ``"Hoàn TIỀN"`` -> ``"hoan tien"``, ``"đơn"`` -> ``"don"``; Chinese is unchanged.
+
+    Args:
+        text: any text.
+    """
+    if text.isascii():
+        return " ".join(text.lower().split())
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_STROKES))
+    return " ".join(_COMBINING_RE.sub("", folded).split())
+
+
+@lru_cache(maxsize=65536)
+def _run_pinyin(run: str) -> tuple[str, str]:
+    # Replies repeat the same phrases (发货, 退款) over and over, and pypinyin is pure
+    # Python: caching the runs makes rebuilding the index after an edit cheap.
+    full = "".join(lazy_pinyin(run, style=Style.NORMAL))
+    initials = "".join(lazy_pinyin(run, style=Style.FIRST_LETTER))
+    return full, initials
+
+
+def pinyin_forms(text: str) -> tuple[str, str]:
+    """Return ``(full pinyin, initials)`` of the Chinese in ``text``, toneless.
+
+    Each run of Chinese characters becomes one word (``已发货`` -> ``yifahuo`` /
+    ``yfh``) so a query matches inside a phrase but not across punctuation.
+
+    Args:
+        text: any text; non-Chinese parts are left out.
+    """
+    runs = _HAN_RE.findall(text)
+    if not runs:
+        return "", ""
+    forms = [_run_pinyin(run) for run in runs]
+    return " ".join(full for full, _ in forms), " ".join(initials for _, initials in forms)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the reply and its score (higher is better)."""
+
+    reply: QuickReply
+    score: float
+
+
+class ReplyIndex:
+    """A search index over replies, built once and queried per keystroke."""
+
+    def __init__(self, replies: Sequence[QuickReply]) -> None:
+        """Fold every reply's searchable text.
+
+        Args:
+            replies: the replies in library order (that order breaks ties).
+        """
+        self.replies: tuple[QuickReply, ...] = tuple(replies)
+        self._position = {reply.id: index for index, reply in enumerate(self.replies)}
+        self._language = [reply.language for reply in self.replies]
+        titles: list[str] = []
+        keywords: list[str] = []
+        metas: list[str] = []
+        bodies: list[str] = []
+        py_titles: list[str] = []
+        py_keywords: list[str] = []
+        py_bodies: list[str] = []
+        ini_titles: list[str] = []
+        ini_keywords: list[str] = []
+        ini_bodies: list[str] = []
+        self._keyword_lists: list[tuple[str, ...]] = []
+        for reply in self.replies:
+            folded_keywords = tuple(fold(keyword) for keyword in reply.keywords)
+            self._keyword_lists.append(folded_keywords)
+            slug = reply.id.removeprefix(f"{reply.language}.{reply.group}.")
+            titles.append(fold(reply.title))
+            keywords.append(" | ".join(folded_keywords))
+            metas.append(
+                fold(f"{reply.group} {reply.scenario} {slug}").replace("-", " ").replace(".", " ")
+            )
+            bodies.append(fold(reply.body))
+            for source, full_list, initials_list in (
+                (reply.title, py_titles, ini_titles),
+                (" | ".join(reply.keywords), py_keywords, ini_keywords),
+                (reply.body, py_bodies, ini_bodies),
+            ):
+                full, initials = pinyin_forms(source)
+                full_list.append(full)
+                initials_list.append(initials)
+
+        # (weight, strings, word-start bonus applies, shortest query searched).
+        # A single letter occurs in nearly every body: matching it there only adds
+        # work and noise, so bodies wait for the second letter.
+        self._text_fields: list[tuple[float, list[str], bool, int]] = [
+            (_TITLE, titles, True, 1),
+            (_KEYWORDS, keywords, True, 1),
+            (_META, metas, True, 1),
+            (_BODY, bodies, False, 2),
+        ]
+        # Only replies with Chinese have pinyin; scanning just those keeps pinyin
+        # matching cheap in a library that is mostly other languages.
+        self._pinyin_positions = [
+            index
+            for index, forms in enumerate(zip(py_titles, py_keywords, py_bodies, strict=True))
+            if any(forms)
+        ]
+        chinese = self._pinyin_positions
+        self._pinyin_fields: list[tuple[float, list[str], bool, int]] = [
+            (weight, [strings[index] for index in chinese], False, shortest)
+            for weight, strings, shortest in (
+                (_PY_TITLE, py_titles, 1),
+                (_PY_KEYWORDS, py_keywords, 1),
+                (_PY_BODY, py_bodies, 2),
+                (_INI_TITLE, ini_titles, 1),
+                (_INI_KEYWORDS, ini_keywords, 1),
+                (_INI_BODY, ini_bodies, 2),
+            )
+        ]
+        self._titles_and_keywords = [
+            f"{title}\n{keyword}" for title, keyword in zip(titles, keywords, strict=True)
+        ]
+        self._all_text = [
+            "\n".join(parts)
+            for parts in zip(titles, keywords, metas, bodies, py_titles, py_keywords, strict=True)
+        ]
+
+        # Word index for typo tolerance: word -> [(reply position, field weight)].
+        postings: dict[str, dict[int, float]] = {}
+        for field, strings in (
+            ("title", titles),
+            ("keywords", keywords),
+            ("meta", metas),
+            ("body", bodies),
+        ):
+            weight = _WORD_FIELD_WEIGHT[field]
+            for position, text in enumerate(strings):
+                for word in _WORD_RE.findall(text):
+                    by_reply = postings.setdefault(word, {})
+                    if by_reply.get(position, 0.0) < weight:
+                        by_reply[position] = weight
+        self._vocabulary: list[str] = sorted(postings)
+        self._postings: dict[str, list[tuple[int, float]]] = {
+            word: list(by_reply.items()) for word, by_reply in postings.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.replies)
+
+    def search(self, query: str, *, language: str | None = None, limit: int = 50) -> list[Hit]:
+        """Find replies matching ``query``, best first.
+
+        Args:
+            query: what the agent typed: words, Chinese, pinyin or pinyin initials.
+            language: the conversation's language, ranked first.
+            limit: the most hits to return.
+
+        Returns:
+            At most ``limit`` hits. An empty query lists the language's replies, then
+            the others, in library order.
+        """
+        if limit <= 0:
+            return []
+        folded = fold(query)
+        if not folded:
+            return self._browse(language, limit)
+
+        scores: dict[int, float] = {}
+        fields_hit: dict[int, int] = {}
+        self._exact(folded, self._text_fields, None, scores, fields_hit)
+        # Punctuation ("parcel?", "¿dónde") would stop a phrase or word matching.
+        words = _QUERY_WORD_RE.findall(folded)
+        bare = " ".join(words)
+        if bare and bare != folded:
+            self._exact(bare, self._text_fields, None, scores, fields_hit)
+        compact = folded.replace(" ", "")
+        if compact.isascii() and compact.isalpha():
+            self._exact(compact, self._pinyin_fields, self._pinyin_positions, scores, fields_hit)
+        for position, count in fields_hit.items():
+            # A reply about the topic names it in several places; a chance hit
+            # (initials "fh" inside 高峰欢迎) usually sits in one field only.
+            scores[position] += _EXTRA_FIELD_BONUS * min(count - 1, _EXTRA_FIELDS_COUNTED)
+        if len(words) > 1:
+            self._all_words(words, scores)
+        self._fuzzy(words, scores)
+
+        if language is not None:
+            for position in scores:
+                if self._language[position] == language:
+                    scores[position] += _LANGUAGE_BOOST
+        ranked = sorted(
+            scores.items(),
+            key=lambda item: (-item[1], self._language[item[0]] != language, item[0]),
+        )
+        return [Hit(self.replies[position], score) for position, score in ranked[:limit]]
+
+    def keyword_matches(self, text: str) -> dict[str, list[str]]:
+        """Return ``{reply id: [keywords found in text]}`` for a customer's message.
+
+        A keyword matches where it starts a word of the message (``ship`` matches
+        "shipped", not "relationship"), or word by word with English endings
+        ignored ("not moving" matches "not moved"); Chinese keywords match anywhere.
+        Both sides are folded, so accents and case do not matter.
+
+        Args:
+            text: the customer's message.
+        """
+        message = fold(text)
+        if not message:
+            return {}
+        stemmed = " " + " ".join(_stem(word) for word in _MESSAGE_WORD_RE.findall(message)) + " "
+        found: dict[str, bool] = {}
+        matches: dict[str, list[str]] = {}
+        for reply, keyword_list in zip(self.replies, self._keyword_lists, strict=True):
+            for keyword in keyword_list:
+                hit = found.get(keyword)
+                if hit is None:
+                    hit = found[keyword] = _keyword_in(keyword, message, stemmed)
+                if hit:
+                    matches.setdefault(reply.id, []).append(keyword)
+        return matches
+
+    def position(self, reply_id: str) -> int | None:
+        """Return a reply's place in the index order, or ``None``."""
+        return self._position.get(reply_id)
+
+    def _browse(self, language: str | None, limit: int) -> list[Hit]:
+        mine = [reply for reply in self.replies if reply.language == language]
+        others = [reply for reply in self.replies if reply.language != language]
+        return [Hit(reply, 0.0) for reply in (mine + others)[:limit]]
+
+    def _exact(
+        self,
+        query: str,
+        fields: list[tuple[float, list[str], bool, int]],
+        positions: list[int] | None,
+        scores: dict[int, float],
+        fields_hit: dict[int, int],
+    ) -> None:
+        """Score substring hits of ``query`` in each field (best field per reply).
+
+        ``positions`` maps the fields' rows to reply positions when the fields hold
+        only some replies (pinyin); ``None`` means row = position.
+        """
+        best = scores.get
+        count = fields_hit.get
+        for weight, strings, word_bonus, shortest in fields:
+            if len(query) < shortest:
+                continue
+            # A comprehension with `in` runs the scan in C; only hits get Python work.
+            rows = [row for row, text in enumerate(strings) if query in text]
+            for row in rows:
+                position = row if positions is None else positions[row]
+                fields_hit[position] = count(position, 0) + 1
+                score = weight
+                if word_bonus:
+                    text = strings[row]
+                    found = text.find(query)
+                    if found == 0:
+                        score += _WORD_START_BONUS + _FIELD_START_BONUS
+                    elif not text[found - 1].isalnum():
+                        score += _WORD_START_BONUS
+                if score > best(position, 0.0):
+                    scores[position] = score
+
+    def _all_words(self, words: list[str], scores: dict[int, float]) -> None:
+        """Score replies that hold every word of the query somewhere."""
+        ordered = sorted(words, key=len, reverse=True)
+        first, rest = ordered[0], ordered[1:]
+        candidates = [index for index, text in enumerate(self._all_text) if first in text]
+        for position in candidates:
+            text = self._all_text[position]
+            if all(word in text for word in rest):
+                head = self._titles_and_keywords[position]
+                share = sum(word in head for word in words) / len(words)
+                score = _ALL_WORDS_BASE + _ALL_WORDS_SPAN * share
+                if score > scores.get(position, 0.0):
+                    scores[position] = score
+
+    def _fuzzy(self, words: list[str], scores: dict[int, float]) -> None:
+        """Score replies by how well their words match the query's, typos allowed.
+
+        Each query word is compared with the vocabulary (not with every reply), and
+        weighted by how rare its matches are, so "is" and "my" count for little.
+        """
+        total = len(self.replies)
+        per_word: list[tuple[float, dict[int, float]]] = []
+        # One word: the substring pass already found every prefix, only typos are new.
+        with_prefixes = len(words) > 1
+        for word in words:
+            if not _WORD_RE.fullmatch(word):
+                continue
+            similar = self._similar_words(word, with_prefixes=with_prefixes)
+            best: dict[int, float] = {}
+            for vocabulary_word, similarity in similar:
+                for position, field_weight in self._postings[vocabulary_word]:
+                    value = similarity * field_weight
+                    if value > best.get(position, 0.0):
+                        best[position] = value
+            rarity = math.log(1.0 + total / (1 + len(best)))
+            per_word.append((rarity, best))
+        weight_sum = sum(rarity for rarity, _ in per_word)
+        if not per_word or weight_sum <= 0:
+            return
+        coverage: dict[int, float] = {}
+        for rarity, best in per_word:
+            for position, value in best.items():
+                coverage[position] = coverage.get(position, 0.0) + rarity * value
+        for position, covered in coverage.items():
+            share = covered / weight_sum
+            if share < _FUZZY_MIN_COVERAGE:
+                continue
+            score = _FUZZY_BASE + _FUZZY_SPAN * share
+            if score > scores.get(position, 0.0):
+                scores[position] = score
+
+    def _similar_words(self, word: str, *, with_prefixes: bool) -> list[tuple[str, float]]:
+        """Return vocabulary words like ``word`` with a similarity in 0..1."""
+        similar: dict[str, float] = {}
+        if with_prefixes:
+            # Words starting with the query ("refu" -> refund, refunded), by bisect.
+            start = bisect.bisect_left(self._vocabulary, word)
+            for vocabulary_word in self._vocabulary[start:]:
+                if not vocabulary_word.startswith(word):
+                    break
+                similar[vocabulary_word] = 1.0 if vocabulary_word == word else _PREFIX_SIMILARITY
+        if len(word) >= _FUZZY_MIN_LENGTH:
+            cutoff = _FUZZY_CUTOFF if len(word) > _FUZZY_MIN_LENGTH else _FUZZY_CUTOFF_SHORT
+            for vocabulary_word, score, _index in process.extract(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            ):
+                similarity = score / 100.0
+                if similarity > similar.get(vocabulary_word, 0.0):
+                    similar[vocabulary_word] = similarity
+        return list(similar.items())
+
+
+def _stem(word: str) -> str:
+    """Drop a common English ending: moving, moved, moves -> mov; shipped -> ship."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            word = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(word) > _MIN_STEM and word[-1] == word[-2]:
+                word = word[:-1]
+            break
+    return word
+
+
+def _keyword_in(keyword: str, message: str, stemmed_message: str) -> bool:
+    """Whether a folded keyword occurs in a folded message (see ``keyword_matches``)."""
+    if not keyword:
+        return False
+    if _HAN_RE.search(keyword):
+        return keyword in message
+    start = message.find(keyword)
+    while start != -1:
+        if start == 0 or not message[start - 1].isalnum():
+            # Very short keywords ("sf", "ems") must be whole words.
+            end = start + len(keyword)
+            if len(keyword) > 3 or end == len(message) or not message[end].isalnum():
+                return True
+        start = message.find(keyword, start + 1)
+    words = _MESSAGE_WORD_RE.findall(keyword)
+    if not words:
+        return False
+    return " " + " ".join(_stem(word) for word in words) + " " in stemmed_message

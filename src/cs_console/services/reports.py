@@ -1,0 +1,769 @@
+"""Shift, day and week figures per agent, and the weekly case summary.
+
+The definitions are written for a shop owner in ``docs/REPORTS.md``; this module is
+their implementation, and the two must say the same thing. In short:
+
+* A **customer turn** is a run of customer messages answered by the next agent reply
+  (notes and system messages neither start nor end one). A turn belongs to the period
+  in which its first customer message falls, even if it is answered later.
+* All comparisons are between UTC instants; the zone only decides where a "day" or a
+  "week" begins.
+
+The arithmetic (:func:`compute`, :func:`summarize_cases`) is pure Python over plain
+rows, so tests feed it hand-made rows; :func:`figures` and :func:`weekly_summary` read
+those rows from the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Literal, TypeAlias
+
+from rich.cells import cell_len
+
+from cs_console.domain import CaseCategory, CaseStatus, MessageKind
+from cs_console.sanitize import sanitize_line
+from cs_console.services.context import AgentContext
+from cs_console.store import reports as store_reports
+from cs_console.store.reports import ReportCase, ReportMessage
+from cs_console.timeutil import format_stored, humanize_duration, to_utc, utcnow
+
+__all__ = [
+    "DEFAULT_SHIFT_HOURS",
+    "DEFAULT_TARGET_S",
+    "FORMATS",
+    "PERIOD_KINDS",
+    "SPECIAL_CATEGORIES",
+    "CaseSummary",
+    "MoneyTotal",
+    "ReportCase",
+    "ReportMessage",
+    "Section",
+    "ShiftFigures",
+    "Turn",
+    "bar",
+    "compute",
+    "figure_sections",
+    "figures",
+    "nearest_rank",
+    "period_bounds",
+    "render",
+    "render_summary",
+    "report_heading",
+    "run_report",
+    "run_summary",
+    "split_turns",
+    "summarize_cases",
+    "weekly_summary",
+]
+
+PeriodKind: TypeAlias = Literal["shift", "day", "week"]
+ReportFormat: TypeAlias = Literal["table", "csv", "json", "md"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("shift", "day", "week")
+FORMATS: tuple[ReportFormat, ...] = ("table", "csv", "json", "md")
+
+#: A customer turn answered within this many seconds is on time (the shop may change it).
+DEFAULT_TARGET_S = 180.0
+#: A "shift" report looks back this many hours unless told otherwise.
+DEFAULT_SHIFT_HOURS = 8
+#: Categories a supervisor reports at once rather than in the weekly round-up.
+SPECIAL_CATEGORIES: frozenset[str] = frozenset(
+    {
+        CaseCategory.COUNTERFEIT.value,
+        CaseCategory.ATTITUDE.value,
+        CaseCategory.NEGATIVE_REVIEW.value,
+    }
+)
+#: How a case without a responsible party is listed.
+NOT_SET = "not set"
+#: Widest bar of the summary's chart, in block characters.
+BAR_WIDTH = 24
+
+
+# --- rows and results ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A run of customer messages and the agent reply that answered it (if any)."""
+
+    conversation_id: str
+    first_at: datetime
+    answered_at: datetime | None
+    answered_by: str | None
+    assignee: str | None
+
+    @property
+    def agent(self) -> str | None:
+        """Whose turn it is: the agent who answered it, else the conversation's assignee."""
+        return self.answered_by if self.answered_at is not None else self.assignee
+
+    @property
+    def wait_s(self) -> float | None:
+        """Seconds from the first customer message to the answer; None if unanswered."""
+        if self.answered_at is None:
+            return None
+        return (self.answered_at - self.first_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyTotal:
+    """Sums of the cases opened in a period, in one currency, in minor units."""
+
+    currency: str
+    refund_minor: int = 0
+    compensation_minor: int = 0
+    postage_lost_minor: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftFigures:
+    """One agent's (or everyone's) figures for a period. Seconds are exact floats;
+    ``None`` means "no data" (nothing to take a median of), never zero."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+    agent: str | None
+    target_s: float
+    conversations_handled: int
+    first_response_median_s: float | None
+    first_response_p90_s: float | None
+    first_response_answered: int
+    first_response_unanswered: int
+    average_response_s: float | None
+    turns: int
+    turns_answered: int
+    turns_on_time: int
+    turns_late: int
+    turns_not_yet_due: int
+    messages_sent: int
+    internal_notes: int
+    quick_replies_used: int
+    quick_replies_recorded: bool
+    cases_opened: int
+    cases_resolved: int
+    opened_by_category: dict[str, int]
+    opened_by_responsible: dict[str, int]
+    resolved_by_category: dict[str, int]
+    resolved_by_responsible: dict[str, int]
+    money: tuple[MoneyTotal, ...]
+
+    @property
+    def on_time_share(self) -> float | None:
+        """On-time turns over turns that were due (on time plus late); None if none were."""
+        due = self.turns_on_time + self.turns_late
+        return None if due == 0 else self.turns_on_time / due
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """The supervisor's weekly round-up of the case register."""
+
+    start: datetime
+    end: datetime
+    total: int
+    by_family: dict[str, int]
+    by_responsible: dict[str, int]
+    by_family_responsible: dict[str, dict[str, int]]
+    special: tuple[ReportCase, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A titled block of (label, value) lines, shared by the text renderers and the UI."""
+
+    title: str
+    rows: tuple[tuple[str, str], ...]
+
+
+# --- periods ---------------------------------------------------------------------
+
+
+def _local_midnight(day: date, tz: tzinfo | None) -> datetime:
+    if tz is None:
+        # A naive time's astimezone() asks the C library for the system zone's offset
+        # on that date, so a DST change between today and Monday is handled.
+        return datetime(day.year, day.month, day.day).astimezone()
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def period_bounds(
+    kind: str,
+    now: datetime,
+    tz: tzinfo | None = None,
+    shift_hours: float = DEFAULT_SHIFT_HOURS,
+) -> tuple[datetime, datetime]:
+    """The UTC instants ``(start, end)`` of a period ending at ``now``.
+
+    Args:
+        kind: ``"shift"`` (the last ``shift_hours`` hours), ``"day"`` (since local
+            midnight) or ``"week"`` (since Monday 00:00 local time).
+        now: The end of the period; must carry a zone.
+        tz: The agent's zone; None means the machine's zone.
+        shift_hours: The length of a shift.
+
+    Raises:
+        ValueError: For an unknown kind or a naive ``now``.
+    """
+    end = to_utc(now)
+    if kind == "shift":
+        return end - timedelta(hours=shift_hours), end
+    local_today = now.astimezone(tz).date()
+    if kind == "day":
+        return to_utc(_local_midnight(local_today, tz)), end
+    if kind == "week":
+        monday = local_today - timedelta(days=local_today.weekday())
+        return to_utc(_local_midnight(monday, tz)), end
+    raise ValueError(f"unknown period {kind!r}: shift, day or week")
+
+
+# --- the arithmetic --------------------------------------------------------------
+
+
+def nearest_rank(values: Iterable[float], percent: int) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least ``percent`` % of
+    the values at or below it, i.e. the ⌈percent/100 · n⌉-th smallest (1-based).
+
+    The result is always one of the values (no interpolation); the median is the
+    50th percentile, so of four values it is the second smallest.
+    """
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    if not 0 < percent <= 100:
+        raise ValueError(f"percent must be in 1..100, not {percent}")
+    # Integer ceiling: 0.9 * 10 is 9.000000000000002 in floats, whose ceiling is 10.
+    rank = -(-percent * len(ordered) // 100)
+    return ordered[max(rank, 1) - 1]
+
+
+def split_turns(messages: Iterable[ReportMessage]) -> list[Turn]:
+    """Customer turns of the given messages, per conversation in time order.
+
+    A turn opens at a customer message when none is open and closes at the next agent
+    reply, whoever sent it. Notes and system messages are skipped: the customer sees
+    no note, and a system event is not an answer.
+    """
+    ordered = sorted(messages, key=lambda m: (m.conversation_id, m.created_at, m.seq))
+    turns: list[Turn] = []
+    open_since: datetime | None = None
+    current: str | None = None
+    assignee: str | None = None
+
+    def close(answered_at: datetime | None, by: str | None) -> None:
+        nonlocal open_since
+        if open_since is not None and current is not None:
+            turns.append(Turn(current, open_since, answered_at, by, assignee))
+        open_since = None
+
+    for message in ordered:
+        if message.conversation_id != current:
+            close(None, None)
+            current = message.conversation_id
+        assignee = message.assignee
+        if message.kind == MessageKind.CUSTOMER.value:
+            if open_since is None:
+                open_since = to_utc(message.created_at)
+        elif message.kind == MessageKind.AGENT.value:
+            close(to_utc(message.created_at), message.author)
+    close(None, None)
+    return turns
+
+
+def _by_count(counter: Mapping[str, int]) -> dict[str, int]:
+    """Largest first, then by name, so every rendering lists the same order."""
+    return dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _responsible(case: ReportCase) -> str:
+    return case.responsible or NOT_SET
+
+
+def compute(
+    messages: Sequence[ReportMessage],
+    cases: Sequence[ReportCase],
+    start: datetime,
+    end: datetime,
+    target_s: float = DEFAULT_TARGET_S,
+    agent: str | None = None,
+    now: datetime | None = None,
+) -> ShiftFigures:
+    """The figures for ``[start, end)`` from raw rows (see the module docstring).
+
+    Args:
+        messages: Messages of the conversations active in the period, including the
+            earlier ones that show whether a turn began before ``start``.
+        cases: Cases opened in the period and cases resolved in it (others are ignored).
+        start: First instant of the period (inclusive).
+        end: End of the period (exclusive).
+        target_s: The shop's response target in seconds.
+        agent: Only this agent's figures; None for everyone.
+        now: The time the report is made (decides which waits are not yet due);
+            defaults to ``end``.
+    """
+    start, end = to_utc(start), to_utc(end)
+    now = to_utc(now) if now is not None else end
+
+    def in_period(moment: datetime) -> bool:
+        return start <= to_utc(moment) < end
+
+    def counts_for(name: str | None) -> bool:
+        return agent is None or name == agent
+
+    handled: set[str] = set()
+    sent = notes = 0
+    for message in messages:
+        if not in_period(message.created_at) or not counts_for(message.author):
+            continue
+        if message.kind == MessageKind.AGENT.value:
+            handled.add(message.conversation_id)
+            sent += 1
+        elif message.kind == MessageKind.NOTE.value:
+            notes += 1
+
+    period_turns = [t for t in split_turns(messages) if in_period(t.first_at)]
+    mine = [t for t in period_turns if agent is None or t.agent == agent]
+
+    # First response: the first turn of the period in each conversation; it is the
+    # answering agent's (or, unanswered, the assignee's), like any other turn.
+    first_turns: dict[str, Turn] = {}
+    for turn in period_turns:
+        first_turns.setdefault(turn.conversation_id, turn)
+    first_mine = [t for t in first_turns.values() if agent is None or t.agent == agent]
+    first_waits = [t.wait_s for t in first_mine if t.wait_s is not None]
+
+    waits = [t.wait_s for t in mine if t.wait_s is not None]
+    on_time = late = not_due = 0
+    for turn in mine:
+        if turn.wait_s is not None:
+            if turn.wait_s <= target_s:
+                on_time += 1
+            else:
+                late += 1
+        elif (now - turn.first_at).total_seconds() > target_s:
+            late += 1  # the target has passed without an answer
+        else:
+            not_due += 1  # still inside the target: neither on time nor late yet
+
+    opened = [c for c in cases if in_period(c.created_at) and counts_for(c.created_by)]
+    resolved = [
+        c
+        for c in cases
+        if c.status == CaseStatus.RESOLVED.value
+        and in_period(c.updated_at)
+        and counts_for(c.created_by)
+    ]
+    money: dict[str, MoneyTotal] = {}
+    for case in opened:
+        total = money.get(case.currency, MoneyTotal(case.currency))
+        money[case.currency] = MoneyTotal(
+            case.currency,
+            total.refund_minor + case.refund_minor,
+            total.compensation_minor + case.compensation_minor,
+            total.postage_lost_minor + case.postage_lost_minor,
+        )
+
+    return ShiftFigures(
+        start=start,
+        end=end,
+        now=now,
+        agent=agent,
+        target_s=float(target_s),
+        conversations_handled=len(handled),
+        first_response_median_s=nearest_rank(first_waits, 50),
+        first_response_p90_s=nearest_rank(first_waits, 90),
+        first_response_answered=len(first_waits),
+        first_response_unanswered=len(first_mine) - len(first_waits),
+        average_response_s=sum(waits) / len(waits) if waits else None,
+        turns=len(mine),
+        turns_answered=len(waits),
+        turns_on_time=on_time,
+        turns_late=late,
+        turns_not_yet_due=not_due,
+        messages_sent=sent,
+        internal_notes=notes,
+        # No usage source records quick-reply inserts yet; the field is kept so that
+        # reports and their readers do not change shape when one does.
+        quick_replies_used=0,
+        quick_replies_recorded=False,
+        cases_opened=len(opened),
+        cases_resolved=len(resolved),
+        opened_by_category=_by_count(Counter(c.category for c in opened)),
+        opened_by_responsible=_by_count(Counter(_responsible(c) for c in opened)),
+        resolved_by_category=_by_count(Counter(c.category for c in resolved)),
+        resolved_by_responsible=_by_count(Counter(_responsible(c) for c in resolved)),
+        money=tuple(money[currency] for currency in sorted(money)),
+    )
+
+
+def summarize_cases(cases: Iterable[ReportCase], start: datetime, end: datetime) -> CaseSummary:
+    """Cases opened in ``[start, end)`` by category family and responsible party, and
+    the special ones (counterfeit, attitude, negative review), oldest first."""
+    start, end = to_utc(start), to_utc(end)
+    week = sorted(
+        (c for c in cases if start <= to_utc(c.created_at) < end),
+        key=lambda c: (c.created_at, c.case_id),
+    )
+    families = Counter(c.category.split(".", 1)[0] for c in week)
+    crossed: dict[str, Counter[str]] = {}
+    for case in week:
+        crossed.setdefault(case.category.split(".", 1)[0], Counter())[_responsible(case)] += 1
+    return CaseSummary(
+        start=start,
+        end=end,
+        total=len(week),
+        by_family=_by_count(families),
+        by_responsible=_by_count(Counter(_responsible(c) for c in week)),
+        by_family_responsible={
+            family: _by_count(crossed[family]) for family in _by_count(families)
+        },
+        special=tuple(c for c in week if c.category in SPECIAL_CATEGORIES),
+    )
+
+
+# --- reading the store -----------------------------------------------------------
+
+
+def figures(
+    ctx: AgentContext,
+    *,
+    start: datetime,
+    end: datetime,
+    agent: str | None = None,
+    target_s: float = DEFAULT_TARGET_S,
+    now: datetime | None = None,
+) -> ShiftFigures:
+    """The figures for ``[start, end)`` from the local store (see :func:`compute`);
+    ``now`` defaults to the current time."""
+    messages = store_reports.messages_around(ctx.db, start, end)
+    cases = store_reports.cases_in_period(ctx.db, start, end)
+    return compute(messages, cases, start, end, target_s, agent, now or utcnow())
+
+
+def weekly_summary(ctx: AgentContext, now: datetime, tz: tzinfo | None = None) -> CaseSummary:
+    """Cases opened since Monday 00:00 in ``tz`` (the machine's zone if None)."""
+    start, end = period_bounds("week", now, tz)
+    return summarize_cases(store_reports.cases_in_period(ctx.db, start, end), start, end)
+
+
+# --- rendering -------------------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    """Data (agent names, categories from a backend) may carry escape sequences."""
+    return sanitize_line(value)
+
+
+def _duration(seconds: float | None) -> str:
+    return "—" if seconds is None else humanize_duration(round(seconds))
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _amount(minor: int) -> str:
+    # Minor units are hundredths in every currency the store knows (as ui.text.money).
+    return f"{minor / 100:,.2f}"
+
+
+def _zone_label(tz: tzinfo | None, sample: datetime) -> str:
+    key = getattr(tz, "key", None)
+    return str(key) if key else sample.astimezone(tz).strftime("UTC%z")
+
+
+def _when(moment: datetime, tz: tzinfo | None) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def figure_sections(report: ShiftFigures) -> list[Section]:
+    """The figures as titled (label, value) lines, in the order every view shows them
+    (the table and Markdown forms, and the shift report screen)."""
+    due = report.turns_on_time + report.turns_late
+    on_time = _share(report.on_time_share)
+    if report.turns:
+        on_time += f" ({report.turns_on_time} of {due} due"
+        on_time += f"; {report.turns_not_yet_due} not yet due)" if report.turns_not_yet_due else ")"
+    main = Section(
+        "Responses",
+        (
+            ("Conversations handled", str(report.conversations_handled)),
+            ("First response, median", _duration(report.first_response_median_s)),
+            ("First response, 90th percentile", _duration(report.first_response_p90_s)),
+            ("First response, answered", str(report.first_response_answered)),
+            ("First response, unanswered", str(report.first_response_unanswered)),
+            ("Average response", _duration(report.average_response_s)),
+            ("Customer turns", str(report.turns)),
+            (f"On time (within {_duration(report.target_s)})", on_time),
+            ("Messages sent", str(report.messages_sent)),
+            ("Internal notes", str(report.internal_notes)),
+            (
+                "Quick replies used",
+                str(report.quick_replies_used)
+                + ("" if report.quick_replies_recorded else " (not yet recorded)"),
+            ),
+        ),
+    )
+    cases = Section(
+        "Cases",
+        (
+            ("Cases opened", str(report.cases_opened)),
+            ("Cases resolved", str(report.cases_resolved)),
+        ),
+    )
+    sections = [main, cases]
+    for title, counts in (
+        ("Opened, by category", report.opened_by_category),
+        ("Opened, by responsible party", report.opened_by_responsible),
+        ("Resolved, by category", report.resolved_by_category),
+        ("Resolved, by responsible party", report.resolved_by_responsible),
+    ):
+        if counts:
+            sections.append(Section(title, tuple((_text(k), str(v)) for k, v in counts.items())))
+    for total in report.money:
+        sections.append(
+            Section(
+                f"Money on cases opened ({_text(total.currency)})",
+                (
+                    ("Refunds", _amount(total.refund_minor)),
+                    ("Compensation", _amount(total.compensation_minor)),
+                    ("Postage lost", _amount(total.postage_lost_minor)),
+                ),
+            )
+        )
+    return sections
+
+
+def report_heading(report: ShiftFigures, title: str, tz: tzinfo | None = None) -> tuple[str, str]:
+    """The heading ("Shift report · Lan") and the period line, times shown in ``tz``."""
+    who = _text(report.agent) if report.agent is not None else "all agents"
+    period = f"{_when(report.start, tz)} → {_when(report.end, tz)} ({_zone_label(tz, report.end)})"
+    return f"{title} · {who}", period
+
+
+def _as_json(report: ShiftFigures) -> dict[str, object]:
+    def seconds(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    share = report.on_time_share
+    return {
+        "period": {"start": format_stored(report.start), "end": format_stored(report.end)},
+        "agent": report.agent,
+        "target_s": report.target_s,
+        "conversations_handled": report.conversations_handled,
+        "first_response": {
+            "median_s": seconds(report.first_response_median_s),
+            "p90_s": seconds(report.first_response_p90_s),
+            "answered": report.first_response_answered,
+            "unanswered": report.first_response_unanswered,
+        },
+        "average_response_s": seconds(report.average_response_s),
+        "turns": {
+            "total": report.turns,
+            "answered": report.turns_answered,
+            "on_time": report.turns_on_time,
+            "late": report.turns_late,
+            "not_yet_due": report.turns_not_yet_due,
+            "on_time_share": None if share is None else round(share, 4),
+        },
+        "messages_sent": report.messages_sent,
+        "internal_notes": report.internal_notes,
+        "quick_replies": {
+            "used": report.quick_replies_used,
+            "recorded": report.quick_replies_recorded,
+        },
+        "cases": {
+            "opened": report.cases_opened,
+            "resolved": report.cases_resolved,
+            "opened_by_category": report.opened_by_category,
+            "opened_by_responsible": report.opened_by_responsible,
+            "resolved_by_category": report.resolved_by_category,
+            "resolved_by_responsible": report.resolved_by_responsible,
+            "money": {
+                m.currency: {
+                    "refund_minor": m.refund_minor,
+                    "compensation_minor": m.compensation_minor,
+                    "postage_lost_minor": m.postage_lost_minor,
+                }
+                for m in report.money
+            },
+        },
+    }
+
+
+def _flatten(tree: Mapping[str, object], prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows.extend(_flatten(value, name + "."))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def _cell(value: object) -> str:
+    """A CSV cell: no escape sequences, and no text a spreadsheet would run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = _text(str(value))
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
+
+
+def _md(value: str) -> str:
+    """Markdown's special characters escaped, so data cannot format or break a table."""
+    return "".join("\\" + ch if ch in "\\|*_`[]<>#" else ch for ch in value)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - cell_len(text))
+
+
+def render(
+    report: ShiftFigures,
+    fmt: str = "table",
+    *,
+    title: str = "Figures",
+    tz: tzinfo | None = None,
+) -> str:
+    """The figures as text.
+
+    Args:
+        report: The figures.
+        fmt: ``"table"`` (aligned plain text, durations like ``1m05s``), ``"csv"``
+            (``metric,value`` rows after a header, UTF-8 BOM first for spreadsheet
+            programs), ``"json"`` (always the same keys; null where there is no data)
+            or ``"md"`` (Markdown tables).
+        title: The heading of the table and Markdown forms.
+        tz: The zone in which the table and Markdown forms show the period.
+
+    Raises:
+        ValueError: For an unknown format.
+    """
+    if fmt == "json":
+        return json.dumps(_as_json(report), ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(("metric", "value"))
+        writer.writerows((_cell(name), _cell(value)) for name, value in _flatten(_as_json(report)))
+        return "\ufeff" + buffer.getvalue()
+    heading, period = report_heading(report, _text(title), tz)
+    sections = figure_sections(report)
+    if fmt == "table":
+        width = max(cell_len(label) for s in sections for label, _ in s.rows) + 2
+        lines = [heading, f"Period: {period}"]
+        for section in sections:
+            lines += ["", section.title]
+            lines += [f"  {_pad(label, width)}{value}" for label, value in section.rows]
+        return "\n".join(lines) + "\n"
+    if fmt == "md":
+        lines = [f"## {_md(heading)}", "", f"Period: {_md(period)}"]
+        for section in sections:
+            lines += ["", f"### {_md(section.title)}", "", "| Figure | Value |", "| --- | ---: |"]
+            lines += [f"| {_md(label)} | {_md(value)} |" for label, value in section.rows]
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown format {fmt!r}: table, csv, json or md")
+
+
+def bar(count: int, largest: int, width: int = BAR_WIDTH) -> str:
+    """A bar of '█' proportional to ``count`` (``largest`` fills ``width``); any
+    non-zero count shows at least one block, so a single case is not invisible."""
+    if count <= 0 or largest <= 0:
+        return ""
+    return "█" * max(1, round(count / largest * width))
+
+
+def render_summary(summary: CaseSummary, *, tz: tzinfo | None = None) -> str:
+    """The weekly case summary as plain text with a bar chart per breakdown.
+
+    Args:
+        summary: The summary.
+        tz: The zone in which to show times (the machine's zone if None).
+    """
+    start, end = _when(summary.start, tz), _when(summary.end, tz)
+    lines = [
+        f"Cases this week: {summary.total}",
+        f"Period: {start} → {end} ({_zone_label(tz, summary.end)})",
+    ]
+    for title, counts in (
+        ("By category family", summary.by_family),
+        ("By responsible party", summary.by_responsible),
+    ):
+        lines += ["", title]
+        if not counts:
+            lines.append("  (none)")
+            continue
+        largest = max(counts.values())
+        label_width = max(cell_len(_text(k)) for k in counts) + 2
+        count_width = len(str(largest)) + 1
+        for key, count in counts.items():
+            lines.append(
+                f"  {_pad(_text(key), label_width)}{count:>{count_width}}  {bar(count, largest)}"
+            )
+    if summary.by_family_responsible:
+        lines += ["", "Family × responsible party"]
+        for family, parties in summary.by_family_responsible.items():
+            detail = ", ".join(f"{_text(party)} {n}" for party, n in parties.items())
+            lines.append(f"  {_text(family)}: {detail}")
+    lines += ["", f"Special cases, to report at once: {len(summary.special)}"]
+    for case in summary.special:
+        order = f"  order {_text(case.order_id)}" if case.order_id else ""
+        lines.append(
+            f"  {_when(case.created_at, tz)}  {_text(case.case_id)}  {_text(case.category)}"
+            f"  {_text(case.status)}  by {_text(case.created_by)}{order}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --- one call for the CLI --------------------------------------------------------
+
+
+def run_report(
+    ctx: AgentContext,
+    kind: str,
+    agent: str | None,
+    fmt: str,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    *,
+    target_s: float = DEFAULT_TARGET_S,
+    shift_hours: float = DEFAULT_SHIFT_HOURS,
+) -> str:
+    """``cs-console report shift|day|week``: compute the period's figures and render them.
+
+    Args:
+        ctx: The agent's context.
+        kind: ``"shift"``, ``"day"`` or ``"week"``.
+        agent: Only this agent's figures; None for everyone.
+        fmt: ``"table"``, ``"csv"``, ``"json"`` or ``"md"``.
+        now: The end of the period (default: the current time).
+        tz: The agent's zone (default: the machine's).
+        target_s: The shop's response target in seconds.
+        shift_hours: The length of a shift.
+
+    Raises:
+        ValueError: For an unknown kind or format (before the store is read).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: table, csv, json or md")
+    moment = now or utcnow()
+    start, end = period_bounds(kind, moment, tz, shift_hours)
+    report = figures(ctx, start=start, end=end, agent=agent, target_s=target_s, now=moment)
+    return render(report, fmt, title=f"{kind.capitalize()} report", tz=tz)
+
+
+def run_summary(ctx: AgentContext, now: datetime | None = None, tz: tzinfo | None = None) -> str:
+    """The weekly case summary as text (for a ``report cases`` command or a supervisor)."""
+    return render_summary(weekly_summary(ctx, now or utcnow(), tz), tz=tz)

@@ -1,0 +1,125 @@
+"""Pilot tests: logging a case, flagging an order, the register, by keyboard alone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from cs_console.secret import Secret
+from cs_console.settings import Settings
+from cs_console.ui.app import ConsoleApp
+from cs_console.ui.screens.case_form import CaseFormScreen
+from cs_console.ui.screens.cases import CasesScreen
+from cs_console.ui.screens.remark_form import RemarkFormScreen
+from cs_console.ui.widgets.queue_list import QueueList
+from tests.harness import LiveServer
+
+
+async def wait_for(
+    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def queue_total(app: ConsoleApp) -> int:
+    """Rows in the queue, or -1 while the workspace is not up yet."""
+    try:
+        return app.screen.query_one(QueueList).total
+    except Exception:
+        return -1
+
+
+def make_app(home: Path, server: LiveServer, token: str) -> ConsoleApp:
+    settings = Settings(
+        home=home,
+        backend_url=server.url,
+        token=Secret(token),
+        undo_seconds=0.0,
+        sync_interval_s=0.2,
+    )
+    return ConsoleApp(settings)
+
+
+def server_cases(server: LiveServer) -> dict[str, object]:
+    return {c.id: c for c in server.state.changes(0, 10_000).cases}
+
+
+async def test_log_case_and_remark_by_keyboard(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: queue_total(app) == 3)
+        # conv-1 is highlighted first (longest wait); its customer writes about a stuck parcel.
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, CaseFormScreen))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(server_cases(live_server)) == 1)
+        case = next(iter(server_cases(live_server).values()))
+        assert case.category.value == "logistics.no-tracking-update"  # type: ignore[attr-defined]
+        assert case.order_id == "ord-1"  # type: ignore[attr-defined]
+        assert case.created_by == "Lan"  # type: ignore[attr-defined]
+
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, RemarkFormScreen))
+        for key in "courier asked to hold":
+            await pilot.press("space" if key == " " else key)
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: any(r.author == "Lan" for r in live_server.state.changes(0, 10_000).remarks),
+        )
+        remark = next(r for r in live_server.state.changes(0, 10_000).remarks if r.author == "Lan")
+        assert remark.text == "courier asked to hold"
+        assert remark.flag.value == "blue"  # the order has shipped
+
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: isinstance(app.screen, CasesScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CasesScreen))
+
+
+async def test_over_limit_compensation_goes_to_approval(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: queue_total(app) == 3)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, CaseFormScreen))
+        await pilot.pause()
+        app.screen.query_one("#compensation").focus()
+        for key in "35.50":
+            await pilot.press("full_stop" if key == "." else key)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(server_cases(live_server)) == 1)
+        case = next(iter(server_cases(live_server).values()))
+        assert case.status.value == "awaiting-approval"  # type: ignore[attr-defined]
+        assert case.compensation_minor == 3550  # type: ignore[attr-defined]
+
+
+async def test_bad_amount_keeps_the_form_open(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: queue_total(app) == 3)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, CaseFormScreen))
+        await pilot.pause()
+        app.screen.query_one("#refund").focus()
+        for key in "abc":
+            await pilot.press(key)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CaseFormScreen)
+        await asyncio.sleep(0.3)
+        assert server_cases(live_server) == {}
