@@ -88,3 +88,46 @@ def test_agents_add_list_revoke(tmp_path: Path) -> None:
     assert run(tmp_path, "agents", "revoke", "Kim", "--db", db).returncode == 0
     assert state.authenticate(token) is None
     state.close()
+
+
+def test_replies_lint_passes_on_the_shipped_library_and_fails_on_broken_files(
+    tmp_path: Path,
+) -> None:
+    shipped = run(tmp_path, "replies", "lint")
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    broken = run(
+        tmp_path, "replies", "lint", str(Path(__file__).parent / "data" / "replies_broken")
+    )
+    assert broken.returncode == 1
+    assert "replies_broken/en/actions.toml:11: unknown action kind 'escalate'" in broken.stdout
+
+
+def test_replies_export_import_round_trip(tmp_path: Path) -> None:
+    exported = run(tmp_path, "replies", "export", "--lang", "vi", "--format", "json")
+    assert exported.returncode == 0
+    rows = json.loads(exported.stdout)
+    assert len(rows) >= 30
+    assert {r["language"] for r in rows} == {"vi"}
+    source = tmp_path / "vi.json"
+    source.write_text(json.dumps(rows[:3], ensure_ascii=False), encoding="utf-8")
+    imported = run(tmp_path, "replies", "import", str(source), "--format", "json")
+    assert imported.returncode == 0, imported.stderr
+    assert (tmp_path / "quick_replies" / "vi").is_dir()
+    listed = run(tmp_path, "replies", "list", "--lang", "vi")
+    assert rows[0]["id"] in listed.stdout
+
+
+def test_cases_export_and_report(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    home = tmp_path / "client"
+    env = {"CS_CONSOLE_BACKEND_URL": live_server.url, "CS_CONSOLE_TOKEN": tokens["Lan"]}
+    assert run(home, "sync", "--once", env=env).returncode == 0
+    assert run(home, "reply", "conv-1", "我们马上核实物流", env=env).returncode == 0
+    assert run(home, "sync", "--once", env=env).returncode == 0
+    exported = run(home, "cases", "export", "--format", "csv")
+    assert exported.returncode == 0
+    assert exported.stdout.startswith("\ufeffcase_id,")
+    report = run(home, "report", "day", "--format", "json")
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)["messages_sent"] >= 1

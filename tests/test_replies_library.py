@@ -215,7 +215,7 @@ def test_broken_library_loads_what_is_valid() -> None:
     assert good is not None
     assert [(action.kind, dict(action.params)) for action in good.actions] == [
         ("set_status", {"snooze_minutes": 60}),
-        ("open_case", {"category": "goods.missing"}),
+        ("open_case", {"category": "fulfilment.missing-item"}),
     ]
 
 

@@ -303,6 +303,109 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replies(args: argparse.Namespace) -> int:
+    """List, lint, export or import quick replies."""
+    from cs_console.services import replies
+
+    settings = _settings(args)
+    if args.replies_command == "lint":
+        from cs_console.replies.lint import lint_dirs
+
+        targets = [Path(p) for p in args.paths] or replies.library_dirs(settings)
+        issues = lint_dirs([t for t in targets if t.exists() or args.paths])
+        for issue in issues:
+            print(issue)
+        checked = ", ".join(str(t) for t in targets)
+        print(f"{len(issues)} problem(s) in {checked}", file=sys.stderr)
+        return 1 if issues else 0
+    library, issues = replies.load(settings)
+    for issue in issues:
+        print(f"skipped: {issue}", file=sys.stderr)
+    chosen = [
+        r
+        for r in library
+        if (args.lang is None or r.language == args.lang)
+        and (args.group is None or r.group == args.group)
+    ]
+    if args.replies_command == "list":
+        from cs_console.sanitize import sanitize_line
+
+        for r in chosen:
+            hotkey = f" [{r.hotkey}]" if r.hotkey else ""
+            print(f"{r.id}\t{r.audience}\t{sanitize_line(r.title)}{hotkey}")
+        return 0
+    if args.replies_command == "export":
+        from cs_console.replies.transfer import export_replies
+
+        sys.stdout.write(export_replies(chosen, args.format))
+        return 0
+    # import: write the files into the agent's own library, never over the shop's.
+    from cs_console.replies.transfer import import_replies
+
+    text = Path(args.file).read_text(encoding="utf-8-sig")
+    try:
+        files = import_replies(text, args.format)
+    except ValueError as exc:
+        print(f"not imported: {exc}", file=sys.stderr)
+        return 2
+    target = replies.user_library_dir(settings)
+    for (language, group), toml_text in files.items():
+        path = target / language / f"{group}.toml"
+        if path.exists() and not args.force:
+            print(f"not imported: {path} exists (use --force to replace it)", file=sys.stderr)
+            return 2
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(toml_text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    """List or export the after-sales register."""
+    from datetime import date
+
+    from cs_console.services import cases
+
+    since = date.fromisoformat(args.since) if getattr(args, "since", None) else None
+    ctx = _context(args, writer=False)
+    try:
+        if args.cases_command == "export":
+            sys.stdout.write(cases.export(ctx, since=since, fmt=args.format))
+            return 0
+        from cs_console.sanitize import sanitize_line
+
+        for c in cases.register(ctx, since=since):
+            print(
+                f"{c.case_id}\t{c.status}\t{c.category}\t{sanitize_line(c.customer_name or '-')}"
+                f"\t{sanitize_line(c.order_number or '-')}"
+            )
+    finally:
+        ctx.close()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Figures for a shift, a day or a week."""
+    from cs_console.services import reports
+
+    ctx = _context(args, writer=False)
+    try:
+        if args.kind == "cases":
+            print(reports.run_summary(ctx))
+        else:
+            print(
+                reports.run_report(
+                    ctx, args.kind, args.agent, args.format, target_s=args.target_minutes * 60
+                )
+            )
+    except ValueError as exc:
+        print(f"cs-console: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        ctx.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(
@@ -391,6 +494,43 @@ def build_parser() -> argparse.ArgumentParser:
     agents_revoke = agents_sub.add_parser("revoke", help="revoke an agent's token")
     agents_revoke.add_argument("name")
     agents_revoke.add_argument("--db", default=argparse.SUPPRESS)
+
+    replies_cmd = add("replies", cmd_replies, "the quick-reply library: list, lint, export, import")
+    replies_sub = replies_cmd.add_subparsers(
+        dest="replies_command", required=True, metavar="ACTION"
+    )
+    for name, text in (("list", "list replies"), ("export", "export replies as CSV or JSON")):
+        sp = replies_sub.add_parser(name, help=text)
+        sp.add_argument("--lang", default=None, help="zh-CN, en, vi, es")
+        sp.add_argument("--group", default=None)
+        if name == "export":
+            sp.add_argument("--format", choices=["csv", "json"], default="csv")
+    lint = replies_sub.add_parser("lint", help="check library files; non-zero exit on problems")
+    lint.add_argument("paths", nargs="*", help="folders or files (default: the shop's and yours)")
+    imp = replies_sub.add_parser("import", help="import a CSV/JSON export into your own library")
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=["csv", "json"], default="csv")
+    imp.add_argument("--force", action="store_true", help="replace existing files")
+    for sp in replies_sub.choices.values():
+        sp.set_defaults(lang=None, group=None)
+
+    cases_cmd = add("cases", cmd_cases, "the after-sales register")
+    cases_sub = cases_cmd.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
+    cases_list = cases_sub.add_parser("list", help="list cases, newest change first")
+    cases_list.add_argument("--since", default=None, help="YYYY-MM-DD")
+    cases_export = cases_sub.add_parser(
+        "export", help="every field, for a spreadsheet (CSV has a UTF-8 BOM)"
+    )
+    cases_export.add_argument("--since", default=None, help="YYYY-MM-DD")
+    cases_export.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    report = add(
+        "report", cmd_report, "figures for a shift, a day, a week, or the weekly case summary"
+    )
+    report.add_argument("kind", choices=["shift", "day", "week", "cases"])
+    report.add_argument("--agent", default=None, help="one agent (default: everyone)")
+    report.add_argument("--format", choices=["table", "csv", "json", "md"], default="table")
+    report.add_argument("--target-minutes", type=float, default=3.0, help="answered-in-time target")
     return parser
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from cs_console.domain import FlagColour, Group
+from cs_console.domain import CaseCategory, FlagColour, Group
 from cs_console.replies.placeholders import PLACEHOLDERS, iter_tokens
 
 SCENARIOS: frozenset[str] = frozenset(
@@ -275,8 +275,12 @@ def _check_action_params(kind: str, params: Mapping[str, object]) -> list[str]:
             messages.append("add_remark needs a non-empty 'text'")
         return messages
     if kind == "open_case":
-        if not _is_line(params.get("category")):
-            return ["open_case needs a 'category' (one line of text)"]
+        categories = [category.value for category in CaseCategory]
+        if params.get("category") not in categories:
+            return [
+                f"open_case category must be one of the case register's categories "
+                f"({', '.join(categories)}), not {params.get('category')!r}"
+            ]
         return []
     groups = [group.value for group in Group]
     if params.get("group") not in groups:

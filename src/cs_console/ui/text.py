@@ -10,6 +10,7 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 
+from cs_console.money import format_money
 from cs_console.sanitize import sanitize, sanitize_line
 
 
@@ -39,5 +40,4 @@ def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
 
 def money(minor: int, currency: str) -> str:
     """Minor units as an amount with its currency sign."""
-    sign = {"CNY": "¥", "USD": "$", "EUR": "€", "VND": "₫"}.get(currency, currency + " ")
-    return f"{sign}{minor / 100:,.2f}"
+    return format_money(minor, currency)
