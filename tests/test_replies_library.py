@@ -152,7 +152,7 @@ def test_duplicate_ids_are_reported_at_both_places(broken_issues: list[LintIssue
 def test_hotkey_clash_and_unknown_hotkey(broken_issues: list[LintIssue]) -> None:
     found = issues_in(broken_issues, "hotkeys.toml")
     assert [line for line, _ in found] == [17, 25]
-    assert "alt+1 is already bound to 'en.hotkeys.first'" in found[0][1]
+    assert "alt+a is already bound to 'en.hotkeys.first'" in found[0][1]
     assert "'ctrl+k' is not allowed" in found[1][1]
 
 
@@ -209,7 +209,7 @@ def test_broken_library_loads_what_is_valid() -> None:
     assert dupe is not None
     assert dupe.title == "First copy"
     assert {key: reply.id for key, reply in library.hotkeys("en").items()} == {
-        "alt+1": "en.hotkeys.first"
+        "alt+a": "en.hotkeys.first"
     }
     good = library.get("en.actions.good")
     assert good is not None
@@ -258,7 +258,7 @@ title = "Extra reply"
 body = "Something only I say."
 scenario = "shipping-time"
 audience = "both"
-hotkey = "alt+4"
+hotkey = "alt+g"
 """
 
 
@@ -280,15 +280,15 @@ def test_user_dir_overrides_by_id_and_adds(
     assert [reply.id for reply in library.replies][: len(shop_ids)] == shop_ids
     assert library.replies[-1].id == "en.shipping.my-extra"
 
-    # The override has no hotkey, so the shop's alt+3 is gone; the user's alt+4
+    # The override has no hotkey, so the shop's alt+d is gone; the user's alt+g
     # takes over from the shop's reply.
     hotkeys = library.hotkeys("en")
-    assert "alt+3" not in hotkeys
-    assert hotkeys["alt+4"].id == "en.shipping.my-extra"
+    assert "alt+d" not in hotkeys
+    assert hotkeys["alt+g"].id == "en.shipping.my-extra"
     delivery_time = library.get("en.shipping.delivery-time")
     assert delivery_time is not None
     assert delivery_time.hotkey is None
-    assert library.hotkeys("zh-CN")["alt+4"].id == "zh-CN.shipping.delivery-time"
+    assert library.hotkeys("zh-CN")["alt+g"].id == "zh-CN.shipping.delivery-time"
 
 
 def test_broken_user_reply_keeps_the_shop_version(tmp_path: Path) -> None:
@@ -339,7 +339,7 @@ def test_round_trip_of_awkward_text(tmp_path: Path) -> None:
         keywords=("a,b", 'quote"d'),
         scenario="greeting",
         audience="both",
-        hotkey="f5",
+        hotkey="f10",
         actions=(ReplyAction("add_remark", {"flag": "red", "text": 'He said "no"\nTwice'}),),
         source="",
         line=0,
@@ -363,7 +363,7 @@ def test_csv_export_columns(shipped: tuple[Library, list[LintIssue]]) -> None:
     [row] = json.loads(export_replies([rating], "json"))
     assert row["keywords"] == list(rating.keywords)
     assert row["actions"] == [{"kind": "set_status", "status": "resolved"}]
-    assert row["hotkey"] == "alt+0"
+    assert row["hotkey"] == "alt+x"
 
 
 def test_import_reports_bad_rows_by_number() -> None:

@@ -406,6 +406,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Where the config lives, what it says, a commented template, or a check."""
+    from cs_console import config_commands
+
+    if args.config_command == "path":
+        print(config_commands.config_path(args.home))
+    elif args.config_command == "show":
+        print(config_commands.show(args.home), end="")
+    elif args.config_command == "init":
+        try:
+            path = config_commands.init(args.home, force=args.force)
+        except FileExistsError as exc:
+            print(f"cs-console: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}")
+    else:
+        problems = config_commands.validate(args.home)
+        for problem in problems:
+            print(problem)
+        if problems:
+            return 1
+        print(f"{config_commands.config_path(args.home)}: ok")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Print the effective key bindings (after the config's [keymap])."""
+    from cs_console.ui.keys import check_keymap, effective_keys
+
+    keymap = _settings(args).keymap
+    for area, binding_id, keys, description in effective_keys(keymap):
+        marker = " *" if binding_id in keymap else ""
+        print(f"{area:<20}{binding_id:<28}{keys:<18}{description}{marker}")
+    problems = check_keymap(keymap)
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(
@@ -524,6 +563,17 @@ def build_parser() -> argparse.ArgumentParser:
     cases_export.add_argument("--since", default=None, help="YYYY-MM-DD")
     cases_export.add_argument("--format", choices=["csv", "json"], default="csv")
 
+    config = add("config", cmd_config, "the config file: path, show, init, validate")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_sub.add_parser("path", help="where config.toml is read from")
+    config_sub.add_parser("show", help="the effective config (secrets masked)")
+    init = config_sub.add_parser("init", help="write a commented config.toml")
+    init.add_argument(
+        "--force", action="store_true", help="replace an existing file (kept as .bak)"
+    )
+    config_sub.add_parser("validate", help="check the config; non-zero exit on problems")
+    add("keys", cmd_keys, "print the effective key bindings (* = remapped in [keymap])")
+
     report = add(
         "report", cmd_report, "figures for a shift, a day, a week, or the weekly case summary"
     )
@@ -546,6 +596,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `cs-console keys | head`: the reader left; that is not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         from cs_console.store.db import StoreError
 

@@ -1,9 +1,18 @@
-"""Where the store lives and how to reach the backend, read from the environment.
+"""Everything the console needs at start-up, as one frozen :class:`Settings`.
 
-``CS_CONSOLE_HOME`` (or ``--home``) holds config and data together;
-``CS_CONSOLE_BACKEND_URL`` and ``CS_CONSOLE_TOKEN`` or ``CS_CONSOLE_TOKEN_FILE`` point the
-client at a backend. The token is never taken from the command line (it would show
-in ``ps`` and shell history).
+Values come, lowest precedence first, from the defaults, ``config.toml``, the theme
+last picked live from the command palette (``ui-state.json``), and the environment
+(``CS_CONSOLE_<SECTION>__<KEY>``, plus the older flat names such as
+``CS_CONSOLE_ALERT_AFTER``). ``CS_CONSOLE_HOME`` (or ``--home``) holds config and data
+together; without it data goes to the platform's user data directory and the config
+to its user config directory.
+
+The token is never taken from the command line (it would show in ``ps`` and shell
+history) nor from ``config.toml`` (it would sit in backups and dotfile repositories):
+only from ``CS_CONSOLE_TOKEN`` or an owner-only token file.
+
+This module stays cheap to import; the pydantic model lives in
+:mod:`cs_console.config` and is imported only when settings are loaded.
 """
 
 from __future__ import annotations
@@ -14,9 +23,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cs_console.domain import (
+    DEFAULT_AUTHORITY_LIMIT_MINOR,
+    DEFAULT_FLAG_MEANINGS,
+    FlagColour,
+    Group,
+    Role,
+)
 from cs_console.secret import Secret
 
 APP_NAME = "cs-console"
+#: The one config file, in :func:`config_dir`.
+CONFIG_FILE_NAME = "config.toml"
+#: Choices made live in the app (the theme), kept apart so the user's commented
+#: ``config.toml`` is never rewritten by the program.
+UI_STATE_FILE_NAME = "ui-state.json"
 
 
 class SettingsError(Exception):
@@ -28,6 +49,30 @@ def default_home() -> Path:
     import platformdirs  # deferred: start-up speed
 
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def resolve_home(home: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The home folder asked for: ``home`` if given, else ``$CS_CONSOLE_HOME``, else None."""
+    env = os.environ if env is None else env
+    if home is not None:
+        return home.expanduser()
+    raw = env.get("CS_CONSOLE_HOME")
+    return Path(raw).expanduser() if raw else None
+
+
+def config_dir(home: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """Where ``config.toml``, ``ui-state.json`` and user themes live.
+
+    The one place config paths are discovered, so tests patch only this. A home
+    (``--home`` or ``CS_CONSOLE_HOME``) holds config and data together; otherwise the
+    platform's user config directory (``~/.config/cs-console`` on Linux).
+    """
+    resolved = resolve_home(home, env)
+    if resolved is not None:
+        return resolved
+    import platformdirs  # deferred: start-up speed
+
+    return platformdirs.user_config_path(APP_NAME, appauthor=False)
 
 
 def read_token_file(path: Path) -> Secret:
@@ -46,9 +91,17 @@ def read_token_file(path: Path) -> Secret:
     return Secret(token)
 
 
+def _default_flag_meanings() -> dict[FlagColour, str]:
+    return dict(DEFAULT_FLAG_MEANINGS)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything the client needs to know at start-up."""
+    """Everything the client needs to know at start-up.
+
+    Every field has a default equal to the config file's default, so tests and tools
+    can build one in code with only ``home``.
+    """
 
     home: Path
     backend_url: str | None = None
@@ -62,50 +115,125 @@ class Settings:
     ship_by_hours: int = 48
     sync_interval_s: float = 3.0
     shop_name: str = "our shop"
+    #: Where config.toml was looked for; None (built in code) means ``home``.
+    config_home: Path | None = None
+    agent_role: Role = Role.AGENT
+    #: The desk the agent works at; None when not configured.
+    agent_group: Group | None = None
+    #: The language the agent answers customers in (quick replies, templates).
+    agent_language: str = "en"
+    #: An IANA zone name such as "Asia/Shanghai", or "local" for the machine's zone.
+    timezone: str = "local"
+    backend_kind: str = "reference"
+    #: The token file the token was read from (the token itself is in ``token``).
+    token_file: Path | None = None
+    response_target_minutes: int = 3
+    shop_return_address: str = ""
+    currency: str = "CNY"
+    #: Compensation an agent may grant alone, in minor units of ``currency``.
+    authority_limit_minor: int = DEFAULT_AUTHORITY_LIMIT_MINOR
+    flag_meanings: dict[FlagColour, str] = field(default_factory=_default_flag_meanings)
+    theme: str = "cs-dark"
+    #: The interface language.
+    ui_language: str = "en"
+    #: Binding id -> keys, for ``App.set_keymap``.
+    keymap: dict[str, str] = field(default_factory=dict)
 
     @property
     def store_path(self) -> Path:
         """The SQLite file."""
         return self.home / "store.db"
 
+    @property
+    def config_dir(self) -> Path:
+        """The folder holding ``config.toml``, ``ui-state.json`` and user themes."""
+        return self.config_home if self.config_home is not None else self.home
+
+    @property
+    def config_file(self) -> Path:
+        """The ``config.toml`` these settings were read from (it may not exist)."""
+        return self.config_dir / CONFIG_FILE_NAME
+
+    @property
+    def user_themes_dir(self) -> Path:
+        """Where the user's own theme files are looked for."""
+        return self.config_dir / "themes"
+
     def with_backend(self, url: str, token: Secret) -> Settings:
         """A copy pointed at another backend."""
         return replace(self, backend_url=url, token=token)
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} cannot be negative")
-    return value
-
-
 def load_settings(home: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``home`` (else ``CS_CONSOLE_HOME``, else the platform default) and
-    the environment."""
+    """Settings from ``home`` (else ``CS_CONSOLE_HOME``, else the platform default),
+    the config file there and the environment.
+
+    Raises:
+        SettingsError: the config file or an environment variable holds a bad value
+            (the message names the file or variable, the key, what was expected and
+            what was found), or the token file is missing, empty or readable by others.
+    """
     env = os.environ if env is None else env
-    resolved = home or (Path(env["CS_CONSOLE_HOME"]) if env.get("CS_CONSOLE_HOME") else None)
+    resolved = resolve_home(home, env)
+    directory = config_dir(resolved, env)
+    # Deferred: pydantic and pydantic-settings are the bulk of this function's cost,
+    # and importing this module must stay cheap for `--help` and the CLI.
+    from cs_console.config import read_config
+
+    loaded = read_config(directory / CONFIG_FILE_NAME, env, directory / UI_STATE_FILE_NAME)
     token: Secret | None = None
     if env.get("CS_CONSOLE_TOKEN"):
         token = Secret(env["CS_CONSOLE_TOKEN"])
-    elif env.get("CS_CONSOLE_TOKEN_FILE"):
-        token = read_token_file(Path(env["CS_CONSOLE_TOKEN_FILE"]))
-    enter = env.get("CS_CONSOLE_ENTER_SENDS", "1").strip().lower()
-    return Settings(
-        home=(resolved or default_home()).expanduser(),
-        backend_url=env.get("CS_CONSOLE_BACKEND_URL") or None,
-        token=token,
-        insecure=env.get("CS_CONSOLE_INSECURE", "") == "1",
-        agent_name=env.get("CS_CONSOLE_AGENT") or None,
-        undo_seconds=_float(env, "CS_CONSOLE_UNDO_SECONDS", 5.0),
-        enter_sends=enter not in ("0", "false", "no"),
-        warn_after_s=_float(env, "CS_CONSOLE_WARN_AFTER", 60.0),
-        alert_after_s=_float(env, "CS_CONSOLE_ALERT_AFTER", 180.0),
-        sync_interval_s=_float(env, "CS_CONSOLE_SYNC_INTERVAL", 3.0),
-    )
+    elif loaded.token_file is not None:
+        token = read_token_file(loaded.token_file)
+    return loaded.to_settings(home=resolved or default_home(), config_home=directory, token=token)
+
+
+def save_ui_choice(home: Path | None, theme: str) -> Path:
+    """Remember the theme picked live (command palette) in ``ui-state.json``.
+
+    ``config.toml`` is the user's, with their comments, so the program never rewrites
+    it. The choice wins over ``[ui] theme`` in the file as long as that line is what it
+    was when the choice was made; editing it later makes the file win again, so a
+    deliberate edit is never silently overridden. ``CS_CONSOLE_UI__THEME`` wins over
+    both.
+
+    Args:
+        home: as for :func:`load_settings`; pass ``settings.config_dir`` from a running app.
+        theme: the theme's name.
+
+    Returns:
+        The state file written.
+    """
+    import json
+    import tempfile
+    import tomllib
+
+    directory = config_dir(home)
+    state_file = directory / UI_STATE_FILE_NAME
+    state: dict[str, object] = {}
+    try:
+        loaded = json.loads(state_file.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            state = loaded
+    except (OSError, ValueError):
+        pass  # no state yet, or a damaged one: the new choice replaces it
+    config_theme: object = None
+    try:
+        with (directory / CONFIG_FILE_NAME).open("rb") as config_handle:
+            ui_table = tomllib.load(config_handle).get("ui")
+        if isinstance(ui_table, dict):
+            config_theme = ui_table.get("theme")
+    except (OSError, ValueError):
+        pass  # no config file, or a broken one that load_settings reports itself
+    state["theme"] = theme
+    state["config_theme"] = config_theme
+    directory.mkdir(parents=True, exist_ok=True)
+    # Write beside and rename, so a crash mid-write never leaves half a file.
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=directory, prefix=".ui-state.", delete=False
+    ) as handle:
+        json.dump(state, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    os.replace(handle.name, state_file)
+    return state_file

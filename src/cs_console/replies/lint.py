@@ -71,8 +71,11 @@ SCENARIOS: frozenset[str] = frozenset(
 AUDIENCES: tuple[str, ...] = ("pre-sale", "after-sale", "both")
 #: Chords that survive common terminals and tmux (README "Hotkeys").
 HOTKEYS: tuple[str, ...] = (
-    *(f"alt+{digit}" for digit in "1234567890"),
-    *(f"f{number}" for number in range(2, 10)),
+    # The home row (f skipped: terminals send Esc+f as "word right") then z and x.
+    # Not Alt+digit: Textual reports Esc+1 as "¡", the macOS Option character, which a
+    # Spanish keyboard also types for real.
+    *(f"alt+{letter}" for letter in "asdghjklzx"),
+    *(f"f{number}" for number in range(9, 13)),  # F1-F8 are the workspace's own
 )
 ACTION_KINDS: tuple[str, ...] = ("set_status", "add_remark", "open_case", "transfer")
 REPLY_KEYS: tuple[str, ...] = (
@@ -386,7 +389,8 @@ def check_reply(
     if hotkey is not None and hotkey not in HOTKEYS:
         problems.append(
             Problem(
-                f"hotkey {hotkey!r} is not allowed (use alt+0 ... alt+9 or f2 ... f9)",
+                f"hotkey {hotkey!r} is not allowed "
+                "(use alt+a, s, d, g, h, j, k, l, z or x, or f9 ... f12)",
                 "hotkey",
                 fatal=False,
             )

@@ -17,7 +17,6 @@ from datetime import date
 
 from cs_console import protocol as p
 from cs_console.domain import (
-    DEFAULT_AUTHORITY_LIMIT_MINOR,
     CaseCategory,
     CaseStatus,
     OrderStatus,
@@ -86,7 +85,7 @@ class Saved:
 
 def authority_limit_minor(ctx: AgentContext) -> int:
     """The compensation an agent may grant alone."""
-    return int(getattr(ctx.settings, "authority_limit_minor", DEFAULT_AUTHORITY_LIMIT_MINOR))
+    return ctx.settings.authority_limit_minor
 
 
 def guess_category(messages: list[MessageRow], order: OrderRow | None) -> CaseCategory:

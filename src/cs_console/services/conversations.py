@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from cs_console import protocol as p
-from cs_console.domain import ConversationStatus, Group, MessageKind
+from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind
+from cs_console.replies.library import ReplyAction
 from cs_console.services.context import AgentContext
 from cs_console.store import agents, kv, outbox, threads
 from cs_console.timeutil import utcnow
@@ -28,6 +30,10 @@ class Queued:
     message_id: str
     body: str
     note: bool
+    #: Outbox keys of the reply's actions (status, transfer, remark): undone with it.
+    follow_keys: tuple[str, ...] = ()
+    #: A case category the reply asks to open (the UI opens the form).
+    open_case: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +75,15 @@ def send(
     note: bool = False,
     force: bool = False,
     undo_seconds: float | None = None,
+    actions: Sequence[ReplyAction] = (),
+    order_id: str | None = None,
 ) -> Queued | NewActivity:
     """Queue a reply (or an internal note). Unless ``force``, a reply stops and returns
     :class:`NewActivity` when something arrived that the agent has not seen: two agents
     answering one chat, or answering again after a reconnect, is the commonest slip.
-    A reply waits ``undo_seconds`` (default: the agent's setting) before it may leave."""
+    A reply waits ``undo_seconds`` (default: the agent's setting) before it may leave.
+    Quick-reply ``actions`` are queued behind it with the same window, so an undo takes
+    them back too; ``order_id`` is the order an ``add_remark`` action flags."""
     text = body.strip("\n")
     if not text.strip():
         raise ActionError("nothing to send")
@@ -94,9 +104,59 @@ def send(
     )
     window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
     entry = outbox.record(ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window)
+    follow_keys: list[str] = []
+    open_case: str | None = None
+    for action in actions:
+        follow = _action_operation(conversation_id, action, order_id)
+        if isinstance(follow, str):
+            open_case = follow
+        elif follow is not None:
+            follow_keys.append(
+                outbox.record(ctx.db, follow, author=ctx.agent_name, undo_seconds=window).key
+            )
     kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
     mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
-    return Queued(entry=entry, message_id=message_id, body=text, note=note)
+    return Queued(
+        entry=entry,
+        message_id=message_id,
+        body=text,
+        note=note,
+        follow_keys=tuple(follow_keys),
+        open_case=open_case,
+    )
+
+
+def _action_operation(
+    conversation_id: str, action: ReplyAction, order_id: str | None
+) -> p.Operation | str | None:
+    """The operation a quick reply's action stands for (a case category for open_case;
+    None when it cannot apply, e.g. a remark with no order selected)."""
+    params = action.params
+    if action.kind == "set_status":
+        if "snooze_minutes" in params:
+            until = utcnow() + timedelta(minutes=int(params["snooze_minutes"]))
+            return p.SetStatus(
+                conversation_id=conversation_id,
+                status=ConversationStatus.SNOOZED,
+                snoozed_until=until,
+            )
+        return p.SetStatus(
+            conversation_id=conversation_id, status=ConversationStatus(str(params["status"]))
+        )
+    if action.kind == "transfer":
+        return p.Assign(
+            conversation_id=conversation_id, assignee=None, group=Group(str(params["group"]))
+        )
+    if action.kind == "add_remark" and order_id is not None:
+        return p.AddRemark(
+            id=uuid.uuid4().hex,
+            order_id=order_id,
+            flag=FlagColour(str(params["flag"])),
+            text=str(params["text"]),
+        )
+    if action.kind == "open_case":
+        return str(params["category"])
+    return None
 
 
 def undo(ctx: AgentContext, queued: Queued) -> bool:
@@ -104,6 +164,8 @@ def undo(ctx: AgentContext, queued: Queued) -> bool:
     draft so nothing typed is lost."""
     taken = outbox.undo(ctx.db, queued.entry.key)
     if taken:
+        for key in queued.follow_keys:
+            outbox.undo(ctx.db, key)
         mode = NOTE if queued.note else REPLY
         # Whatever the agent typed meanwhile stays, after the reply taken back.
         typed = kv.get_draft(ctx.db, queued.entry.conversation_id or "", mode)

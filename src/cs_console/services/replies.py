@@ -17,8 +17,7 @@ from cs_console.views import ConversationInfo, OrderRow
 
 def user_library_dir(settings: Settings) -> Path:
     """Where the agent keeps their own replies (``<config dir>/quick_replies``)."""
-    base = getattr(settings, "config_dir", None) or settings.home
-    return Path(base) / "quick_replies"
+    return settings.config_dir / "quick_replies"
 
 
 def library_dirs(settings: Settings) -> list[Path]:
@@ -57,7 +56,7 @@ def context_for(
         refund_amount=refund,
         agent_name=agent_name,
         shop_name=settings.shop_name or None,
-        return_address=getattr(settings, "return_address", None) or None,
+        return_address=settings.shop_return_address or None,
         today=now.astimezone().strftime("%Y-%m-%d"),
     )
 

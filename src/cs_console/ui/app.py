@@ -11,11 +11,12 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
-from cs_console.ui.messages import StoreFailed, StoreOpened, SyncChanged
+from cs_console.ui.messages import RepliesLoaded, StoreFailed, StoreOpened, SyncChanged
 from cs_console.ui.screens.help import HelpScreen
 from cs_console.ui.screens.workspace import WorkspaceScreen
 
@@ -65,6 +66,7 @@ class ConsoleApp(App[None]):
         self.clock = clock
         self.sync_enabled = sync_enabled
         self.context: AgentContext | None = None
+        self.replies: RepliesLoaded | None = None
         self.sync_loop: SyncLoop | None = None
         self.effective_keymap: dict[str, str] = {}
         self.composer_keys_note = "Enter / Ctrl+J" if settings.enter_sends else "Ctrl+J / Enter"
@@ -76,9 +78,48 @@ class ConsoleApp(App[None]):
         return dict(APP_COLOURS)
 
     def on_mount(self) -> None:
-        self.theme = "textual-dark"
+        self._apply_themes()
+        self._apply_keymap()
         self.push_screen(WorkspaceScreen())
         self.open_store()
+
+    def _apply_themes(self) -> None:
+        """Register the shipped and the agent's themes; a broken file is reported once."""
+        from cs_console.ui.themes import load_themes, shipped_themes_dir
+
+        themes, problems = load_themes([shipped_themes_dir(), self.settings.user_themes_dir])
+        for theme in themes:
+            self.register_theme(theme)
+        for problem in problems:
+            self.notify(f"Theme skipped: {problem}", severity="warning", timeout=10, markup=False)
+        wanted = self.settings.theme
+        if wanted not in self.available_themes:
+            self.notify(
+                f"No theme named {wanted!r}; using cs-dark.", severity="warning", markup=False
+            )
+            wanted = "cs-dark" if "cs-dark" in self.available_themes else "textual-dark"
+        self.theme = wanted
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme picked live from the palette persists (ui-state.json, not config.toml)."""
+        from cs_console.settings import SettingsError, save_ui_choice
+
+        try:
+            save_ui_choice(self.settings.config_dir, theme.name)
+        except (OSError, SettingsError) as exc:
+            self.notify(f"Theme not saved: {exc}", severity="warning", markup=False)
+
+    def _apply_keymap(self) -> None:
+        """Remap bindings by id from the config; unknown ids and clashes are reported."""
+        from cs_console.ui.keys import check_keymap
+
+        problems = check_keymap(self.settings.keymap)
+        for problem in problems:
+            self.notify(f"Keymap: {problem}", severity="warning", timeout=15, markup=False)
+        self.effective_keymap = dict(self.settings.keymap)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
 
     def ship_by(self, order: OrderRow) -> datetime | None:
         """The order's ship-by deadline under the configured hours."""
@@ -100,12 +141,31 @@ class ConsoleApp(App[None]):
             return
         self.context = context
         self.post_message(StoreOpened(context))
+        self.call_from_thread(self.load_replies)
         if self.sync_enabled:
             self.call_from_thread(self.run_sync)
         try:
             context.db.quick_check()
         except StoreError as exc:
             self.post_message(StoreFailed(str(exc)))
+
+    @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
+    def load_replies(self) -> None:
+        """Load the quick-reply library and build its search index (pinyin included)."""
+        from cs_console.replies.search import ReplyIndex
+        from cs_console.services import replies
+
+        library, issues = replies.load(self.settings)
+        self.post_message(
+            RepliesLoaded(library, ReplyIndex(list(library)), [str(i) for i in issues])
+        )
+
+    def on_replies_loaded(self, message: RepliesLoaded) -> None:
+        self.replies = message
+        for problem in message.problems[:5]:
+            self.notify(f"Quick reply skipped: {problem}", severity="warning", markup=False)
+        if self.workspace is not None:
+            self.workspace.replies_loaded()
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def run_sync(self) -> None:
@@ -245,6 +305,11 @@ class ConsoleApp(App[None]):
             ("Case: log a case for this conversation", "l or Ctrl+L", workspace.action_log_case),
             ("Order: add a flagged remark", "f or F8", workspace.action_add_remark),
             ("Cases: register and today's follow-ups", "F7", workspace.action_cases),
+            (
+                "Reply: quick replies",
+                "Ctrl+T, or / in an empty composer",
+                workspace.action_quick_replies,
+            ),
             ("Help: show every key", "F1", self.action_help),
         ]
         for title, help_text, callback in commands:

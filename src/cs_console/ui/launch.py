@@ -115,7 +115,15 @@ def run_demo(home: Path | None, *, keep: bool, rate: float, agent: str) -> int:
     """Start the demo shop, run the console against it as ``agent``, stop the shop."""
     demo_home = prepare_demo_home(home, keep=keep)
     server = DemoServer(demo_home, rate=rate)
-    settings = load_settings(home=demo_home / "client")
+    from dataclasses import replace
+
+    from cs_console.demo.stories import RETURN_ADDRESS, SHOP_NAME
+
+    settings = replace(
+        load_settings(home=demo_home / "client"),
+        shop_name=SHOP_NAME,
+        shop_return_address=RETURN_ADDRESS,
+    )
     try:
         from cs_console.ui.app import ConsoleApp
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from cs_console.replies.library import Library
+    from cs_console.replies.search import ReplyIndex
     from cs_console.services.context import AgentContext
     from cs_console.sync.engine import SyncReport
     from cs_console.views import SyncStatus
@@ -25,6 +27,15 @@ class StoreFailed(Message):
     """The store could not be opened; ``reason`` is for the agent."""
 
     reason: str
+
+
+@dataclass
+class RepliesLoaded(Message):
+    """The quick-reply library and its search index are ready."""
+
+    library: Library
+    index: ReplyIndex
+    problems: list[str]
 
 
 @dataclass

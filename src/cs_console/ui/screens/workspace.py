@@ -14,9 +14,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, TextArea
+from textual.widgets import Footer, Static, TextArea
 
 from cs_console.domain import ConversationStatus, Group
 from cs_console.ui.screens.case_form import CaseFormScreen
@@ -24,6 +25,7 @@ from cs_console.ui.screens.cases import CasesScreen, OpenTarget
 from cs_console.ui.screens.choice import ChoiceScreen
 from cs_console.ui.screens.new_activity import NewActivityScreen
 from cs_console.ui.screens.remark_form import RemarkFormScreen
+from cs_console.ui.text import safe_line
 from cs_console.ui.widgets.composer import NOTE, REPLY, Composer
 from cs_console.ui.widgets.filter_bar import FilterBar
 from cs_console.ui.widgets.order_pane import OrderPane
@@ -33,6 +35,8 @@ from cs_console.ui.widgets.thread_view import ThreadView
 from cs_console.views import QueueFilter
 
 if TYPE_CHECKING:
+    from cs_console.replies.library import QuickReply, ReplyAction
+    from cs_console.replies.placeholders import ReplyContext
     from cs_console.services.context import AgentContext
     from cs_console.services.conversations import Queued
     from cs_console.sync.engine import SyncReport
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
     from cs_console.views import SyncStatus
 
 THREAD_PAGE = 200
+#: Keys that insert the three suggested replies shown above the composer.
+SUGGESTION_KEYS = ("alt+q", "alt+w", "alt+e")
 SNOOZE_CHOICES = [
     ("15", "15 minutes"),
     ("60", "1 hour"),
@@ -78,6 +84,10 @@ class WorkspaceScreen(Screen[None]):
         self.open_id: str | None = None
         self.last_queued: Queued | None = None
         self._draft_timer: Timer | None = None
+        #: Actions of quick replies inserted into the composer, applied when it is sent.
+        self._pending_actions: list[ReplyAction] = []
+        #: What each reply key inserts right now: hotkeys, then suggestion keys.
+        self._reply_keys: dict[str, QuickReply] = {}
         self._loading_draft = False
 
     @property
@@ -101,6 +111,7 @@ class WorkspaceScreen(Screen[None]):
                 )
             with Vertical(id="middle"):
                 yield ThreadView(id="thread")
+                yield Static(id="suggestions")
                 yield Composer(id="composer", enter_sends=settings.enter_sends)
             yield OrderPane(id="orders", clock=app.clock, ship_by=app.ship_by)
         yield StatusBar(id="status", clock=app.clock)
@@ -165,6 +176,7 @@ class WorkspaceScreen(Screen[None]):
         if conversation_id != self.open_id:
             self._save_draft_now()
             self.open_id = conversation_id
+            self._pending_actions.clear()
             keep_position = False
             composer.disabled = info is None
             self._load_draft()
@@ -180,6 +192,7 @@ class WorkspaceScreen(Screen[None]):
             )
         if rows and mark_seen:
             conversations.mark_seen(ctx, conversation_id, max(r.seq for r in rows))
+        self._refresh_reply_keys()
 
     # --- queue and thread events -----------------------------------------------
 
@@ -261,6 +274,8 @@ class WorkspaceScreen(Screen[None]):
 
     @on(TextArea.Changed, "#composer")
     def _composer_changed(self) -> None:
+        if not self.query_one("#composer", Composer).text.strip():
+            self._pending_actions.clear()  # the replies they came with are gone
         if self._loading_draft:
             return
         if self._draft_timer is not None:
@@ -289,9 +304,24 @@ class WorkspaceScreen(Screen[None]):
         if ctx is None or conversation_id is None:
             return
         from cs_console.services import conversations
+        from cs_console.ui.widgets.composer import HOLE
 
+        blank = HOLE.search(text)
+        if blank is not None:
+            self.query_one("#composer", Composer).select_next_hole()
+            self.notify(f"Fill {blank.group(0)} first (Tab jumps to it).", severity="warning")
+            return
+        order = self.query_one("#orders", OrderPane).selected_order
         try:
-            outcome = conversations.send(ctx, conversation_id, text, note=note, force=force)
+            outcome = conversations.send(
+                ctx,
+                conversation_id,
+                text,
+                note=note,
+                force=force,
+                actions=() if note else tuple(self._pending_actions),
+                order_id=order.order_id if order else None,
+            )
         except conversations.ActionError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
@@ -314,6 +344,9 @@ class WorkspaceScreen(Screen[None]):
         composer.load_text("")
         self._loading_draft = False
         self.last_queued = outcome
+        self._pending_actions.clear()
+        if outcome.open_case is not None:
+            self._open_case_after_reply(outcome.open_case)
         undo = ctx.settings.undo_seconds
         if not note and undo > 0:
             self.notify(f"Reply queued; Ctrl+R takes it back within {undo:g} s", timeout=undo)
@@ -322,6 +355,25 @@ class WorkspaceScreen(Screen[None]):
             self.console_app.kick_sync()
         self.show_conversation(conversation_id)
         self.reload_queue()
+
+    def _open_case_after_reply(self, category: str) -> None:
+        from cs_console.domain import CaseCategory
+        from cs_console.services import cases, conversations
+
+        ctx, target = self.ctx, self.open_id
+        if ctx is None or target is None:
+            return
+        info = conversations.info(ctx, target)
+        draft = cases.draft_for(
+            ctx,
+            conversation_id=target,
+            customer_id=info.customer_id if info else None,
+            order=self.query_one("#orders", OrderPane).selected_order,
+            messages=self.query_one("#thread", ThreadView).messages,
+        )
+        if draft.case_id is None:
+            draft.category = CaseCategory(category)
+        self._edit_case(draft)
 
     def action_undo_send(self) -> None:
         queued, ctx = self.last_queued, self.ctx
@@ -480,6 +532,134 @@ class WorkspaceScreen(Screen[None]):
         order = [None, Group.PRE_SALE, Group.AFTER_SALE]
         self._set_filter(group=order[(order.index(self.filter.group) + 1) % len(order)])
 
+    # --- quick replies -------------------------------------------------------------
+
+    def replies_loaded(self) -> None:
+        """The library is ready: bind hotkeys and show suggestions."""
+        self._refresh_reply_keys()
+
+    def _language(self) -> str:
+        if self.ctx is not None and self.open_id is not None:
+            from cs_console.services import conversations
+
+            info = conversations.info(self.ctx, self.open_id)
+            if info is not None:
+                return info.customer_language
+        return self.console_app.settings.agent_language
+
+    def _refresh_reply_keys(self) -> None:
+        """Hotkeys in the conversation's language (the agent's language fills gaps) and
+        the top three suggestions for what the customer last said."""
+        loaded = self.console_app.replies
+        bar = self.query_one("#suggestions", Static)
+        if loaded is None or self.ctx is None:
+            return
+        from cs_console.replies.suggest import suggest
+        from cs_console.services import replies
+
+        language = self._language()
+        agent_language = self.console_app.settings.agent_language
+        keys = replies.hotkey_table(loaded.library, language, fallback=agent_language)
+        thread = self.query_one("#thread", ThreadView)
+        last_customer = next(
+            (m.body for m in reversed(thread.messages) if m.kind.value == "customer"), None
+        )
+        order = self.query_one("#orders", OrderPane).selected_order
+        suggested = (
+            suggest(
+                loaded.index,
+                loaded.library,
+                last_customer_message=last_customer,
+                order_status=order.status.value if order else None,
+                language=language,
+            )
+            if self.open_id
+            else []
+        )
+        parts = []
+        for key, reply in zip(SUGGESTION_KEYS, suggested, strict=False):
+            keys[key] = reply
+            parts.append(
+                Content.assemble(
+                    (key.replace("alt+", "⌥"), "bold $accent"), " ", safe_line(reply.title)
+                )
+            )
+        self._reply_keys = keys
+        self.query_one("#composer", Composer).reply_keys = frozenset(keys)
+        bar.update(
+            Content("   ").join([Content.styled("Suggested:", "$text-muted"), *parts])
+            if parts
+            else ""
+        )
+        bar.display = bool(parts)
+
+    def action_quick_replies(self) -> None:
+        """Open the quick-reply palette."""
+        loaded = self.console_app.replies
+        if loaded is None:
+            self.notify("Quick replies are still loading.")
+            return
+        if self.open_id is None:
+            self.notify("Open a conversation first.", severity="warning")
+            return
+        from cs_console.ui.screens.reply_palette import PaletteChoice, ReplyPaletteScreen
+
+        suggested = [r for k, r in self._reply_keys.items() if k in SUGGESTION_KEYS]
+
+        def chosen(choice: PaletteChoice | None) -> None:
+            self.query_one("#composer", Composer).focus()
+            if choice is not None:
+                self.insert_reply(choice.reply, send=choice.send)
+
+        self.app.push_screen(
+            ReplyPaletteScreen(
+                loaded.index,
+                language=self._language(),
+                context=self._reply_context(),
+                suggested=suggested,
+            ),
+            chosen,
+        )
+
+    def _reply_context(self) -> ReplyContext:
+        from cs_console.services import conversations, replies
+
+        ctx = self.ctx
+        assert ctx is not None
+        info = conversations.info(ctx, self.open_id) if self.open_id else None
+        return replies.context_for(
+            ctx.settings,
+            agent_name=ctx.agent_name,
+            info=info,
+            order=self.query_one("#orders", OrderPane).selected_order,
+            now=self.console_app.clock(),
+        )
+
+    def insert_reply(self, reply: QuickReply, *, send: bool = False) -> None:
+        """Insert a filled reply at the cursor; with ``send``, send it at once (unless a
+        spot is still blank)."""
+        if self.ctx is None or self.open_id is None:
+            return
+        from cs_console.replies.placeholders import fill
+
+        filled = fill(reply.body, self._reply_context())
+        composer = self.query_one("#composer", Composer)
+        composer.focus()
+        composer.insert_filled(filled.text, filled.holes, filled.landing())
+        self._pending_actions.extend(reply.actions)
+        if send:
+            composer.post_message(Composer.Submitted(composer, composer.text, composer.mode))
+
+    @on(Composer.PaletteRequested)
+    def _palette_requested(self) -> None:
+        self.action_quick_replies()
+
+    @on(Composer.ReplyKey)
+    def _reply_key(self, message: Composer.ReplyKey) -> None:
+        reply = self._reply_keys.get(message.key)
+        if reply is not None:
+            self.insert_reply(reply)
+
     # --- cases and remarks -------------------------------------------------------
 
     def action_log_case(self) -> None:
@@ -547,7 +727,7 @@ class WorkspaceScreen(Screen[None]):
         from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour
         from cs_console.services import orders
 
-        meanings = dict(getattr(ctx.settings, "flag_meanings", None) or DEFAULT_FLAG_MEANINGS)
+        meanings = dict(ctx.settings.flag_meanings or DEFAULT_FLAG_MEANINGS)
         # The seeds' convention: purple for a change to an unshipped order, blue once shipped.
         suggested = FlagColour.BLUE if order.shipped_at else FlagColour.PURPLE
 

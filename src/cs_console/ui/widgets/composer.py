@@ -7,6 +7,7 @@ between a reply and an internal note; each keeps its own draft.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from textual import events
@@ -14,8 +15,28 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import TextArea
+from textual.widgets.text_area import Selection
+
+from cs_console.replies.placeholders import PLACEHOLDERS
 
 REPLY, NOTE = "reply", "note"
+
+#: An unfilled placeholder as inserted by a quick reply: ‹tracking_number›.
+HOLE = re.compile("‹(" + "|".join(sorted(PLACEHOLDERS - {"cursor"})) + ")›")
+
+
+def _location(text: str, index: int) -> tuple[int, int]:
+    """(row, column) of a character offset in ``text``."""
+    index = max(0, min(index, len(text)))
+    row = text.count("\n", 0, index)
+    return row, index - (text.rfind("\n", 0, index) + 1)
+
+
+def _index(text: str, location: tuple[int, int]) -> int:
+    """Character offset of a (row, column) location in ``text``."""
+    row, column = location
+    lines = text.split("\n")
+    return sum(len(line) + 1 for line in lines[:row]) + column
 
 
 class Composer(TextArea):
@@ -26,10 +47,13 @@ class Composer(TextArea):
 
 Enter sends (or Ctrl+J, if you chose Ctrl+Enter-style sending); the other key adds a
 line. Ctrl+N switches between reply and internal note. Ctrl+R takes back the last
-reply while it is still queued. `/` on an empty composer opens quick replies.
+reply while it is still queued. `/` on an empty composer (or Ctrl+T) opens quick
+replies; Alt+A S D G H J K L Z X insert the bound ones, Alt+Q W E the
+suggestions; Tab jumps to the next ‹blank›.
 """
 
     BINDINGS = [
+        Binding("ctrl+t", "palette", "Quick replies", id="composer.quick_replies"),
         Binding("ctrl+n", "toggle_mode", "Reply/Note", id="composer.toggle_note"),
         Binding("escape", "leave", "Queue", id="composer.leave"),
     ]
@@ -56,9 +80,21 @@ reply while it is still queued. `/` on an empty composer opens quick replies.
     class Left(Message):
         """The agent went back to the queue."""
 
+    @dataclass
+    class PaletteRequested(Message):
+        """Ctrl+T, or ``/`` on an empty composer: open the quick-reply palette."""
+
+    @dataclass
+    class ReplyKey(Message):
+        """A quick-reply hotkey (or a suggestion key) was pressed."""
+
+        key: str
+
     def __init__(self, *, enter_sends: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
         self.enter_sends = enter_sends
+        #: Keys that insert a quick reply (hotkeys and suggestion keys), set by the screen.
+        self.reply_keys: frozenset[str] = frozenset()
 
     @property
     def send_key(self) -> str:
@@ -71,6 +107,20 @@ reply while it is still queued. `/` on an empty composer opens quick replies.
         return "ctrl+j" if self.enter_sends else "enter"
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key in self.reply_keys:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.ReplyKey(event.key))
+            return
+        if event.key == "slash" and not self.text:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.PaletteRequested())
+            return
+        if event.key == "tab" and self.select_next_hole():
+            event.prevent_default()
+            event.stop()
+            return
         if event.key == self.send_key:
             event.prevent_default()
             event.stop()
@@ -82,6 +132,41 @@ reply while it is still queued. `/` on an empty composer opens quick replies.
             self.insert("\n")
             return
         await super()._on_key(event)
+
+    def action_palette(self) -> None:
+        self.post_message(self.PaletteRequested())
+
+    def insert_filled(
+        self, text: str, holes: tuple[tuple[int, int, str], ...], landing: int
+    ) -> None:
+        """Insert a filled reply at the cursor (replies stack); put the cursor where the
+        reply says, selecting the first hole so that typing replaces it."""
+        start = _index(self.text, self.cursor_location)
+        before = self.text[:start]
+        if before and not before[-1].isspace():
+            # Stacked replies: each starts on its own line.
+            self.insert("\n")
+            start += 1
+        self.insert(text)
+        if holes:
+            first_start, first_end, _ = holes[0]
+            self.selection = Selection(
+                _location(self.text, start + first_start),
+                _location(self.text, start + first_end),
+            )
+        else:
+            self.move_cursor(_location(self.text, start + landing))
+
+    def select_next_hole(self) -> bool:
+        """Select the next unfilled ‹placeholder› after the cursor (wrapping). False if none."""
+        text = self.text
+        holes = [(m.start(), m.end()) for m in HOLE.finditer(text)]
+        if not holes:
+            return False
+        here = _index(self.text, self.selection.end)
+        start, end = next(((s, e) for s, e in holes if s >= here), holes[0])
+        self.selection = Selection(_location(self.text, start), _location(self.text, end))
+        return True
 
     def action_toggle_mode(self) -> None:
         self.mode = NOTE if self.mode == REPLY else REPLY

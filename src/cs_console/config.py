@@ -1,0 +1,747 @@
+"""``config.toml``: its sections as a pydantic-settings model, and how it is read.
+
+Layers, lowest precedence first: each field's default, ``config.toml``, the theme picked
+live (``ui-state.json``, see :func:`cs_console.settings.save_ui_choice`), the legacy flat
+environment variables (``CS_CONSOLE_ALERT_AFTER``...), and the nested ones
+(``CS_CONSOLE_SHIFT__ALERT_AFTER_S``). The layers are merged here rather than inside
+pydantic-settings so that every value's origin is known: an error then names the file
+or the variable it came from, the key, what was expected and what was found.
+
+Field docs use ``Field(description=...)`` rather than attribute docstrings: they need
+no source parsing at import and survive installs without ``.py`` files, and
+``cs-console config init`` writes them into the file as comments.
+
+Headless: no Textual here. Imported lazily by :func:`cs_console.settings.load_settings`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as SourceError
+
+from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour, Group, Role
+from cs_console.money import currency_digits
+from cs_console.secret import Secret
+from cs_console.settings import Settings, SettingsError
+
+ENV_PREFIX = "CS_CONSOLE_"
+ENV_NESTED_DELIMITER = "__"
+
+#: Languages the console and its quick replies come in.
+Language = Literal["en", "zh-CN", "vi", "es"]
+
+#: Keys for one binding as Textual writes them, e.g. "ctrl+n,n".
+KeySpec = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+#: Environment variables that are not config keys: the home folder and the token
+#: are resolved by ``load_settings`` itself.
+_NOT_CONFIG = frozenset({"CS_CONSOLE_HOME", "CS_CONSOLE_TOKEN"})
+
+#: The flat names that predate the config file -> the key each one sets.
+LEGACY_ENV: dict[str, tuple[str, str]] = {
+    "CS_CONSOLE_BACKEND_URL": ("backend", "url"),
+    "CS_CONSOLE_TOKEN_FILE": ("backend", "token_file"),
+    "CS_CONSOLE_INSECURE": ("backend", "insecure"),
+    "CS_CONSOLE_AGENT": ("agent", "name"),
+    "CS_CONSOLE_UNDO_SECONDS": ("shift", "undo_seconds"),
+    "CS_CONSOLE_ENTER_SENDS": ("ui", "enter_sends"),
+    "CS_CONSOLE_WARN_AFTER": ("shift", "warn_after_s"),
+    "CS_CONSOLE_ALERT_AFTER": ("shift", "alert_after_s"),
+    "CS_CONSOLE_SYNC_INTERVAL": ("shift", "sync_interval_s"),
+}
+
+
+# ISO 4217 minor-unit digits where they differ from two.
+class ConfigError(SettingsError):
+    """The config (file, state or environment) has problems; one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --- the model ---------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors: a typo such as `alert_aftr_s` must not pass silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentSection(_Section):
+    """Who sits at this console."""
+
+    name: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "Your name as colleagues see it in transfers and notes. "
+            "Not set: the name the backend has for your token."
+        ),
+    )
+    role: Role = Field(
+        Role.AGENT,
+        description=(
+            "agent or supervisor. Supervisors approve what agents may not; "
+            "the backend has the final word."
+        ),
+    )
+    group: Group | None = Field(
+        None,
+        description=(
+            "Your desk: pre-sale or after-sale. Quick replies for your desk come first. "
+            "Not set: both desks."
+        ),
+    )
+    language: Language = Field(
+        "en",
+        description="The language you answer customers in: en, zh-CN, vi or es.",
+    )
+    timezone: str = Field(
+        "local",
+        description=(
+            'Times are shown in this IANA zone, e.g. "Asia/Shanghai"; '
+            '"local" means this computer\'s zone.'
+        ),
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value == "local":
+            return value
+        import zoneinfo  # deferred: only when a zone is named
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                'expected an IANA time zone such as "Asia/Shanghai", or "local"'
+            ) from None
+        return value
+
+
+class BackendSection(_Section):
+    """Where conversations come from. The token is never read from this file: set
+    CS_CONSOLE_TOKEN, or put it in an owner-only file named by token_file."""
+
+    kind: Literal["reference"] = Field(
+        "reference", description="The backend protocol; only reference for now."
+    )
+    url: str | None = Field(
+        None,
+        description=(
+            "The backend's address, http(s)://host[:port]. Plain http only to this "
+            "machine unless insecure is true."
+        ),
+    )
+    token_file: Path | None = Field(
+        None,
+        description=(
+            "A file holding your API token, readable by you alone (chmod 600). "
+            "A relative path is relative to this file's folder."
+        ),
+    )
+    insecure: bool = Field(
+        False,
+        description=(
+            "Allow plain http to another machine; the token then crosses the network unencrypted."
+        ),
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                'expected an http:// or https:// address such as "https://cs.example.com"'
+            )
+        return value
+
+
+class ShiftSection(_Section):
+    """Timers of the working day."""
+
+    response_target_minutes: int = Field(
+        3, ge=1, description="The shop's first-response target, in minutes."
+    )
+    warn_after_s: float = Field(
+        60.0,
+        ge=0,
+        allow_inf_nan=False,
+        description=(
+            "A waiting customer's clock turns to the warning colour after this many seconds."
+        ),
+    )
+    alert_after_s: float = Field(
+        180.0,
+        ge=0,
+        allow_inf_nan=False,
+        description=(
+            "... and to the alert colour after this many seconds (not less than warn_after_s)."
+        ),
+    )
+    undo_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        allow_inf_nan=False,
+        description="A sent reply can be taken back for this many seconds; 0 sends at once.",
+    )
+    ship_by_hours: int = Field(
+        48, ge=1, description="An order should ship within this many hours of payment."
+    )
+    sync_interval_s: float = Field(
+        3.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds between syncs with the backend.",
+    )
+
+    @field_validator("alert_after_s")
+    @classmethod
+    def _alert_after_warn(cls, value: float, info: ValidationInfo) -> float:
+        warn = info.data.get("warn_after_s")
+        if warn is not None and value < warn:
+            raise ValueError(
+                f"expected at least shift.warn_after_s ({warn:g}), so the clock warns first"
+            )
+        return value
+
+
+class ShopSection(_Section):
+    """The shop you answer for; used in quick-reply placeholders and limits."""
+
+    name: str = Field(
+        "our shop", min_length=1, description="The shop's name, as customers know it."
+    )
+    return_address: str = Field(
+        "", description="Where customers send returns; fills {return_address} in quick replies."
+    )
+    currency: str = Field("CNY", description='The ISO 4217 code of prices, e.g. "CNY".')
+    authority_limit: Decimal = Field(
+        Decimal("20.00"),
+        ge=0,
+        description=(
+            "Compensation an agent may grant alone, in the shop's currency "
+            "(the backend enforces its own limit)."
+        ),
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_code(cls, value: str) -> str:
+        code = value.upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError('expected a three-letter ISO 4217 code such as "CNY"')
+        return code
+
+    @field_validator("authority_limit")
+    @classmethod
+    def _fits_minor_unit(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")
+        if isinstance(currency, str):
+            digits = currency_digits(currency)
+            if value != round(value, digits):
+                raise ValueError(
+                    f"expected an amount with at most {digits} decimals for {currency}"
+                )
+        return value
+
+
+class FlagsSection(_Section):
+    """What each order-remark flag colour means in this shop."""
+
+    red: str = Field(
+        DEFAULT_FLAG_MEANINGS[FlagColour.RED],
+        min_length=1,
+        description="What a red flag on an order means.",
+    )
+    yellow: str = Field(
+        DEFAULT_FLAG_MEANINGS[FlagColour.YELLOW],
+        min_length=1,
+        description="What a yellow flag on an order means.",
+    )
+    green: str = Field(
+        DEFAULT_FLAG_MEANINGS[FlagColour.GREEN],
+        min_length=1,
+        description="What a green flag on an order means.",
+    )
+    blue: str = Field(
+        DEFAULT_FLAG_MEANINGS[FlagColour.BLUE],
+        min_length=1,
+        description="What a blue flag on an order means.",
+    )
+    purple: str = Field(
+        DEFAULT_FLAG_MEANINGS[FlagColour.PURPLE],
+        min_length=1,
+        description="What a purple flag on an order means.",
+    )
+
+
+class UiSection(_Section):
+    """How the console looks and behaves."""
+
+    theme: str = Field(
+        "cs-dark",
+        min_length=1,
+        description=(
+            "cs-dark, cs-light, cs-high-contrast, cs-colour-safe, cs-ansi16, or a theme "
+            "of yours in themes/ beside this file. A theme picked from the command "
+            "palette is remembered in ui-state.json and wins until you edit this line."
+        ),
+    )
+    enter_sends: bool = Field(
+        True,
+        description="true: Enter sends and Ctrl+J adds a line; false: the other way round.",
+    )
+    language: Language | None = Field(
+        None,
+        description="The interface language: en, zh-CN, vi or es. Not set: agent.language.",
+    )
+
+
+class ConsoleConfig(BaseSettings):
+    """The whole of ``config.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        env_ignore_empty=True,
+        case_sensitive=False,
+        extra="forbid",
+    )
+
+    agent: AgentSection = Field(default_factory=AgentSection, description=AgentSection.__doc__)
+    backend: BackendSection = Field(
+        default_factory=BackendSection, description=BackendSection.__doc__
+    )
+    shift: ShiftSection = Field(default_factory=ShiftSection, description=ShiftSection.__doc__)
+    shop: ShopSection = Field(default_factory=ShopSection, description=ShopSection.__doc__)
+    flags: FlagsSection = Field(default_factory=FlagsSection, description=FlagsSection.__doc__)
+    ui: UiSection = Field(default_factory=UiSection, description=UiSection.__doc__)
+    keymap: dict[str, KeySpec] = Field(
+        default_factory=dict,
+        description=(
+            'Your own keys: binding id = keys, e.g. "queue.next_waiting" = "n,ctrl+g". '
+            "The ids are shown in the help screen (F1)."
+        ),
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # read_config layers file, state and environment itself (to know each value's
+        # origin); validation must see only what it was handed, never os.environ.
+        return (init_settings,)
+
+
+#: The section models by name, in file order.
+SECTIONS: dict[str, type[_Section]] = {
+    "agent": AgentSection,
+    "backend": BackendSection,
+    "shift": ShiftSection,
+    "shop": ShopSection,
+    "flags": FlagsSection,
+    "ui": UiSection,
+}
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping, not ``os.environ``,
+    so ``load_settings(env=...)`` is honoured and tests need no monkeypatching."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ  # read by _load_env_vars, which the base __init__ calls
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # case_sensitive=False: the base class matches lower-cased names.
+        return {name.lower(): value for name, value in self._environ.items() if value != ""}
+
+
+# --- reading -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where each value that is not a default came from."""
+
+    config: ConsoleConfig
+    config_file: Path
+    #: key path -> "the file", "environment variable X" or the state file.
+    origins: dict[tuple[str, ...], str] = field(default_factory=dict)
+
+    def origin(self, path: tuple[str, ...]) -> str | None:
+        """Where the value at ``path`` came from; None for a default."""
+        return _lookup_origin(self.origins, path)
+
+    @property
+    def token_file(self) -> Path | None:
+        """The token file, a relative path in the file taken relative to its folder."""
+        path = self.config.backend.token_file
+        if path is None:
+            return None
+        path = path.expanduser()
+        if not path.is_absolute() and self.origin(("backend", "token_file")) == str(
+            self.config_file
+        ):
+            return self.config_file.parent / path
+        return path
+
+    def to_settings(self, *, home: Path, config_home: Path, token: Secret | None) -> Settings:
+        """The frozen :class:`Settings` the rest of the console reads."""
+        cfg = self.config
+        digits = currency_digits(cfg.shop.currency)
+        return Settings(
+            home=home,
+            config_home=config_home,
+            backend_url=cfg.backend.url,
+            token=token,
+            token_file=self.token_file,
+            insecure=cfg.backend.insecure,
+            backend_kind=cfg.backend.kind,
+            agent_name=cfg.agent.name,
+            agent_role=cfg.agent.role,
+            agent_group=cfg.agent.group,
+            agent_language=cfg.agent.language,
+            timezone=cfg.agent.timezone,
+            undo_seconds=cfg.shift.undo_seconds,
+            warn_after_s=cfg.shift.warn_after_s,
+            alert_after_s=cfg.shift.alert_after_s,
+            ship_by_hours=cfg.shift.ship_by_hours,
+            sync_interval_s=cfg.shift.sync_interval_s,
+            response_target_minutes=cfg.shift.response_target_minutes,
+            shop_name=cfg.shop.name,
+            shop_return_address=cfg.shop.return_address,
+            currency=cfg.shop.currency,
+            authority_limit_minor=int(cfg.shop.authority_limit.scaleb(digits)),
+            flag_meanings={colour: getattr(cfg.flags, colour.value) for colour in FlagColour},
+            theme=cfg.ui.theme,
+            enter_sends=cfg.ui.enter_sends,
+            ui_language=cfg.ui.language or cfg.agent.language,
+            keymap=dict(cfg.keymap),
+        )
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML table in ``path``; an empty one when the file does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read it: {exc.strerror}"]) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: expected UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+
+
+def read_config(
+    config_file: Path, env: Mapping[str, str], ui_state_file: Path | None = None
+) -> LoadedConfig:
+    """Merge defaults, ``config_file``, the saved theme and ``env``, and validate.
+
+    Raises:
+        ConfigError: every problem found, one line each naming the file or variable,
+            the key, what was expected and what was found.
+    """
+    file_data = read_config_file(config_file)
+    merged: dict[str, Any] = copy.deepcopy(file_data)
+    origins: dict[tuple[str, ...], str] = dict.fromkeys(_leaf_paths(file_data), str(config_file))
+
+    saved_theme = _saved_theme(ui_state_file, file_data) if ui_state_file else None
+    if saved_theme is not None and ui_state_file is not None:
+        _set_path(merged, ("ui", "theme"), saved_theme)
+        origins[("ui", "theme")] = str(ui_state_file)
+
+    problems: list[str] = []
+    for name, (value, legacy_path) in _legacy_env(env).items():
+        _set_path(merged, legacy_path, value)
+        origins[legacy_path] = f"environment variable {name}"
+
+    nested = {
+        name: value
+        for name, value in env.items()
+        if name.upper().startswith(ENV_PREFIX)
+        and value != ""
+        and name.upper() not in _NOT_CONFIG
+        and name.upper() not in LEGACY_ENV
+    }
+    for name, value in nested.items():
+        path = tuple(name[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER))
+        if path[0] not in ConsoleConfig.model_fields:
+            continue  # not a config key (pydantic-settings ignores it too)
+        if len(path) == 1 and not _is_json_object(value):
+            problems.append(
+                f"environment variable {name}: {path[0]}: expected a JSON object, or set "
+                f"{ENV_PREFIX}{path[0].upper()}{ENV_NESTED_DELIMITER}<KEY> per key; "
+                f"found {toml_value(value)}"
+            )
+            continue
+        origins[path] = f"environment variable {name}"
+    if problems:
+        raise ConfigError(problems)
+    try:
+        env_values = _MappingEnvSource(ConsoleConfig, nested)()
+    except SourceError as exc:  # pragma: no cover - guarded by the JSON check above
+        raise ConfigError([f"environment: {exc}"]) from None
+    _deep_merge(merged, env_values)
+
+    try:
+        config = ConsoleConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(
+            [_describe(error, origins, config_file) for error in exc.errors()]
+        ) from None
+    return LoadedConfig(config=config, config_file=config_file, origins=origins)
+
+
+def _legacy_env(env: Mapping[str, str]) -> dict[str, tuple[Any, tuple[str, str]]]:
+    """The flat variables that are set, with values as the pre-config code read them."""
+    found: dict[str, tuple[Any, tuple[str, str]]] = {}
+    for name, path in LEGACY_ENV.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        value: Any = raw
+        if name == "CS_CONSOLE_INSECURE":
+            value = raw == "1"  # only an explicit 1 turns the safety check off
+        elif name == "CS_CONSOLE_ENTER_SENDS":
+            value = raw.strip().lower() not in ("0", "false", "no")
+        found[name] = (value, path)
+    return found
+
+
+def _saved_theme(ui_state_file: Path, file_data: Mapping[str, Any]) -> str | None:
+    """The theme picked live, unless ``[ui] theme`` was edited since it was picked."""
+    try:
+        state = json.loads(ui_state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # program-written state; losing it only loses the last pick
+    if not isinstance(state, dict) or not isinstance(state.get("theme"), str):
+        return None
+    ui_table = file_data.get("ui")
+    file_theme = ui_table.get("theme") if isinstance(ui_table, dict) else None
+    if state.get("config_theme") != file_theme:
+        return None
+    theme: str = state["theme"]
+    return theme
+
+
+def _is_json_object(value: str) -> bool:
+    try:
+        return isinstance(json.loads(value), dict)
+    except ValueError:
+        return False
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _leaf_paths(value, (*prefix, key))
+        else:
+            yield (*prefix, key)
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    *parents, last = path
+    for part in parents:
+        child = data.setdefault(part, {})
+        if not isinstance(child, dict):
+            return  # the file has a bad value here, which validation reports
+        data = child
+    data[last] = value
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
+    for key, value in override.items():
+        current = base.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            _deep_merge(current, value)
+        else:
+            base[key] = value
+
+
+def _lookup_origin(origins: Mapping[tuple[str, ...], str], path: tuple[str, ...]) -> str | None:
+    for end in range(len(path), 0, -1):
+        found = origins.get(path[:end])
+        if found is not None:
+            return found
+    return None
+
+
+# --- messages ----------------------------------------------------------------
+
+_EXPECTED = {
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "decimal_parsing": "an amount such as 20.00",
+    "decimal_type": "an amount such as 20.00",
+    "string_type": "text in quotes",
+    "string_too_short": "some text (not empty)",
+    "model_type": "a table of keys",
+    "model_attributes_type": "a table of keys",
+    "dict_type": "a table of keys",
+    "path_type": "a file path in quotes",
+}
+
+
+def _describe(error: Mapping[str, Any], origins: Mapping[tuple[str, ...], str], file: Path) -> str:
+    """One line for one validation error: where, which key, expected, found."""
+    loc = tuple(str(part) for part in error["loc"])
+    where = _lookup_origin(origins, loc)
+    if where is None:
+        # A cross-field check fails on a default: blame whoever set its sibling.
+        section = loc[:-1]
+        where = next(
+            (
+                origin
+                for path, origin in origins.items()
+                if section and path[: len(section)] == section
+            ),
+            str(file),
+        )
+    key = dotted_key(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        if loc == ("backend", "token"):
+            return (
+                f"{where}: {key}: the token is never a config key; set CS_CONSOLE_TOKEN, "
+                "or point backend.token_file at a file only you can read"
+            )
+        return f"{where}: {key}: unknown key{_suggestion(loc)}"
+    return f"{where}: {key}: expected {_expected(error)}, found {_found(error.get('input'))}"
+
+
+def _expected(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in ("literal_error", "enum"):
+        return f"one of {ctx.get('expected', '')}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {
+            "greater_than_equal": ("at least", "ge"),
+            "greater_than": ("more than", "gt"),
+            "less_than_equal": ("at most", "le"),
+            "less_than": ("less than", "lt"),
+        }[kind]
+        limit = ctx.get(words[1])
+        shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
+        return f"a number {words[0]} {shown}"
+    if kind == "value_error":
+        message = str(ctx.get("error", error.get("msg", "")))
+        return message.removeprefix("expected ")
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    return str(error.get("msg", kind)).removeprefix("Input should be ")
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    text = toml_value(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _suggestion(loc: tuple[str, ...]) -> str:
+    import difflib  # deferred: only for a mistyped key
+
+    *parents, last = loc
+    if not parents:
+        for section, model in SECTIONS.items():
+            if last in model.model_fields:
+                return f"; did you mean {section}.{last} (under [{section}])?"
+        known = list(ConsoleConfig.model_fields)
+    elif len(parents) == 1 and parents[0] in SECTIONS:
+        known = list(SECTIONS[parents[0]].model_fields)
+    else:
+        return ""
+    close = difflib.get_close_matches(last, known, n=1)
+    if close:
+        return f"; did you mean {dotted_key((*parents, close[0]))}?"
+    return f"; expected one of {', '.join(known)}"
+
+
+# --- TOML text -----------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_key(key: str) -> str:
+    """A key as TOML writes it: bare if it can be, else quoted (``"queue.next"``)."""
+    return key if _BARE_KEY.fullmatch(key) else toml_value(key)
+
+
+def dotted_key(path: tuple[str, ...]) -> str:
+    """A key path as TOML writes it, e.g. ``shift.alert_after_s``."""
+    return ".".join(toml_key(part) for part in path)
+
+
+def toml_value(value: Any) -> str:
+    """A scalar as a TOML literal (strings escaped for a basic string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, Role | Group):
+        value = value.value
+    text = str(value)
+    out = []
+    for char in text:
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
