@@ -135,3 +135,20 @@ async def test_filter_bar_keeps_the_scope_line_below_120_columns(app: ConsoleApp
     async with app.run_test(size=(100, 30)) as pilot:
         await settled(pilot)
         assert "a all 3" in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    "theme", ["cs-dark", "cs-light", "cs-high-contrast", "cs-colour-safe", "cs-ansi16"]
+)
+def test_each_shipped_theme(
+    theme: str, tmp_path: Path, utc: None, snap_compare: SnapCompare
+) -> None:
+    import dataclasses
+
+    console = offline_app(dataclasses.replace(offline_settings(tmp_path), theme=theme))
+    try:
+        assert snap_compare(console, terminal_size=(120, 32), run_before=settled)
+        assert console.theme == theme
+    finally:
+        if console.context is not None:
+            console.context.close()
