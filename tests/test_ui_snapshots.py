@@ -64,6 +64,8 @@ async def settled(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, ConsoleApp)
     await wait_until(pilot, lambda: workspace(app).open_id == "conv-1", what="conv-1 to open")
+    # The reply library loads in a worker; its suggestions bar changes the layout.
+    await wait_until(pilot, lambda: app.replies is not None, what="quick replies to load")
     composer(app).cursor_blink = False
     await wait_for_stable_screen(pilot)
 

@@ -207,6 +207,16 @@ class CaseEventRecord(Record):
     changes: Text = ""  # "field: old → new" lines
 
 
+class HandoverRecord(Record):
+    """A shift's handover note: what was done and what is pending, for the next shift."""
+
+    id: Id
+    author: Line
+    shift_started_at: UtcTime
+    created_at: UtcTime
+    note: Text
+
+
 class ChangePage(Record):
     """One page of changes since a cursor. ``has_more`` asks the client to pull again at once."""
 
@@ -222,6 +232,7 @@ class ChangePage(Record):
     remarks: list[RemarkRecord] = Field(default_factory=list)
     cases: list[CaseRecord] = Field(default_factory=list)
     case_events: list[CaseEventRecord] = Field(default_factory=list)
+    handovers: list[HandoverRecord] = Field(default_factory=list)
 
     def count(self) -> int:
         """How many records the page holds."""
@@ -235,6 +246,7 @@ class ChangePage(Record):
             + len(self.remarks)
             + len(self.cases)
             + len(self.case_events)
+            + len(self.handovers)
         )
 
 
@@ -311,8 +323,17 @@ class DecideCase(Record):
     note: Text = ""
 
 
+class AddHandover(Record):
+    """End a shift with a handover note."""
+
+    op: Literal["add_handover"] = "add_handover"
+    id: Id
+    shift_started_at: UtcTime
+    note: Annotated[Text, Field(min_length=1)]
+
+
 Operation = Annotated[
-    SendMessage | SetStatus | Assign | MarkRead | AddRemark | SaveCase | DecideCase,
+    SendMessage | SetStatus | Assign | MarkRead | AddRemark | SaveCase | DecideCase | AddHandover,
     Field(discriminator="op"),
 ]
 

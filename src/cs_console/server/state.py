@@ -41,6 +41,7 @@ from cs_console.store.models import (
     CHANGE,
     CONVERSATION,
     CUSTOMER,
+    HANDOVER,
     IDEMPOTENCY,
     MESSAGE,
     ORDER,
@@ -65,6 +66,7 @@ ENTITIES: dict[str, tuple[Any, type[p.Record], str]] = {
     "remark": (ORDER_REMARK, p.RemarkRecord, "remarks"),
     "case": (CASE, p.CaseRecord, "cases"),
     "case_event": (CASE_EVENT, p.CaseEventRecord, "case_events"),
+    "handover": (HANDOVER, p.HandoverRecord, "handovers"),
 }
 _CASE_FIELDS = tuple(p.CaseFields.model_fields)
 _KEY_COLUMN = {"agent": "name"}
@@ -386,6 +388,21 @@ class ServerState:
             return self._save_case(conn, caller, op, now)
         if isinstance(op, p.DecideCase):
             return self._decide_case(conn, caller, op, now)
+        if isinstance(op, p.AddHandover):
+            exists = conn.execute(select(HANDOVER.c.id).where(HANDOVER.c.id == op.id)).first()
+            if exists is not None:
+                raise OperationError(409, f"handover id {op.id} is taken")
+            conn.execute(
+                insert(HANDOVER).values(
+                    id=op.id,
+                    author=caller.name,
+                    shift_started_at=op.shift_started_at,
+                    created_at=now,
+                    note=op.note,
+                )
+            )
+            touch(conn, "handover", op.id)
+            return {"handover_id": op.id}
         raise OperationError(422, "unknown operation")  # pragma: no cover - the union is closed
 
     def _save_case(
@@ -532,6 +549,7 @@ class ServerState:
             "remark": convert.remark_row,
             "case": convert.case_row,
             "case_event": convert.case_event_row,
+            "handover": convert.handover_row,
         }
         with self.write() as conn:
             for entity in ENTITIES:

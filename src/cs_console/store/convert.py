@@ -103,6 +103,11 @@ def case_event_row(rec: p.CaseEventRecord) -> Row:
     return rec.model_dump()
 
 
+def handover_row(rec: p.HandoverRecord) -> Row:
+    """Row for the handover table."""
+    return rec.model_dump()
+
+
 def to_agent(row: Mapping[Any, Any]) -> p.AgentRecord:
     """Record from an agent row."""
     return p.AgentRecord.model_validate(

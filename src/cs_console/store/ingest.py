@@ -16,6 +16,7 @@ from cs_console.store.models import (
     CASE_EVENT,
     CONVERSATION,
     CUSTOMER,
+    HANDOVER,
     MESSAGE,
     ORDER,
     ORDER_EVENT,
@@ -71,6 +72,7 @@ def apply_page(db: Database, page: p.ChangePage) -> IngestReport:
         convert.upsert(
             conn, CASE_EVENT, [convert.case_event_row(r) for r in page.case_events], ["id"]
         )
+        convert.upsert(conn, HANDOVER, [convert.handover_row(r) for r in page.handovers], ["id"])
         touched = {m.conversation_id for m in page.messages} | {c.id for c in page.conversations}
         if touched:
             conn.execute(

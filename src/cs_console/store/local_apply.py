@@ -16,7 +16,7 @@ from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
 from cs_console.store.convert import queue_rank
 from cs_console.store.ingest import SNIPPET_CHARS, latest_snippet
-from cs_console.store.models import CASE, CONVERSATION, MESSAGE, ORDER_REMARK
+from cs_console.store.models import CASE, CONVERSATION, HANDOVER, MESSAGE, ORDER_REMARK
 
 _C = CONVERSATION.c
 
@@ -69,6 +69,16 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
         else:
             decision["compensation_minor"] = 0
         conn.execute(update(CASE).where(CASE.c.id == op.id).values(**decision))
+    elif isinstance(op, p.AddHandover):
+        conn.execute(
+            insert(HANDOVER).values(
+                id=op.id,
+                author=author,
+                shift_started_at=op.shift_started_at,
+                created_at=now,
+                note=op.note,
+            )
+        )
     elif isinstance(op, p.AddRemark):
         conn.execute(
             insert(ORDER_REMARK).values(

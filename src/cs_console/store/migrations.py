@@ -181,7 +181,20 @@ CREATE TABLE case_event (
 CREATE INDEX ix_case_event_case ON case_event (case_id, at);
 """
 
+#: Version 3: shift handover notes.
+V3 = """
+CREATE TABLE handover (
+    id VARCHAR NOT NULL,
+    author VARCHAR NOT NULL,
+    shift_started_at VARCHAR(27) NOT NULL,
+    created_at VARCHAR(27) NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_handover_created ON handover (created_at);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 
 LATEST_VERSION = len(MIGRATIONS)

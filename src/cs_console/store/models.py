@@ -205,6 +205,18 @@ class CaseEvent(SQLModel, table=True):
     changes: str = Field(default="", sa_type=Text)
 
 
+class Handover(SQLModel, table=True):
+    """A shift's handover note."""
+
+    __tablename__ = "handover"
+    __table_args__ = (Index("ix_handover_created", "created_at"),)
+    id: str = Field(primary_key=True)
+    author: str
+    shift_started_at: datetime = _time()
+    created_at: datetime = _time()
+    note: str = Field(sa_type=Text)
+
+
 # --- client only ---------------------------------------------------------------
 
 
@@ -311,6 +323,7 @@ SHARED_TABLES = (
     OrderRemark,
     Case,
     CaseEvent,
+    Handover,
 )
 CLIENT_TABLES = (*SHARED_TABLES, OutboxEntry, Draft, SyncState, SeenMarker)
 SERVER_TABLES = (*SHARED_TABLES, ApiToken, IdempotencyRecord, Change, ServerMeta)
@@ -333,6 +346,7 @@ ORDER_EVENT = table_of(OrderEvent)
 ORDER_REMARK = table_of(OrderRemark)
 CASE = table_of(Case)
 CASE_EVENT = table_of(CaseEvent)
+HANDOVER = table_of(Handover)
 OUTBOX = table_of(OutboxEntry)
 DRAFT = table_of(Draft)
 SYNC_STATE = table_of(SyncState)

@@ -149,3 +149,12 @@ def waiting_over(db: Database, threshold_iso: str) -> int:
             )
         )
         return int(conn.execute(stmt).scalar_one())
+
+
+def waiting_count(db: Database, flt: QueueFilter) -> int:
+    """How many conversations the filter shows whose customer is waiting for an answer."""
+    stmt = _where(select(func.count()).select_from(CONVERSATION), flt).where(
+        _C.waiting_since.is_not(None)
+    )
+    with db.read() as conn:
+        return int(conn.execute(stmt).scalar_one())

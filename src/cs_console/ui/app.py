@@ -310,6 +310,7 @@ class ConsoleApp(App[None]):
                 "Ctrl+T, or / in an empty composer",
                 workspace.action_quick_replies,
             ),
+            ("Shift: end and hand over", "F10", workspace.action_end_shift),
             ("Help: show every key", "F1", self.action_help),
         ]
         for title, help_text, callback in commands:

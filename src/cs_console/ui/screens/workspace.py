@@ -75,6 +75,7 @@ class WorkspaceScreen(Screen[None]):
         Binding("ctrl+l", "log_case", "Log case", id="workspace.log_case"),
         Binding("f8", "add_remark", "Remark", id="workspace.add_remark"),
         Binding("f7", "cases", "Cases", id="workspace.cases"),
+        Binding("f10", "end_shift", "End shift", show=False, id="workspace.end_shift"),
     ]
 
     def __init__(self) -> None:
@@ -84,6 +85,7 @@ class WorkspaceScreen(Screen[None]):
         self.open_id: str | None = None
         self.last_queued: Queued | None = None
         self._draft_timer: Timer | None = None
+        self._handover_checked = False
         #: Actions of quick replies inserted into the composer, applied when it is sent.
         self._pending_actions: list[ReplyAction] = []
         #: What each reply key inserts right now: hotkeys, then suggestion keys.
@@ -228,6 +230,9 @@ class WorkspaceScreen(Screen[None]):
             self.query_one("#status", StatusBar).agent = status.agent_name
             if self.filter.me != status.agent_name:
                 self.filter = replace(self.filter, me=status.agent_name)
+        if report is not None and not self._handover_checked:
+            self._handover_checked = True
+            self._show_shift_start()
         if report is not None and (report.pulled or report.pushed or report.refused):
             self.reload_queue()
             if self.open_id is not None:
@@ -770,6 +775,55 @@ class WorkspaceScreen(Screen[None]):
         self.app.push_screen(
             CasesScreen(ctx, now=self.console_app.clock, on_change=self.console_app.kick_sync),
             chosen,
+        )
+
+    # --- shift handover --------------------------------------------------------------
+
+    def _show_shift_start(self) -> None:
+        """After the first sync: the previous shift's note, if this console has not shown it."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.services import shift
+        from cs_console.ui.screens.handover import HandoverScreen, when
+
+        handover = shift.unseen_handover(ctx)
+        if handover is None:
+            return
+        shift.mark_seen(ctx, handover)
+        items = shift.open_items(ctx, self.console_app.clock())
+        self.app.push_screen(
+            HandoverScreen(
+                ending=False,
+                previous=(handover.author, when(handover.created_at), handover.note),
+                open_lines=items.lines(),
+            )
+        )
+
+    def action_end_shift(self) -> None:
+        """List what is open and ask for the handover note."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.services import shift
+        from cs_console.ui.screens.handover import HandoverScreen
+
+        items = shift.open_items(ctx, self.console_app.clock())
+        started = self.query_one("#status", StatusBar).shift_started
+
+        def done(note: str | None) -> None:
+            if note is None:
+                return
+            try:
+                shift.hand_over(ctx, shift_started_at=started, note=note)
+            except Exception as exc:
+                self.notify(f"Handover not saved: {exc}", severity="error", markup=False)
+                return
+            self.notify("Handed over. The next shift sees your note when they start.")
+            self.console_app.kick_sync()
+
+        self.app.push_screen(
+            HandoverScreen(ending=True, previous=None, open_lines=items.lines()), done
         )
 
     def action_focus_orders(self) -> None:

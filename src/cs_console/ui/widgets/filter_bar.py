@@ -20,8 +20,9 @@ _STATUS_KEYS = {
 class FilterBar(Static):
     """Shows which filter applies and how many each choice would show."""
 
-    counts: reactive[QueueCounts | None] = reactive(None)
-    current: reactive[QueueFilter] = reactive(QueueFilter)
+    # layout=True: the bar wraps onto more lines as the counts grow (height: auto).
+    counts: reactive[QueueCounts | None] = reactive(None, layout=True)
+    current: reactive[QueueFilter] = reactive(QueueFilter, layout=True)
 
     def render(self) -> Content:
         flt, counts = self.current, self.counts

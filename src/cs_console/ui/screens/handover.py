@@ -1,0 +1,97 @@
+"""Shift start and end: the last handover note and what is open; at the end, a note.
+
+Starting: shows the previous shift's note and the open items; Enter or Escape closes.
+Ending: lists what is still open and asks for the note; Ctrl+S hands over.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+from cs_console.ui.text import local_time, safe, safe_line
+
+
+class HandoverScreen(ModalScreen[str | None]):
+    """Returns the note when ending a shift (None: cancelled, or just read)."""
+
+    CSS_PATH = "handover.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="handover.close"),
+        Binding("ctrl+s", "hand_over", "Hand over", priority=True, id="handover.save"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        ending: bool,
+        previous: tuple[str, str, str] | None,
+        open_lines: list[str],
+    ) -> None:
+        """``previous`` is (author, when, note) of the last handover."""
+        super().__init__()
+        self.ending = ending
+        self.previous = previous
+        self.open_lines = open_lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            title = "End of shift: hand over" if self.ending else "Start of shift"
+            yield Static(Content.styled(title, "bold"), id="title")
+            if self.previous is not None:
+                author, when, note = self.previous
+                yield Static(
+                    Content.assemble(
+                        (f"Last handover, by {safe_line(author)} at {when}:", "bold $accent"),
+                        "\n",
+                        safe(note),
+                    ),
+                    id="previous",
+                )
+            elif not self.ending:
+                yield Static(Content.styled("No handover note from the last shift.", "$text-muted"))
+            yield Static(
+                Content("\n").join(
+                    [Content.styled("Still open:", "bold")]
+                    + [Content("• " + line) for line in self.open_lines]
+                ),
+                id="open",
+            )
+            if self.ending:
+                yield TextArea(id="note", soft_wrap=True, tab_behavior="focus")
+                yield Static(
+                    Content.styled(
+                        "What did you do, what is pending? Ctrl+S hands over · Esc cancels",
+                        "$text-muted",
+                    )
+                )
+            else:
+                yield Static(Content.styled("Esc closes", "$text-muted"))
+
+    def on_mount(self) -> None:
+        if self.ending:
+            self.query_one("#note", TextArea).focus()
+
+    def action_hand_over(self) -> None:
+        if not self.ending:
+            self.dismiss(None)
+            return
+        note = self.query_one("#note", TextArea).text.strip()
+        if not note:
+            self.notify("Write what the next shift needs to know.", severity="warning")
+            return
+        self.dismiss(note)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def when(value: object) -> str:
+    """A handover time for the header."""
+    from datetime import datetime
+
+    return local_time(value, "%m-%d %H:%M") if isinstance(value, datetime) else ""
