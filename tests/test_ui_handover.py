@@ -37,6 +37,7 @@ async def test_handover_reaches_the_next_shift(
     async with mei.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await wait_until(pilot, lambda: isinstance(mei.screen, HandoverScreen))
+        await wait_until(pilot, lambda: bool(mei.screen.query("#previous")))  # composed
         previous = str(mei.screen.query_one("#previous", Static).render())
         assert "call them at 10" in previous
         assert "Lan" in previous

@@ -186,8 +186,9 @@ class WorkspaceScreen(Screen[None]):
         thread.show(rows, has_older=len(rows) == THREAD_PAGE, keep_position=keep_position)
         if info is not None:
             thread.border_title = f"Conversation · {info.status.value}"
-            thread.border_subtitle = (
-                f"assigned to {info.assignee}" if info.assignee else "unassigned"
+            # Border titles are parsed as markup: backend text goes in as Content.
+            thread.border_subtitle = Content(
+                f"assigned to {safe_line(info.assignee)}" if info.assignee else "unassigned"
             )
             self.query_one("#orders", OrderPane).show(
                 info, orders.for_customer(ctx, info.customer_id)
@@ -314,7 +315,9 @@ class WorkspaceScreen(Screen[None]):
         blank = HOLE.search(text)
         if blank is not None:
             self.query_one("#composer", Composer).select_next_hole()
-            self.notify(f"Fill {blank.group(0)} first (Tab jumps to it).", severity="warning")
+            self.notify(
+                f"Fill {blank.group(0)} first (Tab jumps to it).", severity="warning", markup=False
+            )
             return
         order = self.query_one("#orders", OrderPane).selected_order
         try:
@@ -437,7 +440,7 @@ class WorkspaceScreen(Screen[None]):
         except Exception as exc:
             self.notify(f"{label} failed: {exc}", severity="error", markup=False)
             return
-        self.notify(label)
+        self.notify(label, markup=False)  # labels carry agent names from the backend
         self.console_app.kick_sync()
         self.reload_queue()
         if self.open_id is not None:
