@@ -1,0 +1,1 @@
+"""Bare apps the benchmark cases compare the console against."""
