@@ -501,3 +501,19 @@ def test_importing_settings_does_not_import_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "env_extra",
+    [{}, {"CS_CONSOLE_BACKEND_URL": "http://127.0.0.1:9", "CS_CONSOLE_TOKEN": "t"}],
+)
+def test_the_fast_path_gives_what_the_full_path_gives(
+    tmp_path: Path, env_extra: dict[str, str]
+) -> None:
+    from cs_console.settings import config_dir, load_settings_fully, resolve_home
+
+    env = {"CS_CONSOLE_HOME": str(tmp_path), **env_extra}
+    fast = load_settings(env=env)
+    resolved = resolve_home(None, env)
+    full = load_settings_fully(resolved, config_dir(resolved, env), env)
+    assert fast == full

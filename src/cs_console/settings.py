@@ -176,6 +176,44 @@ def load_settings(home: Path | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     resolved = resolve_home(home, env)
     directory = config_dir(resolved, env)
+    if _unconfigured(directory, env):
+        # Nothing to validate: skip pydantic-settings (100-150 ms before the first frame).
+        # tests/test_config.py checks that this gives exactly what the full path gives.
+        return _defaults(resolved, directory, env)
+    return load_settings_fully(resolved, directory, env)
+
+
+#: Environment variables the fast path understands; any other CS_CONSOLE_* needs the
+#: full configuration machinery.
+_SIMPLE_ENV = frozenset(
+    {"CS_CONSOLE_HOME", "CS_CONSOLE_BACKEND_URL", "CS_CONSOLE_TOKEN", "CS_CONSOLE_TOKEN_FILE"}
+)
+
+
+def _unconfigured(directory: Path, env: Mapping[str, str]) -> bool:
+    if (directory / CONFIG_FILE_NAME).exists() or (directory / UI_STATE_FILE_NAME).exists():
+        return False
+    return all(k in _SIMPLE_ENV for k in env if k.startswith("CS_CONSOLE_") and env[k])
+
+
+def _defaults(resolved: Path | None, directory: Path, env: Mapping[str, str]) -> Settings:
+    token: Secret | None = None
+    if env.get("CS_CONSOLE_TOKEN"):
+        token = Secret(env["CS_CONSOLE_TOKEN"])
+    elif env.get("CS_CONSOLE_TOKEN_FILE"):
+        token = read_token_file(Path(env["CS_CONSOLE_TOKEN_FILE"]))
+    token_file = Path(env["CS_CONSOLE_TOKEN_FILE"]) if env.get("CS_CONSOLE_TOKEN_FILE") else None
+    return Settings(
+        home=resolved or default_home(),
+        config_home=directory,
+        backend_url=env.get("CS_CONSOLE_BACKEND_URL") or None,
+        token=token,
+        token_file=token_file,
+    )
+
+
+def load_settings_fully(resolved: Path | None, directory: Path, env: Mapping[str, str]) -> Settings:
+    """The full path: config file, ui-state and environment, validated by pydantic."""
     # Deferred: pydantic and pydantic-settings are the bulk of this function's cost,
     # and importing this module must stay cheap for `--help` and the CLI.
     from cs_console.config import read_config

@@ -3,6 +3,7 @@ hands what they produce to the workspace as messages."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,6 @@ from textual.worker import Worker, WorkerState
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
 from cs_console.ui.messages import RepliesLoaded, StoreFailed, StoreOpened, SyncChanged
-from cs_console.ui.screens.help import HelpScreen
 from cs_console.ui.screens.workspace import WorkspaceScreen
 
 if TYPE_CHECKING:
@@ -141,7 +141,12 @@ class ConsoleApp(App[None]):
             return
         self.context = context
         self.post_message(StoreOpened(context))
-        self.call_from_thread(self.load_replies)
+        # Long-lived objects (modules, the engine) leave the collector's view: its full
+        # passes over them were the 50-100 ms pauses behind the slowest keystrokes.
+        gc.collect()
+        gc.freeze()
+        # The reply index (pypinyin) is not needed for the first screen: build it after.
+        self.call_from_thread(self.set_timer, 1.0, self.load_replies)
         if self.sync_enabled:
             self.call_from_thread(self.run_sync)
         try:
@@ -251,6 +256,8 @@ class ConsoleApp(App[None]):
 
     def action_help(self) -> None:
         """Show every key."""
+        from cs_console.ui.screens.help import HelpScreen  # Markdown is slow to import
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

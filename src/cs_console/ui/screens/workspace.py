@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from cs_console.ui.app import ConsoleApp
     from cs_console.views import SyncStatus
 
-THREAD_PAGE = 200
+# A page of the thread: enough to fill a tall terminal; older ones load on scrolling up.
+THREAD_PAGE = 60
 #: Keys that insert the three suggested replies shown above the composer.
 SUGGESTION_KEYS = ("alt+q", "alt+w", "alt+e")
 SNOOZE_CHOICES = [
@@ -86,6 +87,7 @@ class WorkspaceScreen(Screen[None]):
         self.last_queued: Queued | None = None
         self._draft_timer: Timer | None = None
         self._handover_checked = False
+        self._draft_as_loaded = ""
         #: Actions of quick replies inserted into the composer, applied when it is sent.
         self._pending_actions: list[ReplyAction] = []
         #: What each reply key inserts right now: hotkeys, then suggestion keys.
@@ -255,6 +257,7 @@ class WorkspaceScreen(Screen[None]):
             from cs_console.services import conversations
 
             text = conversations.draft(self.ctx, self.open_id, composer.mode)
+        self._draft_as_loaded = text
         self._loading_draft = True
         composer.load_text(text)
         composer.move_cursor(composer.document.end)
@@ -273,8 +276,11 @@ class WorkspaceScreen(Screen[None]):
         from cs_console.services import conversations
 
         composer = self.query_one("#composer", Composer)
+        if composer.text == self._draft_as_loaded:
+            return  # unchanged: spare the disk a synced write on every cursor move
         try:
             conversations.save_draft(self.ctx, self.open_id, composer.mode, composer.text)
+            self._draft_as_loaded = composer.text
         except Exception as exc:  # disk full, read-only store: say so, keep the text
             self.notify(f"Draft not saved: {exc}", severity="error", markup=False)
 
