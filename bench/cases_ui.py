@@ -39,7 +39,7 @@ from cs_console.services import conversations
 from cs_console.settings import load_settings
 from cs_console.ui.app import ConsoleApp
 from cs_console.ui.messages import StoreOpened
-from cs_console.ui.screens.workspace import WorkspaceScreen
+from cs_console.ui.screens.workspace import THREAD_PAGE, WorkspaceScreen
 from cs_console.ui.widgets.queue_list import QueueList
 from cs_console.ui.widgets.thread_view import ThreadView
 
@@ -422,7 +422,7 @@ def run_queue(ctx: Context) -> list[Result]:
 # --- case 3: opening a 10,000-message conversation ---------------------------------------------
 
 
-def raw_thread(store: BigStore, conversation_id: str, limit: int = 200) -> float:
+def raw_thread(store: BigStore, conversation_id: str, limit: int = THREAD_PAGE) -> float:
     """Milliseconds to read the newest ``limit`` messages with plain sqlite3."""
     started = time.perf_counter()
     with closing(_raw_connect(store)) as conn:
@@ -457,7 +457,9 @@ async def console_thread_session(
 
             def on_big() -> bool:
                 return bool(
-                    queue.cursor == 1 and console.shows(big) and len(console.thread.messages) == 200
+                    queue.cursor == 1
+                    and console.shows(big)
+                    and len(console.thread.messages) == THREAD_PAGE
                 )
 
             samples["open_10k"].append(await keystroke(pilot, "down", on_big))
@@ -465,9 +467,9 @@ async def console_thread_session(
             context = app.context
             assert context is not None
             started = time.perf_counter()
-            rows = conversations.messages(context, big, 200)
+            rows = conversations.messages(context, big, THREAD_PAGE)
             samples["query"].append((time.perf_counter() - started) * 1000)
-            assert len(rows) == 200
+            assert len(rows) == THREAD_PAGE
             samples["raw_q"].append(raw_thread(store, big))
 
             def on_first() -> bool:
@@ -490,27 +492,27 @@ def run_thread(ctx: Context) -> list[Result]:
             "open_10k",
             "ms",
             got["open_10k"],
-            "sqlite3 200 rows",
+            f"sqlite3 {THREAD_PAGE} rows",
             got["raw"],
             list(target),
             note="keystroke to the rendered thread, through the queue",
         ),
         Result(
             "thread",
-            "query_200",
+            f"query_{THREAD_PAGE}",
             "ms",
             got["query"],
-            "sqlite3 200 rows",
+            f"sqlite3 {THREAD_PAGE} rows",
             got["raw_q"],
             list(target),
-            note="services.conversations.messages(ctx, id, 200)",
+            note=f"services.conversations.messages(ctx, id, {THREAD_PAGE})",
         ),
         Result(
             "thread",
             "open_small",
             "ms",
             got["open_small"],
-            "sqlite3 200 rows",
+            f"sqlite3 {THREAD_PAGE} rows",
             got["raw"],
             note="back to a ~10-message conversation",
         ),
@@ -523,7 +525,7 @@ def run_thread(ctx: Context) -> list[Result]:
                 "open_10k[echo stopped]",
                 "ms",
                 free["open_10k"],
-                "sqlite3 200 rows",
+                f"sqlite3 {THREAD_PAGE} rows",
                 free["raw"],
                 note="diagnostic: the StoreOpened loop cut in the harness",
             )

@@ -339,7 +339,7 @@ def test_round_trip_of_awkward_text(tmp_path: Path) -> None:
         keywords=("a,b", 'quote"d'),
         scenario="greeting",
         audience="both",
-        hotkey="f10",
+        hotkey="f11",
         actions=(ReplyAction("add_remark", {"flag": "red", "text": 'He said "no"\nTwice'}),),
         source="",
         line=0,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from cs_console.secret import Secret
@@ -123,3 +124,44 @@ async def test_bad_amount_keeps_the_form_open(
         assert isinstance(app.screen, CaseFormScreen)
         await asyncio.sleep(0.3)
         assert server_cases(live_server) == {}
+
+
+FAMILIES = [
+    "logistics.lost",
+    "goods.quality",
+    "fulfilment.wrong-item",
+    "refund.before-shipping",
+    "invoice.missing",
+    "service.attitude",
+    "review.negative",
+    "feedback.suggestion",
+]
+
+
+@pytest.mark.parametrize("category", FAMILIES)
+async def test_a_case_of_each_family_by_keyboard_alone(
+    category: str, tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    from cs_console.domain import CaseCategory
+    from cs_console.ui.screens.case_form import CATEGORY_LABELS
+
+    order = [c.value for c in CATEGORY_LABELS]
+    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: queue_total(app) == 3)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, CaseFormScreen))
+        await pilot.pause()
+        # The form opens on the guessed category; walk the list to the wanted one.
+        guessed = order.index(CaseCategory.NO_TRACKING_UPDATE.value)
+        steps = order.index(category) - guessed
+        await pilot.press("enter")
+        for _ in range(abs(steps)):
+            await pilot.press("down" if steps > 0 else "up")
+        await pilot.press("enter")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(server_cases(live_server)) == 1)
+        case = next(iter(server_cases(live_server).values()))
+        assert case.category.value == category  # type: ignore[attr-defined]
+        history = [e for e in live_server.state.changes(0, 10_000).case_events]
+        assert [e.action for e in history] == ["created"]

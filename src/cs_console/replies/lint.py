@@ -75,7 +75,8 @@ HOTKEYS: tuple[str, ...] = (
     # Not Alt+digit: Textual reports Esc+1 as "¡", the macOS Option character, which a
     # Spanish keyboard also types for real.
     *(f"alt+{letter}" for letter in "asdghjklzx"),
-    *(f"f{number}" for number in range(9, 13)),  # F1-F8 are the workspace's own
+    "f11",  # F1-F10 are the workspace's own
+    "f12",
 )
 ACTION_KINDS: tuple[str, ...] = ("set_status", "add_remark", "open_case", "transfer")
 REPLY_KEYS: tuple[str, ...] = (
@@ -390,7 +391,7 @@ def check_reply(
         problems.append(
             Problem(
                 f"hotkey {hotkey!r} is not allowed "
-                "(use alt+a, s, d, g, h, j, k, l, z or x, or f9 ... f12)",
+                "(use alt+a, s, d, g, h, j, k, l, z or x, or f11, f12)",
                 "hotkey",
                 fatal=False,
             )

@@ -318,6 +318,8 @@ class ConsoleApp(App[None]):
                 workspace.action_quick_replies,
             ),
             ("Shift: end and hand over", "F10", workspace.action_end_shift),
+            ("Shift: figures (response times, cases)", "F9", workspace.action_figures),
+            ("Orders: show the customer's orders", "F6", workspace.action_focus_orders),
             ("Help: show every key", "F1", self.action_help),
         ]
         for title, help_text, callback in commands:

@@ -77,6 +77,7 @@ class WorkspaceScreen(Screen[None]):
         Binding("f8", "add_remark", "Remark", id="workspace.add_remark"),
         Binding("f7", "cases", "Cases", id="workspace.cases"),
         Binding("f10", "end_shift", "End shift", show=False, id="workspace.end_shift"),
+        Binding("f9", "figures", "Figures", show=False, id="workspace.figures"),
     ]
 
     def __init__(self) -> None:
@@ -304,6 +305,7 @@ class WorkspaceScreen(Screen[None]):
 
     @on(Composer.Left)
     def _composer_left(self) -> None:
+        self.remove_class("-show-orders")
         self._save_draft_now()
         self.query_one("#queue", QueueList).focus()
 
@@ -836,4 +838,25 @@ class WorkspaceScreen(Screen[None]):
         )
 
     def action_focus_orders(self) -> None:
+        """Go to the orders; in a narrow terminal they take the queue's place until
+        F6 is pressed again (or Escape goes back to the queue)."""
+        if self.has_class("-narrow"):
+            showing = not self.has_class("-show-orders")
+            self.set_class(showing, "-show-orders")
+            if not showing:
+                self.query_one("#queue", QueueList).focus()
+                return
         self.query_one("#order-list").focus()
+
+    def action_figures(self) -> None:
+        """This shift's figures (a supervisor sees everyone's) and the week's cases."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        from cs_console.ui.screens.shift_report import ShiftReportScreen
+
+        self.app.push_screen(
+            ShiftReportScreen(
+                ctx, self.console_app.clock(), target_s=ctx.settings.response_target_minutes * 60
+            )
+        )
