@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -68,7 +68,6 @@ ENTITIES: dict[str, tuple[Any, type[p.Record], str]] = {
     "case_event": (CASE_EVENT, p.CaseEventRecord, "case_events"),
     "handover": (HANDOVER, p.HandoverRecord, "handovers"),
 }
-_CASE_FIELDS = tuple(p.CaseFields.model_fields)
 _KEY_COLUMN = {"agent": "name"}
 
 
@@ -312,18 +311,9 @@ class ServerState:
             ).first()
             if existing is not None:
                 raise OperationError(409, f"message id {op.id} is taken")
-            conn.execute(
-                insert(MESSAGE).values(
-                    id=op.id,
-                    conversation_id=op.conversation_id,
-                    kind=op.kind.value,
-                    author=caller.name,
-                    body=op.body,
-                    created_at=now,
-                    delivery="sent",
-                )
+            _insert_message(
+                conn, op.id, op.conversation_id, op.kind.value, caller.name, op.body, now
             )
-            touch(conn, "message", op.id)
             values: dict[str, Any] = {"updated_at": now}
             if op.kind is MessageKind.AGENT:
                 values |= {"waiting_since": None, "unread_count": 0, "last_activity_at": now}
@@ -429,12 +419,7 @@ class ServerState:
             )
             if waiting and op.status is not CaseStatus.AWAITING_APPROVAL and over_limit:
                 raise OperationError(403, "only a supervisor can approve this case")
-        fields = op.model_dump(include=set(_CASE_FIELDS))
-        fields["evidence_json"] = json.dumps(fields.pop("evidence"), ensure_ascii=False)
-        for key in ("category", "responsible", "resolution", "status"):
-            value = fields[key]
-            fields[key] = getattr(value, "value", value)
-        fields["follow_up_on"] = op.follow_up_on.isoformat() if op.follow_up_on else None
+        fields = convert.case_fields_row(op)
         if existing is None:
             conn.execute(
                 insert(CASE).values(
@@ -511,18 +496,7 @@ class ServerState:
             customer = conn.execute(
                 select(CUSTOMER.c.name).where(CUSTOMER.c.id == conv["customer_id"])
             ).scalar_one()
-            conn.execute(
-                insert(MESSAGE).values(
-                    id=message_id,
-                    conversation_id=conversation_id,
-                    kind="customer",
-                    author=customer,
-                    body=body,
-                    created_at=now,
-                    delivery="sent",
-                )
-            )
-            touch(conn, "message", message_id)
+            _insert_message(conn, message_id, conversation_id, "customer", customer, body, now)
             self._update_conversation(
                 conn,
                 conv,
@@ -590,12 +564,30 @@ class ServerState:
             return int(conn.execute(stmt).scalar_one())
 
 
+def _insert_message(
+    conn: Connection,
+    message_id: str,
+    conversation_id: str,
+    kind: str,
+    author: str,
+    body: str,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(MESSAGE).values(
+            id=message_id,
+            conversation_id=conversation_id,
+            kind=kind,
+            author=author,
+            body=body,
+            created_at=now,
+            delivery="sent",
+        )
+    )
+    touch(conn, "message", message_id)
+
+
 def touch(conn: Connection, entity: str, entity_id: str) -> None:
     """Move ``entity_id`` to the head of the change feed."""
     conn.execute(delete(CHANGE).where(CHANGE.c.entity == entity, CHANGE.c.entity_id == entity_id))
     conn.execute(insert(CHANGE).values(entity=entity, entity_id=entity_id))
-
-
-def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -40,18 +40,3 @@ def make_loop(
 ) -> SyncLoop:
     """The background loop, at the configured interval."""
     return SyncLoop(engine, interval=ctx.settings.sync_interval_s, on_change=on_change)
-
-
-def status(ctx: AgentContext, engine: SyncEngine | None) -> SyncStatus:
-    """The link's state (offline with no engine)."""
-    if engine is not None:
-        return engine.status()
-    from cs_console.store import kv, outbox
-
-    return SyncStatus(
-        online=False,
-        last_sync_at=None,
-        outbox_depth=outbox.depth(ctx.db),
-        last_error=kv.get_state(ctx.db, "last_error"),
-        agent_name=kv.get_state(ctx.db, "agent_name"),
-    )

@@ -88,13 +88,25 @@ def remark_row(rec: p.RemarkRecord) -> Row:
     return row
 
 
+def case_fields_row(fields: p.CaseFields) -> Row:
+    """The columns an agent fills in, as stored: enum values, ISO dates, evidence as JSON.
+    The server, the client's local apply and pulled records all store cases this way."""
+    row = fields.model_dump(include=set(p.CaseFields.model_fields), mode="json")
+    row["evidence_json"] = json.dumps(row.pop("evidence"), ensure_ascii=False)
+    return row
+
+
 def case_row(rec: p.CaseRecord) -> Row:
     """Row for the case_record table."""
-    row = rec.model_dump(exclude={"evidence"}, mode="json")
-    row["evidence_json"] = json.dumps(rec.evidence, ensure_ascii=False)
-    row["created_at"] = rec.created_at
-    row["updated_at"] = rec.updated_at
-    row["delivery"] = "sent"
+    row = case_fields_row(rec)
+    row.update(
+        id=rec.id,
+        created_by=rec.created_by,
+        approved_by=rec.approved_by,
+        created_at=rec.created_at,
+        updated_at=rec.updated_at,
+        delivery="sent",
+    )
     return row
 
 

@@ -7,14 +7,13 @@ machine, and the next pull reconciles it with the backend's.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
-from cs_console.store.convert import queue_rank
+from cs_console.store.convert import case_fields_row, queue_rank
 from cs_console.store.ingest import SNIPPET_CHARS, latest_snippet
 from cs_console.store.models import CASE, CONVERSATION, HANDOVER, MESSAGE, ORDER_REMARK
 
@@ -94,8 +93,7 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
 
 
 def _apply_case(conn: Connection, op: p.SaveCase, *, author: str, now: datetime) -> None:
-    fields = op.model_dump(include=set(p.CaseFields.model_fields), mode="json")
-    fields["evidence_json"] = json.dumps(fields.pop("evidence"), ensure_ascii=False)
+    fields = case_fields_row(op)
     exists = conn.execute(select(CASE.c.id).where(CASE.c.id == op.id)).first()
     if exists is None:
         conn.execute(

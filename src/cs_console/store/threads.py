@@ -96,15 +96,6 @@ def latest_messages(
     return [_message(tuple(r)) for r in reversed(rows)]
 
 
-def message_count(db: Database, conversation_id: str) -> int:
-    """How many messages the conversation holds."""
-    with db.read() as conn:
-        stmt = (
-            select(func.count()).select_from(MESSAGE).where(_M.conversation_id == conversation_id)
-        )
-        return int(conn.execute(stmt).scalar_one())
-
-
 def arrived_since(db: Database, conversation_id: str, seen_seq: int, me: str) -> list[MessageRow]:
     """Messages that reached this machine after ``seen_seq`` and are not the agent's own:
     what the agent has not looked at yet (customer messages, other agents' replies)."""
