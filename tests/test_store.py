@@ -40,7 +40,7 @@ def db(store: Path) -> Iterator[Database]:
 def shop_page(messages: list[p.MessageRecord], *, at: datetime = BASE) -> p.ChangePage:
     return p.ChangePage(
         server_id="srv-1",
-        cursor=1,
+        cursor="1",
         has_more=False,
         customers=[p.CustomerRecord(id="cus-1", name="Aiko", updated_at=at)],
         conversations=[

@@ -56,6 +56,8 @@ UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(to
 Text = Annotated[str, Field(max_length=MAX_BODY_CHARS), AfterValidator(sanitize)]
 Line = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(sanitize_line)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# Printable ASCII only: a cursor is stored and sent back in a query string, never shown.
+Cursor = Annotated[str, Field(max_length=1000, pattern=r"^[\x21-\x7e]*$")]
 
 
 class Record(BaseModel):
@@ -218,10 +220,14 @@ class HandoverRecord(Record):
 
 
 class ChangePage(Record):
-    """One page of changes since a cursor. ``has_more`` asks the client to pull again at once."""
+    """One page of changes since a cursor. ``has_more`` asks the client to pull again at once.
+
+    The cursor is opaque to the client: it stores it and hands it back. The reference
+    server's is a sequence number; a split backend's holds one cursor per source.
+    """
 
     server_id: Id
-    cursor: int = Field(ge=0)
+    cursor: Cursor
     has_more: bool
     agents: list[AgentRecord] = Field(default_factory=list)
     customers: list[CustomerRecord] = Field(default_factory=list)

@@ -314,8 +314,8 @@ def test_garbled_answer_after_commit_does_not_double(rig: Rig) -> None:
 # --- answers we must not accept -------------------------------------------------------------
 
 
-def _cursor_as_text(data: dict[str, object]) -> None:
-    data["cursor"] = str(data["cursor"])
+def _cursor_as_number(data: dict[str, object]) -> None:
+    data["cursor"] = int(str(data["cursor"]))
 
 
 def _naive_times(data: dict[str, object]) -> None:
@@ -338,7 +338,7 @@ BAD_PAGES: dict[str, tuple[Responder, str]] = {
         "Invalid JSON",
     ),
     "empty 200": (answer(200), "Invalid JSON"),
-    "cursor as a string": (edit_json(_cursor_as_text), "cursor: Input should be a valid integer"),
+    "cursor as a number": (edit_json(_cursor_as_number), "cursor: Input should be a valid string"),
     "naive timestamps": (edit_json(_naive_times), "created_at: Input should have timezone info"),
 }
 

@@ -51,7 +51,7 @@ def server_bodies_in_order(state: ServerState, prefix: str) -> dict[str, list[st
         for m in page.messages:
             if m.body.startswith(prefix):
                 found.setdefault(m.conversation_id, []).append((m.created_at.isoformat(), m.body))
-        cursor = page.cursor
+        cursor = int(page.cursor)
         if not page.has_more:
             break
     return {conv: [body for _, body in sorted(rows)] for conv, rows in found.items()}

@@ -68,8 +68,8 @@ class Backend(Protocol):
         """Who the configured token belongs to."""
         ...
 
-    def pull(self, cursor: int, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
-        """Changes after ``cursor``."""
+    def pull(self, cursor: str, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
+        """Changes after ``cursor``: "" for the start, else a page's ``cursor`` as given."""
         ...
 
     def push(self, key: str, operation: p.Operation) -> p.OperationResult:

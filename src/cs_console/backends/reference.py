@@ -113,9 +113,11 @@ class ReferenceBackend:
         """Who the token belongs to."""
         return self._call("GET", "/me", p.Me)
 
-    def pull(self, cursor: int, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
-        """One page of changes after ``cursor``."""
-        return self._call("GET", "/changes", p.ChangePage, params={"since": cursor, "limit": limit})
+    def pull(self, cursor: str, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
+        """One page of changes after ``cursor`` ("" for the start)."""
+        return self._call(
+            "GET", "/changes", p.ChangePage, params={"since": cursor or "0", "limit": limit}
+        )
 
     def push(self, key: str, operation: p.Operation) -> p.OperationResult:
         """Send one operation with its idempotency key."""

@@ -64,7 +64,7 @@ def create_app(state: ServerState) -> Starlette:
 
     async def changes(request: Request, _caller: Caller) -> Response:
         try:
-            since = int(request.query_params.get("since", "0"))
+            since = int(request.query_params.get("since") or "0")
             limit = int(request.query_params.get("limit", str(p.DEFAULT_PAGE)))
         except ValueError:
             return _error(422, "since and limit must be whole numbers")

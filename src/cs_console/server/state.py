@@ -223,7 +223,7 @@ class ServerState:
         cursor = rows[-1][0] if rows else since
         page: dict[str, Any] = {
             "server_id": self.server_id,
-            "cursor": cursor,
+            "cursor": str(cursor),
             "has_more": len(rows) == limit,
         }
         for name, (_, _, field) in ENTITIES.items():

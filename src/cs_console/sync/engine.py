@@ -133,7 +133,7 @@ class SyncEngine:
                 report.pushed += 1
 
     def _pull(self, report: SyncReport) -> None:
-        cursor = int(kv.get_state(self.db, CURSOR) or 0)
+        cursor = kv.get_state(self.db, CURSOR) or ""
         for _ in range(MAX_PAGES_PER_CYCLE):
             page = self.backend.pull(cursor)
             known = kv.get_state(self.db, SERVER_ID)
@@ -142,9 +142,9 @@ class SyncEngine:
             ingest.apply_page(self.db, page)
             report.pulled += page.count()
             report.pages += 1
-            if page.cursor > cursor:
+            if page.cursor != cursor:
                 cursor = page.cursor
-                kv.set_state(self.db, {CURSOR: str(cursor)})
+                kv.set_state(self.db, {CURSOR: cursor})
             if not page.has_more:
                 return
 
