@@ -20,10 +20,33 @@ def currency_digits(currency: str) -> int:
 
 _SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "VND": "₫"}
 
+#: Interface language -> (thousands separator, decimal separator, sign after the
+#: amount). English and Chinese write ``¥1,234.50``; Spanish and Vietnamese, as CLDR
+#: has them, ``1.234,50 ¥``. Kept here rather than pulling in Babel at run time.
+_CONVENTIONS: dict[str, tuple[str, str, bool]] = {
+    "en": (",", ".", False),
+    "zh-CN": (",", ".", False),
+    "es": (".", ",", True),
+    "vi": (".", ",", True),
+}
 
-def format_money(minor: int, currency: str) -> str:
+
+def format_money(minor: int, currency: str, *, language: str | None = None) -> str:
     """``7800, "CNY"`` -> ``¥78.00`` (VND has no minor unit: ``50000, "VND"`` ->
-    ``₫50,000``); an unknown currency keeps its code."""
-    sign = _SIGNS.get(currency, currency + " ")
+    ``₫50,000``); an unknown currency keeps its code.
+
+    Args:
+        minor: The amount in minor units.
+        currency: ISO 4217 code.
+        language: An interface language (``es``: ``78,00 ¥``); None or an unknown one
+            writes it the English way.
+    """
+    sign = _SIGNS.get(currency, currency)
     digits = currency_digits(currency)
-    return f"{sign}{minor / 10**digits:,.{digits}f}"
+    english = f"{minor / 10**digits:,.{digits}f}"
+    grouping, decimal, sign_after = _CONVENTIONS.get(language or "en", _CONVENTIONS["en"])
+    if (grouping, decimal) != (",", "."):
+        english = english.translate({ord(","): grouping, ord("."): decimal})
+    if sign_after:
+        return f"{english}\N{NO-BREAK SPACE}{sign}"
+    return f"{sign}{english}" if currency in _SIGNS else f"{sign} {english}"

@@ -21,6 +21,9 @@ DEMO_START_TIMEOUT_S = 60.0
 
 def run_console(settings: Settings) -> int:
     """Run the TUI until the agent quits."""
+    from cs_console.i18n import set_language
+
+    set_language(settings.ui_language)
     from cs_console.ui.app import ConsoleApp
 
     ConsoleApp(settings).run()
@@ -125,6 +128,9 @@ def run_demo(home: Path | None, *, keep: bool, rate: float, agent: str) -> int:
         shop_return_address=RETURN_ADDRESS,
     )
     try:
+        from cs_console.i18n import set_language
+
+        set_language(settings.ui_language)
         from cs_console.ui.app import ConsoleApp
 
         def connect() -> Settings:

@@ -18,33 +18,34 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from cs_console.domain import CaseCategory, CaseStatus, Resolution, Responsible
-from cs_console.ui.text import safe_line
+from cs_console.i18n import N_, _
+from cs_console.ui.text import case_status_label, resolution_label, responsible_label, safe_line
 
 CATEGORY_LABELS: dict[CaseCategory, str] = {
-    CaseCategory.WRONG_ADDRESS: "Logistics · wrong address",
-    CaseCategory.OUTSIDE_AREA: "Logistics · outside delivery area",
-    CaseCategory.NO_TRACKING_UPDATE: "Logistics · no tracking update",
-    CaseCategory.MISROUTED: "Logistics · mis-routed",
-    CaseCategory.LOST: "Logistics · lost",
-    CaseCategory.COURIER_DOOR: "Logistics · courier won't deliver to the door",
-    CaseCategory.DAMAGED_TRANSIT: "Goods · damaged in transit",
-    CaseCategory.DAMAGED_LATE: "Goods · found damaged long after delivery",
-    CaseCategory.QUALITY: "Goods · quality",
-    CaseCategory.DISLIKE: "Goods · dislike / 7-day return",
-    CaseCategory.USAGE_QUESTION: "Goods · usage question",
-    CaseCategory.COUNTERFEIT: "Goods · counterfeit claim",
-    CaseCategory.MISSING_ITEM: "Fulfilment · missing item",
-    CaseCategory.WRONG_ITEM: "Fulfilment · wrong item",
-    CaseCategory.REFUND_BEFORE_GROUP: "Refund · before the group forms",
-    CaseCategory.REFUND_BEFORE_SHIPPING: "Refund · before shipping",
-    CaseCategory.REFUND_SHIPPED: "Refund · shipped, refund only",
-    CaseCategory.REFUND_SIGNED: "Refund · signed for, refund only",
-    CaseCategory.REFUND_LATE_CLAIM: "Refund · late claim",
-    CaseCategory.INVOICE: "Invoice missing",
-    CaseCategory.ATTITUDE: "Complaint about an agent's attitude",
-    CaseCategory.NEGATIVE_REVIEW: "Negative review",
-    CaseCategory.SUGGESTION: "Suggestion",
-    CaseCategory.FEEDBACK: "After-sale feedback",
+    CaseCategory.WRONG_ADDRESS: N_("Logistics · wrong address"),
+    CaseCategory.OUTSIDE_AREA: N_("Logistics · outside delivery area"),
+    CaseCategory.NO_TRACKING_UPDATE: N_("Logistics · no tracking update"),
+    CaseCategory.MISROUTED: N_("Logistics · mis-routed"),
+    CaseCategory.LOST: N_("Logistics · lost"),
+    CaseCategory.COURIER_DOOR: N_("Logistics · courier won't deliver to the door"),
+    CaseCategory.DAMAGED_TRANSIT: N_("Goods · damaged in transit"),
+    CaseCategory.DAMAGED_LATE: N_("Goods · found damaged long after delivery"),
+    CaseCategory.QUALITY: N_("Goods · quality"),
+    CaseCategory.DISLIKE: N_("Goods · dislike / 7-day return"),
+    CaseCategory.USAGE_QUESTION: N_("Goods · usage question"),
+    CaseCategory.COUNTERFEIT: N_("Goods · counterfeit claim"),
+    CaseCategory.MISSING_ITEM: N_("Fulfilment · missing item"),
+    CaseCategory.WRONG_ITEM: N_("Fulfilment · wrong item"),
+    CaseCategory.REFUND_BEFORE_GROUP: N_("Refund · before the group forms"),
+    CaseCategory.REFUND_BEFORE_SHIPPING: N_("Refund · before shipping"),
+    CaseCategory.REFUND_SHIPPED: N_("Refund · shipped, refund only"),
+    CaseCategory.REFUND_SIGNED: N_("Refund · signed for, refund only"),
+    CaseCategory.REFUND_LATE_CLAIM: N_("Refund · late claim"),
+    CaseCategory.INVOICE: N_("Invoice missing"),
+    CaseCategory.ATTITUDE: N_("Complaint about an agent's attitude"),
+    CaseCategory.NEGATIVE_REVIEW: N_("Negative review"),
+    CaseCategory.SUGGESTION: N_("Suggestion"),
+    CaseCategory.FEEDBACK: N_("After-sale feedback"),
 }
 
 
@@ -56,9 +57,9 @@ def parse_money(text: str) -> int:
     try:
         value = round(float(cleaned) * 100)
     except ValueError:
-        raise ValueError(f"not an amount: {text!r}") from None
+        raise ValueError(_("not an amount: {text!r}").format(text=text)) from None
     if value < 0:
-        raise ValueError("amounts cannot be negative")
+        raise ValueError(_("amounts cannot be negative"))
     return value
 
 
@@ -72,7 +73,9 @@ def parse_follow_up(text: str, today: date) -> date | None:
     try:
         return date.fromisoformat(cleaned)
     except ValueError:
-        raise ValueError(f"follow-up date as YYYY-MM-DD or +days, not {cleaned!r}") from None
+        raise ValueError(
+            _("follow-up date as YYYY-MM-DD or +days, not {text!r}").format(text=cleaned)
+        ) from None
 
 
 def _money(minor: int) -> str:
@@ -84,8 +87,8 @@ class CaseFormScreen(ModalScreen[Any]):
 
     CSS_PATH = "case_form.tcss"
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save case", priority=True, id="case.save"),
-        Binding("escape", "cancel", "Cancel", id="case.cancel"),
+        Binding("ctrl+s", "save", N_("Save case"), priority=True, id="case.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="case.cancel"),
     ]
 
     def __init__(
@@ -99,71 +102,75 @@ class CaseFormScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         d = self.draft
-        title = "Edit case" if d.case_id else "Log a case"
+        title = _("Edit case") if d.case_id else _("Log a case")
         with Vertical(id="dialog"):
             yield Static(Content.styled(title, "bold"), id="title")
             with Grid(id="fields"):
-                yield Label("Category")
+                yield Label(_("Category"))
                 yield Select(
-                    [(label, c.value) for c, label in CATEGORY_LABELS.items()],
+                    [(_(label), c.value) for c, label in CATEGORY_LABELS.items()],
                     value=d.category.value,
                     allow_blank=False,
                     id="category",
                 )
-                yield Label("Order")
+                yield Label(_("Order"))
                 yield Select(
                     [(safe_line(label), order_id) for order_id, label in self.orders],
-                    value=d.order_id if d.order_id in {o for o, _ in self.orders} else Select.NULL,
-                    prompt="(no order)",
+                    value=d.order_id
+                    if d.order_id in {o for o, _label in self.orders}
+                    else Select.NULL,
+                    prompt=_("(no order)"),
                     id="order",
                 )
-                yield Label("Responsible")
+                yield Label(_("Responsible"))
                 yield Select(
-                    [(r.value, r.value) for r in Responsible],
+                    [(responsible_label(r.value), r.value) for r in Responsible],
                     value=d.responsible.value if d.responsible else Select.NULL,
-                    prompt="(not known yet)",
+                    prompt=_("(not known yet)"),
                     id="responsible",
                 )
-                yield Label("Resolution")
+                yield Label(_("Resolution"))
                 yield Select(
-                    [(r.value, r.value) for r in Resolution],
+                    [(resolution_label(r.value), r.value) for r in Resolution],
                     value=d.resolution.value if d.resolution else Select.NULL,
-                    prompt="(not decided)",
+                    prompt=_("(not decided)"),
                     id="resolution",
                 )
-                yield Label("Status")
+                yield Label(_("Status"))
                 yield Select(
-                    [(s.value, s.value) for s in CaseStatus],
+                    [(case_status_label(s.value), s.value) for s in CaseStatus],
                     value=d.status.value,
                     allow_blank=False,
                     id="status",
                 )
-                yield Label("Refund")
+                yield Label(_("Refund"))
                 yield Input(_money(d.refund_minor), placeholder="0.00", id="refund")
-                yield Label("Compensation")
+                yield Label(_("Compensation"))
                 yield Input(
                     _money(d.compensation_minor),
-                    placeholder=f"0.00 (over {self.limit_minor / 100:.2f} needs a supervisor)",
+                    placeholder=_("0.00 (over {limit} needs a supervisor)").format(
+                        limit=f"{self.limit_minor / 100:.2f}"
+                    ),
                     id="compensation",
                 )
-                yield Label("Postage lost")
+                yield Label(_("Postage lost"))
                 yield Input(_money(d.postage_lost_minor), placeholder="0.00", id="postage")
-                yield Label("Follow up on")
+                yield Label(_("Follow up on"))
                 yield Input(
                     d.follow_up_on.isoformat() if d.follow_up_on else "",
-                    placeholder="YYYY-MM-DD or +3",
+                    placeholder=_("YYYY-MM-DD or +3"),
                     id="follow-up",
                 )
-                yield Label("Evidence")
+                yield Label(_("Evidence"))
                 yield Input(
                     ", ".join(d.evidence),
-                    placeholder="photo paths or URLs, comma-separated",
+                    placeholder=_("photo paths or URLs, comma-separated"),
                     id="evidence",
                 )
-            yield Label("Notes")
+            yield Label(_("Notes"))
             yield TextArea(d.notes, id="notes", soft_wrap=True, tab_behavior="focus")
             yield Static(
-                Content.styled("Ctrl+S save · Esc cancel · Tab next field", "$text-muted"),
+                Content.styled(_("Ctrl+S save · Esc cancel · Tab next field"), "$text-muted"),
                 id="hint",
             )
             yield Static(id="error")

@@ -14,24 +14,26 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from cs_console.i18n import N_, _
+from cs_console.ui.keys import translate_active_bindings
 from cs_console.ui.screens.case_form import CATEGORY_LABELS
-from cs_console.ui.text import local_time, money, safe_line
+from cs_console.ui.text import case_status_label, local_time, money, safe_line
 
 if TYPE_CHECKING:
     from cs_console.services.context import AgentContext
     from cs_console.views import CaseRow
 
 MODES = {
-    "open": "Open cases",
-    "approval": "Awaiting approval",
-    "due": "Due today",
-    "all": "All cases",
+    "open": N_("Open cases"),
+    "approval": N_("Awaiting approval"),
+    "due": N_("Due today"),
+    "all": N_("All cases"),
 }
 
 
@@ -48,13 +50,13 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
 
     CSS_PATH = "cases.tcss"
     BINDINGS = [
-        Binding("1", "mode('open')", "Open", id="cases.open"),
-        Binding("2", "mode('approval')", "Awaiting approval", id="cases.approval"),
-        Binding("3", "mode('due')", "Due today", id="cases.due"),
-        Binding("4", "mode('all')", "All", id="cases.all"),
-        Binding("y", "decide(True)", "Approve", id="cases.approve"),
-        Binding("n", "decide(False)", "Decline", id="cases.decline"),
-        Binding("escape,f7", "close", "Close", id="cases.close"),
+        Binding("1", "mode('open')", N_("Open"), id="cases.open"),
+        Binding("2", "mode('approval')", N_("Awaiting approval"), id="cases.approval"),
+        Binding("3", "mode('due')", N_("Due today"), id="cases.due"),
+        Binding("4", "mode('all')", N_("All"), id="cases.all"),
+        Binding("y", "decide(True)", N_("Approve"), id="cases.approve"),
+        Binding("n", "decide(False)", N_("Decline"), id="cases.decline"),
+        Binding("escape,f7", "close", N_("Close"), id="cases.close"),
     ]
 
     def __init__(
@@ -71,6 +73,11 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
         self.mode = mode
         self.on_change = on_change
         self._rows: list[OpenTarget] = []
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The bindings the footer shows, in the interface language."""
+        return translate_active_bindings(super().active_bindings)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -89,14 +96,16 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
 
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        title = Content.styled(MODES[self.mode], "bold")
+        title = Content.styled(_(MODES[self.mode]), "bold")
         if self.context.is_supervisor:
-            title = title + Content.styled("   y approve · n decline", "$text-muted")
+            title = title + Content.styled("   " + _("y approve · n decline"), "$text-muted")
         self.query_one("#title", Static).update(title)
         self._rows = []
         today = self.now().astimezone().date()
         if self.mode == "due":
-            table.add_columns("what", "when", "order", "customer / category", "status")
+            table.add_columns(
+                _("what"), _("when"), _("order"), _("customer / category"), _("status")
+            )
             for case in cases.due(self.context, today):
                 self._add_case(
                     table,
@@ -105,7 +114,7 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
                     when=case.follow_up_on.isoformat() if case.follow_up_on else "",
                 )
             for item in orders.follow_ups(self.context, self.now()):
-                label = "remind to pay" if item.kind == "unpaid" else "ship by"
+                label = _("remind to pay") if item.kind == "unpaid" else _("ship by")
                 when = local_time(item.due_at)
                 table.add_row(
                     Text(label),
@@ -121,25 +130,29 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
                 "approval": ("awaiting-approval",),
                 "all": (),
             }[self.mode]
-            table.add_columns("status", "updated", "order", "customer / category", "amounts")
+            table.add_columns(
+                _("status"), _("updated"), _("order"), _("customer / category"), _("amounts")
+            )
             for case in cases.register(self.context, statuses=statuses):
                 self._add_case(table, case, kind=case.status, when=local_time(case.updated_at))
         empty = self.query_one("#empty", Static)
-        empty.update(Content.styled("Nothing here." if not self._rows else "", "$text-muted"))
+        empty.update(Content.styled(_("Nothing here.") if not self._rows else "", "$text-muted"))
 
     def _add_case(self, table: DataTable[Text], case: CaseRow, *, kind: str, when: str) -> None:
         from cs_console.domain import CaseCategory
 
-        category = CATEGORY_LABELS.get(CaseCategory(case.category), case.category)
+        category = _(CATEGORY_LABELS.get(CaseCategory(case.category), case.category))
         who = safe_line(case.customer_name or case.customer_id or "—")
         amounts = []
         if case.refund_minor:
-            amounts.append("refund " + money(case.refund_minor, case.currency))
+            amounts.append(_("refund") + " " + money(case.refund_minor, case.currency))
         if case.compensation_minor:
-            amounts.append("comp. " + money(case.compensation_minor, case.currency))
+            amounts.append(_("comp.") + " " + money(case.compensation_minor, case.currency))
         if case.postage_lost_minor:
-            amounts.append("postage " + money(case.postage_lost_minor, case.currency))
-        status = kind + (" ◷" if case.delivery.value != "sent" else "")
+            amounts.append(_("postage") + " " + money(case.postage_lost_minor, case.currency))
+        status = (_("case") if kind == "case" else case_status_label(kind)) + (
+            " ◷" if case.delivery.value != "sent" else ""
+        )
         table.add_row(
             Text(status),
             Text(when),
@@ -171,13 +184,13 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
         if target is None or target.case is None:
             return
         if not self.context.is_supervisor:
-            self.notify("Only a supervisor approves or declines.", severity="warning")
+            self.notify(_("Only a supervisor approves or declines."), severity="warning")
             return
         if target.case.status != "awaiting-approval":
-            self.notify("This case is not awaiting approval.", severity="warning")
+            self.notify(_("This case is not awaiting approval."), severity="warning")
             return
         cases.decide(self.context, target.case.case_id, approve=approve)
-        self.notify("Approved." if approve else "Declined; compensation set to 0.")
+        self.notify(_("Approved.") if approve else _("Declined; compensation set to 0."))
         if self.on_change is not None:
             self.on_change()
         self.reload()

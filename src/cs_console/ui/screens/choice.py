@@ -11,12 +11,14 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from cs_console.i18n import N_
+
 
 class ChoiceScreen(ModalScreen[str | None]):
     """Pick one option with the arrows and Enter (or its number); Escape cancels."""
 
     CSS_PATH = "choice.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="choice.cancel")]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()

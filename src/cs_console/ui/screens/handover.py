@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
+from cs_console.i18n import N_, _
 from cs_console.ui.text import local_time, safe, safe_line
 
 
@@ -21,8 +22,8 @@ class HandoverScreen(ModalScreen[str | None]):
 
     CSS_PATH = "handover.tcss"
     BINDINGS = [
-        Binding("escape", "close", "Close", id="handover.close"),
-        Binding("ctrl+s", "hand_over", "Hand over", priority=True, id="handover.save"),
+        Binding("escape", "close", N_("Close"), id="handover.close"),
+        Binding("ctrl+s", "hand_over", N_("Hand over"), priority=True, id="handover.save"),
     ]
 
     def __init__(
@@ -40,23 +41,30 @@ class HandoverScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            title = "End of shift: hand over" if self.ending else "Start of shift"
+            title = _("End of shift: hand over") if self.ending else _("Start of shift")
             yield Static(Content.styled(title, "bold"), id="title")
             if self.previous is not None:
                 author, when, note = self.previous
                 yield Static(
                     Content.assemble(
-                        (f"Last handover, by {safe_line(author)} at {when}:", "bold $accent"),
+                        (
+                            _("Last handover, by {author} at {when}:").format(
+                                author=safe_line(author), when=when
+                            ),
+                            "bold $accent",
+                        ),
                         "\n",
                         safe(note),
                     ),
                     id="previous",
                 )
             elif not self.ending:
-                yield Static(Content.styled("No handover note from the last shift.", "$text-muted"))
+                yield Static(
+                    Content.styled(_("No handover note from the last shift."), "$text-muted")
+                )
             yield Static(
                 Content("\n").join(
-                    [Content.styled("Still open:", "bold")]
+                    [Content.styled(_("Still open:"), "bold")]
                     + [Content("• " + line) for line in self.open_lines]
                 ),
                 id="open",
@@ -65,12 +73,12 @@ class HandoverScreen(ModalScreen[str | None]):
                 yield TextArea(id="note", soft_wrap=True, tab_behavior="focus")
                 yield Static(
                     Content.styled(
-                        "What did you do, what is pending? Ctrl+S hands over · Esc cancels",
+                        _("What did you do, what is pending? Ctrl+S hands over · Esc cancels"),
                         "$text-muted",
                     )
                 )
             else:
-                yield Static(Content.styled("Esc closes", "$text-muted"))
+                yield Static(Content.styled(_("Esc closes"), "$text-muted"))
 
     def on_mount(self) -> None:
         if self.ending:
@@ -82,7 +90,7 @@ class HandoverScreen(ModalScreen[str | None]):
             return
         note = self.query_one("#note", TextArea).text.strip()
         if not note:
-            self.notify("Write what the next shift needs to know.", severity="warning")
+            self.notify(_("Write what the next shift needs to know."), severity="warning")
             return
         self.dismiss(note)
 
@@ -94,4 +102,4 @@ def when(value: object) -> str:
     """A handover time for the header."""
     from datetime import datetime
 
-    return local_time(value, "%m-%d %H:%M") if isinstance(value, datetime) else ""
+    return local_time(value) if isinstance(value, datetime) else ""

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from cs_console.i18n import N_
 from cs_console.ui.keys import binding_table
 
 
@@ -16,7 +17,7 @@ class HelpScreen(ModalScreen[None]):
     """Press Escape or F1 to close."""
 
     CSS_PATH = "help.tcss"
-    BINDINGS = [Binding("escape,f1,q", "close", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,f1,q", "close", N_("Close"), id="help.close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):

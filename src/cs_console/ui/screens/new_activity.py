@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from cs_console.domain import MessageKind
+from cs_console.i18n import N_, _
+from cs_console.ui.keys import translate_active_bindings
 from cs_console.ui.text import local_time, safe, safe_line
 from cs_console.views import MessageRow
 
@@ -19,20 +21,25 @@ class NewActivityScreen(ModalScreen[bool]):
 
     CSS_PATH = "new_activity.tcss"
     BINDINGS = [
-        Binding("enter", "send_anyway", "Send anyway", id="send_safety.send"),
-        Binding("escape", "back", "Back to editing", id="send_safety.back"),
+        Binding("enter", "send_anyway", N_("Send anyway"), id="send_safety.send"),
+        Binding("escape", "back", N_("Back to editing"), id="send_safety.back"),
     ]
 
     def __init__(self, messages: list[MessageRow]) -> None:
         super().__init__()
         self.new_messages = messages
 
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The bindings the footer shows, in the interface language."""
+        return translate_active_bindings(super().active_bindings)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             others = sum(1 for m in self.new_messages if m.kind is MessageKind.AGENT)
-            title = "New messages arrived while you were typing"
+            title = _("New messages arrived while you were typing")
             if others:
-                title = "Another agent replied while you were typing"
+                title = _("Another agent replied while you were typing")
             yield Static(Content.styled(title, "bold $warning"), id="title")
             parts = []
             for m in self.new_messages[-8:]:
@@ -45,7 +52,9 @@ class NewActivityScreen(ModalScreen[bool]):
                     )
                 )
             yield Static(Content("\n").join(parts), id="messages")
-            yield Static(Content.styled("Enter: send anyway   Esc: back to editing", "$text-muted"))
+            yield Static(
+                Content.styled(_("Enter: send anyway   Esc: back to editing"), "$text-muted")
+            )
         yield Footer()
 
     def action_send_anyway(self) -> None:

@@ -10,14 +10,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
 from cs_console.domain import FLAG_SYMBOLS, FlagColour
-from cs_console.ui.text import safe_line
+from cs_console.i18n import N_, _
+from cs_console.ui.text import flag_label, safe_line
 
 
 class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
     """Returns (flag, reason), or None when cancelled."""
 
     CSS_PATH = "remark_form.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="remark.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="remark.cancel")]
 
     def __init__(
         self, order_label: str, meanings: dict[FlagColour, str], *, suggested: FlagColour
@@ -31,13 +32,14 @@ class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
         with Vertical(id="dialog"):
             yield Static(
                 Content.assemble(
-                    ("Remark on order ", "bold"), (safe_line(self.order_label), "bold")
+                    (_("Remark on order") + " ", "bold"), (safe_line(self.order_label), "bold")
                 )
             )
             yield Select(
                 [
                     (
-                        f"{FLAG_SYMBOLS[f]} {f.value} — {safe_line(self.meanings.get(f, ''))}",
+                        f"{FLAG_SYMBOLS[f]} {flag_label(f)} — "
+                        f"{safe_line(self.meanings.get(f, ''))}",
                         f.value,
                     )
                     for f in FlagColour
@@ -46,8 +48,8 @@ class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
                 allow_blank=False,
                 id="flag",
             )
-            yield Input(placeholder="Reason (your name and today's date are added)", id="reason")
-            yield Static(Content.styled("Enter save · Esc cancel", "$text-muted"))
+            yield Input(placeholder=_("Reason (your name and today's date are added)"), id="reason")
+            yield Static(Content.styled(_("Enter save · Esc cancel"), "$text-muted"))
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
@@ -55,7 +57,7 @@ class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         reason = event.value.strip()
         if not reason:
-            self.notify("A remark needs a reason.", severity="warning")
+            self.notify(_("A remark needs a reason."), severity="warning")
             return
         self.dismiss((FlagColour(str(self.query_one("#flag", Select).value)), reason))
 

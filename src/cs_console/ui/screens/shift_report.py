@@ -20,14 +20,52 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from cs_console.i18n import N_, _
 from cs_console.services import reports
 from cs_console.services.context import AgentContext
-from cs_console.ui.text import fit, safe_line
+from cs_console.ui.text import case_status_label, fit, responsible_label, safe_line, weekday_label
 
 #: Label column width of the figures, in terminal cells.
 LABEL_WIDTH = 34
 #: Widest bar of the weekly chart, in block characters (the dialog is narrow).
 CHART_WIDTH = 20
+
+#: The fixed titles and labels :func:`reports.figure_sections` and the weekly summary
+#: give, marked here so that extraction puts them in the catalogues; the screen
+#: translates them as it shows them. (Labels with a value inside, such as the response
+#: target, stay in English until the report service marks its own strings.)
+REPORT_WORDS = (
+    N_("Responses"),
+    N_("Conversations handled"),
+    N_("First response, median"),
+    N_("First response, 90th percentile"),
+    N_("First response, answered"),
+    N_("First response, unanswered"),
+    N_("Average response"),
+    N_("Customer turns"),
+    N_("Messages sent"),
+    N_("Internal notes"),
+    N_("Quick replies used"),
+    N_("Cases"),
+    N_("Cases opened"),
+    N_("Cases resolved"),
+    N_("Opened, by category"),
+    N_("Opened, by responsible party"),
+    N_("Resolved, by category"),
+    N_("Resolved, by responsible party"),
+    N_("Refunds"),
+    N_("Compensation"),
+    N_("Postage lost"),
+    N_("not set"),
+    N_("logistics"),
+    N_("goods"),
+    N_("fulfilment"),
+    N_("refund"),
+    N_("invoice"),
+    N_("service"),
+    N_("review"),
+    N_("feedback"),
+)
 
 
 class ShiftReportScreen(ModalScreen[None]):
@@ -42,7 +80,7 @@ class ShiftReportScreen(ModalScreen[None]):
     """
 
     CSS_PATH = "shift_report.tcss"
-    BINDINGS = [Binding("escape,q", "close", "Close", id="shift_report.close")]
+    BINDINGS = [Binding("escape,q", "close", N_("Close"), id="shift_report.close")]
 
     @dataclass
     class FiguresCounted(Message):
@@ -67,11 +105,11 @@ class ShiftReportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Content.styled("Shift report", "bold"), id="title")
+            yield Static(Content.styled(_("Shift report"), "bold"), id="title")
             with VerticalScroll(id="body"):
-                yield Static(Content.styled("Counting…", "$text-muted"), id="shift")
+                yield Static(Content.styled(_("Counting…"), "$text-muted"), id="shift")
                 yield Static(Content(""), id="week")
-            yield Static(Content.styled("Esc: close", "$text-muted"), id="hint")
+            yield Static(Content.styled(_("Esc: close"), "$text-muted"), id="hint")
 
     def on_mount(self) -> None:
         self.count()
@@ -102,7 +140,10 @@ class ShiftReportScreen(ModalScreen[None]):
             error = event.worker.error
             self.query_one("#shift", Static).update(
                 Content.styled(
-                    f"Could not count the figures: {type(error).__name__}: {error}", "$error"
+                    _("Could not count the figures: {error}").format(
+                        error=f"{type(error).__name__}: {error}"
+                    ),
+                    "$error",
                 )
             )
 
@@ -112,38 +153,41 @@ class ShiftReportScreen(ModalScreen[None]):
     # --- rendering ---------------------------------------------------------------
 
     def _figures_content(self, figures: reports.ShiftFigures) -> Content:
-        heading, period = reports.report_heading(figures, "This shift", self.tz)
+        heading, period = reports.report_heading(figures, _("This shift"), self.tz)
         parts = [Content.styled(heading, "bold"), Content.styled(period, "$text-muted")]
         for section in reports.figure_sections(figures):
-            parts += [Content(""), Content.styled(section.title, "bold $accent")]
+            parts += [Content(""), Content.styled(_(section.title), "bold $accent")]
+            by_responsible = section.title.endswith("by responsible party")
             for label, value in section.rows:
+                shown = responsible_label(label) if by_responsible else _(label)
                 parts.append(
                     Content.assemble(
-                        ("  " + fit(label, LABEL_WIDTH), "$text-muted"), (value, "bold")
+                        ("  " + fit(shown, LABEL_WIDTH), "$text-muted"), (value, "bold")
                     )
                 )
         return Content("\n").join(parts)
 
     def _summary_content(self, summary: reports.CaseSummary) -> Content:
-        since = summary.start.astimezone(self.tz).strftime("%a %m-%d %H:%M")
+        start = summary.start.astimezone(self.tz)
+        since = f"{weekday_label(start)} {start.strftime('%m-%d %H:%M')}"
         parts = [
             Content(""),
-            Content.styled(f"This week's cases: {summary.total}", "bold"),
-            Content.styled(f"since {since}", "$text-muted"),
+            Content.styled(_("This week's cases: {count}").format(count=summary.total), "bold"),
+            Content.styled(_("since {time}").format(time=since), "$text-muted"),
         ]
-        for title, counts in (
-            ("By category family", summary.by_family),
-            ("By responsible party", summary.by_responsible),
+        for title, counts, label in (
+            (_("By category family"), summary.by_family, _),
+            (_("By responsible party"), summary.by_responsible, responsible_label),
         ):
             parts += [Content(""), Content.styled(title, "bold $accent")]
             if not counts:
-                parts.append(Content.styled("  none", "$text-muted"))
+                parts.append(Content.styled("  " + _("none"), "$text-muted"))
                 continue
             largest = max(counts.values())
             for key, count in counts.items():
                 parts.append(
                     Content.assemble(
-                        "  " + fit(safe_line(key), 14),
+                        "  " + fit(label(safe_line(key)), 14),
                         (f"{count:>4}  ", "bold"),
                         (reports.bar(count, largest, CHART_WIDTH), "$accent"),
                     )
@@ -151,7 +195,7 @@ class ShiftReportScreen(ModalScreen[None]):
         parts += [
             Content(""),
             Content.styled(
-                f"Special cases, report at once: {len(summary.special)}",
+                _("Special cases, report at once: {count}").format(count=len(summary.special)),
                 "bold $warning" if summary.special else "bold",
             ),
         ]
@@ -161,8 +205,11 @@ class ShiftReportScreen(ModalScreen[None]):
                 Content.assemble(
                     (f"  {when}  ", "$text-muted"),
                     (safe_line(case.category), "bold"),
-                    "  " + safe_line(case.status),
-                    ("  by " + safe_line(case.created_by), "$text-muted"),
+                    "  " + case_status_label(safe_line(case.status)),
+                    (
+                        "  " + _("by {agent}").format(agent=safe_line(case.created_by)),
+                        "$text-muted",
+                    ),
                     "  " + safe_line(case.order_id or case.case_id),
                 )
             )

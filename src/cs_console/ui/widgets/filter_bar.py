@@ -6,7 +6,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from cs_console.domain import ConversationStatus, Group
+from cs_console.domain import ConversationStatus
+from cs_console.i18n import _, pgettext
+from cs_console.ui.text import group_label, status_label
 from cs_console.views import QueueCounts, QueueFilter
 
 _STATUS_KEYS = {
@@ -32,23 +34,29 @@ class FilterBar(Static):
             return Content.styled(text, "bold reverse" if active else "$text-muted")
 
         statuses = [
-            item(_STATUS_KEYS[s], s.value, counts.by_status[s] if counts else None, flt.status is s)
+            item(
+                _STATUS_KEYS[s],
+                status_label(s),
+                counts.by_status[s] if counts else None,
+                flt.status is s,
+            )
             for s in ConversationStatus
         ]
         scopes = [
-            item("a", "all", counts.everyone if counts else None, flt.scope == "all"),
-            item("m", "mine", counts.mine if counts else None, flt.scope == "mine"),
+            item("a", _("all"), counts.everyone if counts else None, flt.scope == "all"),
+            item("m", _("mine"), counts.mine if counts else None, flt.scope == "mine"),
             item(
-                "u", "unassigned", counts.unassigned if counts else None, flt.scope == "unassigned"
+                "u",
+                _("unassigned"),
+                counts.unassigned if counts else None,
+                flt.scope == "unassigned",
             ),
         ]
-        group_label = {None: "both", Group.PRE_SALE: "pre-sale", Group.AFTER_SALE: "after-sale"}[
-            flt.group
-        ]
+        desk = pgettext("desks", "both") if flt.group is None else group_label(flt.group)
         group_count = None
         if counts is not None and flt.group is not None:
             group_count = counts.by_group[flt.group]
-        groups = [item("v", group_label, group_count, flt.group is not None)]
+        groups = [item("v", desk, group_count, flt.group is not None)]
         return Content("\n").join(
             [
                 Content(" ").join(statuses),
