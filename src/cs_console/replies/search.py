@@ -5,6 +5,8 @@ lowercase, diacritics removed (``hoàn tiền`` -> ``hoan tien``), and Chinese t
 also as toneless pinyin (``发货`` -> ``fahuo``) and initials (``fh``). A query then
 costs a few substring scans over those strings plus one rapidfuzz pass over the
 vocabulary, which keeps it within a few milliseconds for thousands of replies.
+The pinyin forms wait for the first query that could be pinyin: pypinyin's phrase
+tables take 60 MB and half a second to load, and many agents never type pinyin.
 
 Ranking, best first: the exact query in a title, in keywords, in group/scenario,
 in the body; pinyin and initials just below their text counterparts; then replies
@@ -17,13 +19,11 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin
-from rapidfuzz import fuzz, process
 
 from cs_console.replies.library import QuickReply
 
@@ -77,6 +77,8 @@ def fold(text: str) -> str:
 def _run_pinyin(run: str) -> tuple[str, str]:
     # Replies repeat the same phrases (发货, 退款) over and over, and pypinyin is pure
     # Python: caching the runs makes rebuilding the index after an edit cheap.
+    from pypinyin import Style, lazy_pinyin
+
     full = "".join(lazy_pinyin(run, style=Style.NORMAL))
     initials = "".join(lazy_pinyin(run, style=Style.FIRST_LETTER))
     return full, initials
@@ -122,12 +124,6 @@ class ReplyIndex:
         keywords: list[str] = []
         metas: list[str] = []
         bodies: list[str] = []
-        py_titles: list[str] = []
-        py_keywords: list[str] = []
-        py_bodies: list[str] = []
-        ini_titles: list[str] = []
-        ini_keywords: list[str] = []
-        ini_bodies: list[str] = []
         self._keyword_lists: list[tuple[str, ...]] = []
         for reply in self.replies:
             folded_keywords = tuple(fold(keyword) for keyword in reply.keywords)
@@ -139,14 +135,6 @@ class ReplyIndex:
                 fold(f"{reply.group} {reply.scenario} {slug}").replace("-", " ").replace(".", " ")
             )
             bodies.append(fold(reply.body))
-            for source, full_list, initials_list in (
-                (reply.title, py_titles, ini_titles),
-                (" | ".join(reply.keywords), py_keywords, ini_keywords),
-                (reply.body, py_bodies, ini_bodies),
-            ):
-                full, initials = pinyin_forms(source)
-                full_list.append(full)
-                initials_list.append(initials)
 
         # (weight, strings, word-start bonus applies, shortest query searched).
         # A single letter occurs in nearly every body: matching it there only adds
@@ -159,29 +147,19 @@ class ReplyIndex:
         ]
         # Only replies with Chinese have pinyin; scanning just those keeps pinyin
         # matching cheap in a library that is mostly other languages.
-        self._pinyin_positions = [
+        self._chinese = [
             index
-            for index, forms in enumerate(zip(py_titles, py_keywords, py_bodies, strict=True))
-            if any(forms)
+            for index, reply in enumerate(self.replies)
+            if any(_HAN_RE.search(text) for text in (reply.title, reply.body, *reply.keywords))
         ]
-        chinese = self._pinyin_positions
-        self._pinyin_fields: list[tuple[float, list[str], bool, int]] = [
-            (weight, [strings[index] for index in chinese], False, shortest)
-            for weight, strings, shortest in (
-                (_PY_TITLE, py_titles, 1),
-                (_PY_KEYWORDS, py_keywords, 1),
-                (_PY_BODY, py_bodies, 2),
-                (_INI_TITLE, ini_titles, 1),
-                (_INI_KEYWORDS, ini_keywords, 1),
-                (_INI_BODY, ini_bodies, 2),
-            )
-        ]
+        self._pinyin_lock = threading.Lock()
+        self._pinyin: _PinyinFields | None = None
         self._titles_and_keywords = [
             f"{title}\n{keyword}" for title, keyword in zip(titles, keywords, strict=True)
         ]
+        # Without pinyin until a query asks for it (see _all_words).
         self._all_text = [
-            "\n".join(parts)
-            for parts in zip(titles, keywords, metas, bodies, py_titles, py_keywords, strict=True)
+            "\n".join(parts) for parts in zip(titles, keywords, metas, bodies, strict=True)
         ]
 
         # Word index for typo tolerance: word -> [(reply position, field weight)].
@@ -205,6 +183,17 @@ class ReplyIndex:
 
     def __len__(self) -> int:
         return len(self.replies)
+
+    def prepare_pinyin(self) -> None:
+        """Fold the Chinese replies to pinyin now (thread-safe) rather than at the first
+        query that needs it; a caller with time to spare (a worker) may call it early."""
+        self._pinyin_fields()
+
+    def _pinyin_fields(self) -> _PinyinFields:
+        with self._pinyin_lock:
+            if self._pinyin is None:
+                self._pinyin = _PinyinFields.build(self.replies, self._chinese, self._all_text)
+            return self._pinyin
 
     def search(self, query: str, *, language: str | None = None, limit: int = 50) -> list[Hit]:
         """Find replies matching ``query``, best first.
@@ -233,8 +222,9 @@ class ReplyIndex:
         if bare and bare != folded:
             self._exact(bare, self._text_fields, None, scores, fields_hit)
         compact = folded.replace(" ", "")
-        if compact.isascii() and compact.isalpha():
-            self._exact(compact, self._pinyin_fields, self._pinyin_positions, scores, fields_hit)
+        if compact.isascii() and compact.isalpha() and self._chinese:
+            pinyin = self._pinyin_fields()
+            self._exact(compact, pinyin.fields, self._chinese, scores, fields_hit)
         for position, count in fields_hit.items():
             # A reply about the topic names it in several places; a chance hit
             # (initials "fh" inside 高峰欢迎) usually sits in one field only.
@@ -326,9 +316,14 @@ class ReplyIndex:
         """Score replies that hold every word of the query somewhere."""
         ordered = sorted(words, key=len, reverse=True)
         first, rest = ordered[0], ordered[1:]
-        candidates = [index for index, text in enumerate(self._all_text) if first in text]
+        # Pinyin words can only be found in Chinese replies' pinyin: fold them in only
+        # for a query that could be pinyin.
+        texts = self._all_text
+        if self._chinese and any(word.isascii() and word.isalpha() for word in words):
+            texts = self._pinyin_fields().all_text
+        candidates = [index for index, text in enumerate(texts) if first in text]
         for position in candidates:
-            text = self._all_text[position]
+            text = texts[position]
             if all(word in text for word in rest):
                 head = self._titles_and_keywords[position]
                 share = sum(word in head for word in words) / len(words)
@@ -375,6 +370,8 @@ class ReplyIndex:
 
     def _similar_words(self, word: str, *, with_prefixes: bool) -> list[tuple[str, float]]:
         """Return vocabulary words like ``word`` with a similarity in 0..1."""
+        from rapidfuzz import fuzz, process
+
         similar: dict[str, float] = {}
         if with_prefixes:
             # Words starting with the query ("refu" -> refund, refunded), by bisect.
@@ -392,6 +389,48 @@ class ReplyIndex:
                 if similarity > similar.get(vocabulary_word, 0.0):
                     similar[vocabulary_word] = similarity
         return list(similar.items())
+
+
+@dataclass(frozen=True, slots=True)
+class _PinyinFields:
+    """The Chinese replies' pinyin and initials, as searched fields."""
+
+    #: (weight, strings, word-start bonus, shortest query), rows in ``ReplyIndex._chinese``.
+    fields: list[tuple[float, list[str], bool, int]]
+    #: Every reply's text with the pinyin of its title and keywords, for multi-word queries.
+    all_text: list[str]
+
+    @classmethod
+    def build(
+        cls, replies: Sequence[QuickReply], chinese: list[int], texts: list[str]
+    ) -> _PinyinFields:
+        columns: list[list[str]] = [[] for _ in range(6)]
+        all_text = list(texts)
+        for position in chinese:
+            reply = replies[position]
+            title = pinyin_forms(reply.title)
+            keywords = pinyin_forms(" | ".join(reply.keywords))
+            body = pinyin_forms(reply.body)
+            for column, value in zip(
+                columns,
+                (title[0], keywords[0], body[0], title[1], keywords[1], body[1]),
+                strict=True,
+            ):
+                column.append(value)
+            all_text[position] += f"\n{title[0]}\n{keywords[0]}"
+        weights = (
+            (_PY_TITLE, 1),
+            (_PY_KEYWORDS, 1),
+            (_PY_BODY, 2),
+            (_INI_TITLE, 1),
+            (_INI_KEYWORDS, 1),
+            (_INI_BODY, 2),
+        )
+        fields = [
+            (weight, strings, False, shortest)
+            for (weight, shortest), strings in zip(weights, columns, strict=True)
+        ]
+        return cls(fields, all_text)
 
 
 def _stem(word: str) -> str:

@@ -12,26 +12,49 @@ Choices, and why:
 * One writing process per store (a lock file beside it), and one writing thread at
   a time inside it: SQLite 3.40 (bundled with this Python) can corrupt a WAL file
   when two connections write or checkpoint at once (fixed in 3.51.3).
+* Connections are pooled and kept open: opening one and setting its pragmas cost
+  more than the indexed reads the UI makes on every keystroke. A connection serves
+  one thread at a time; every checkout is a fresh transaction.
+* The writing process counts commits per table (:meth:`Database.generation`), so
+  derived figures such as the queue's counts can be kept until their table changes.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from cs_console.store.migrations import LATEST_VERSION, MIGRATIONS
 
+T = TypeVar("T")
+
 BUSY_TIMEOUT_MS = 10_000
+#: Derived figures kept by :meth:`Database.cached` (a few per queue filter).
+MAX_CACHED = 64
+#: Connections kept open: the UI thread, the sync worker and a few short-lived workers.
+POOL_SIZE = 4
+
+# The table a data-changing statement writes to (SQLAlchemy and hand-written SQL).
+_WRITTEN_TABLE = re.compile(
+    r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
+    r"\s+[\"`\[]?(\w+)",
+    re.IGNORECASE,
+)
+_TOUCHED = "cs_touched_tables"
+_ANY_TABLE = "*"
+_NOT_WRITES = ("SELECT", "BEGIN", "PRAGMA", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 class StoreError(Exception):
@@ -59,16 +82,22 @@ class Database:
             self._take_process_lock()
         elif not path.exists():
             raise StoreError(f"no store at {path}: run cs-console once to create it")
+        self._generations: Counter[str] = Counter()
+        self._cache: dict[Hashable, tuple[int, Any]] = {}
+        self._cache_lock = threading.Lock()
         url = f"sqlite:///{path}" if writer else f"sqlite:///file:{path}?mode=ro&uri=true"
-        # NullPool: a connection per transaction is cheap for SQLite and keeps
-        # threads from sharing one; pragmas are set on every connect.
+        # Overflow connections beyond POOL_SIZE are closed when given back, so a burst
+        # of worker threads never waits for a connection and leaves none behind.
         self.engine: Engine = create_engine(
             url,
-            poolclass=NullPool,
+            poolclass=QueuePool,
+            pool_size=POOL_SIZE,
+            max_overflow=-1,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         )
         configure_sqlite(self.engine)
         if writer:
+            event.listen(self.engine, "before_cursor_execute", _note_written_table)
             try:
                 self._migrate()
             except DatabaseError as exc:
@@ -119,8 +148,41 @@ class Database:
             raise StoreError("this store was opened read-only")
         with self._write_lock, self.engine.connect() as raw:
             conn = raw.execution_options(cs_immediate=True)
-            with conn.begin():
-                yield conn
+            touched: set[str] = set()
+            conn.info[_TOUCHED] = touched
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info.pop(_TOUCHED, None)
+                # Counted after the commit (or rollback): a reader that saw the old
+                # generation cannot have cached figures taken before this commit.
+                self._generations.update(touched)
+
+    def generation(self, table: str) -> int | None:
+        """How many write transactions have changed ``table`` since the store opened, or
+        None when another process may change it (a read-only handle): figures derived
+        from the table can be cached for as long as this number stays the same."""
+        if not self.writer:
+            return None
+        return self._generations[table] + self._generations[_ANY_TABLE]
+
+    def cached(self, table: str, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, or its earlier result for ``key`` if ``table`` has not been
+        written since (see :meth:`generation`); always ``compute()`` on a read-only handle."""
+        generation = self.generation(table)
+        if generation is None:
+            return compute()
+        with self._cache_lock:
+            found = self._cache.get(key)
+        if found is not None and found[0] == generation:
+            return found[1]  # type: ignore[no-any-return]
+        value = compute()
+        with self._cache_lock:
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+            self._cache[key] = (generation, value)
+        return value
 
     @property
     def schema_version(self) -> int:
@@ -184,6 +246,24 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         pass  # a read-only connection cannot change the journal mode; the writer did
     cursor.execute("PRAGMA temp_store = MEMORY")
     cursor.close()
+
+
+def _note_written_table(
+    conn: Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    touched = conn.info.get(_TOUCHED)
+    if touched is None:
+        return
+    if statement.lstrip()[:9].upper().startswith(_NOT_WRITES):
+        return
+    found = _WRITTEN_TABLE.match(statement)
+    # A statement of another shape (a CTE, say) may write anywhere.
+    touched.add(found.group(1).lower() if found is not None else _ANY_TABLE)
 
 
 def _on_begin(conn: Connection) -> None:

@@ -2,6 +2,8 @@
 
 The queue can hold 100,000 conversations; the UI asks only for the rows it shows.
 Every query here is served by an index on ``(status[, group | assignee], queue_rank)``.
+Counts are kept (:meth:`Database.cached`) until the conversation table is next
+written: counting a status holding 40,000 conversations on every keystroke is not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from cs_console.store.models import CONVERSATION, CUSTOMER
 from cs_console.views import QueueCounts, QueueFilter, QueueRow
 
 _C = CONVERSATION.c
+_TABLE = "conversation"
+
+
+def _filter_key(flt: QueueFilter) -> tuple[str, str | None, str, str | None]:
+    return (flt.status.value, flt.group.value if flt.group else None, flt.scope, flt.me)
 
 
 def _where(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
@@ -31,10 +38,13 @@ def _where(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
 
 def queue_count(db: Database, flt: QueueFilter) -> int:
     """How many conversations the filter shows."""
-    with db.read() as conn:
-        return int(
-            conn.execute(_where(select(func.count()), flt).select_from(CONVERSATION)).scalar_one()
-        )
+
+    def count() -> int:
+        with db.read() as conn:
+            stmt = _where(select(func.count()), flt).select_from(CONVERSATION)
+            return int(conn.execute(stmt).scalar_one())
+
+    return db.cached(_TABLE, ("queue_count", *_filter_key(flt)), count)
 
 
 def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[QueueRow]:
@@ -107,6 +117,10 @@ def longest_waiting(db: Database, flt: QueueFilter) -> str | None:
 def queue_counts(db: Database, flt: QueueFilter) -> QueueCounts:
     """Counts for the filter bar: per status (in the current scope and group), and per
     scope and group (in the current status)."""
+    return db.cached(_TABLE, ("queue_counts", *_filter_key(flt)), lambda: _counts(db, flt))
+
+
+def _counts(db: Database, flt: QueueFilter) -> QueueCounts:
     with db.read() as conn:
         by_status: dict[ConversationStatus, int] = {s: 0 for s in ConversationStatus}
         scoped = select(_C.status, func.count()).group_by(_C.status)
@@ -156,5 +170,9 @@ def waiting_count(db: Database, flt: QueueFilter) -> int:
     stmt = _where(select(func.count()).select_from(CONVERSATION), flt).where(
         _C.waiting_since.is_not(None)
     )
-    with db.read() as conn:
-        return int(conn.execute(stmt).scalar_one())
+
+    def count() -> int:
+        with db.read() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    return db.cached(_TABLE, ("waiting_count", *_filter_key(flt)), count)

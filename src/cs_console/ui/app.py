@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
+from cs_console.i18n import N_, _, set_language
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
 from cs_console.ui.messages import RepliesLoaded, StoreFailed, StoreOpened, SyncChanged
@@ -46,8 +47,8 @@ class ConsoleApp(App[None]):
     TITLE = "cs-console"
     CSS_PATH = "app.tcss"
     BINDINGS = [
-        Binding("f1", "help", "Help", id="app.help"),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1", "help", N_("Help"), id="app.help"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
     ]
 
     def __init__(
@@ -59,6 +60,8 @@ class ConsoleApp(App[None]):
         clock: Callable[[], datetime] = utcnow,
         sync_enabled: bool = True,
     ) -> None:
+        # Before anything is built: every label from here on is in this language.
+        set_language(settings.ui_language)
         super().__init__()
         self.settings = settings
         self.connect = connect
@@ -67,11 +70,13 @@ class ConsoleApp(App[None]):
         self.sync_enabled = sync_enabled
         self.context: AgentContext | None = None
         self.replies: RepliesLoaded | None = None
+        #: The shop replies the library was built with (see services.replies).
+        self._replies_stamp = ""
         self.sync_loop: SyncLoop | None = None
         self.effective_keymap: dict[str, str] = {}
         self.composer_keys_note = "Enter / Ctrl+J" if settings.enter_sends else "Ctrl+J / Enter"
         if demo:
-            self.sub_title = "demo shop"
+            self.sub_title = _("demo shop")
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Colours of the app's own (waiting clock, flags, message kinds)."""
@@ -81,7 +86,9 @@ class ConsoleApp(App[None]):
         self._apply_themes()
         self._apply_keymap()
         self.push_screen(WorkspaceScreen())
-        self.open_store()
+        # After the first paint: the worker imports SQLAlchemy, which would hold the GIL
+        # while the first frame is being drawn.
+        self.call_after_refresh(self.open_store)
 
     def _apply_themes(self) -> None:
         """Register the shipped and the agent's themes; a broken file is reported once."""
@@ -91,11 +98,18 @@ class ConsoleApp(App[None]):
         for theme in themes:
             self.register_theme(theme)
         for problem in problems:
-            self.notify(f"Theme skipped: {problem}", severity="warning", timeout=10, markup=False)
+            self.notify(
+                _("Theme skipped: {problem}").format(problem=problem),
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         wanted = self.settings.theme
         if wanted not in self.available_themes:
             self.notify(
-                f"No theme named {wanted!r}; using cs-dark.", severity="warning", markup=False
+                _("No theme named {name!r}; using cs-dark.").format(name=wanted),
+                severity="warning",
+                markup=False,
             )
             wanted = "cs-dark" if "cs-dark" in self.available_themes else "textual-dark"
         self.theme = wanted
@@ -108,7 +122,9 @@ class ConsoleApp(App[None]):
         try:
             save_ui_choice(self.settings.config_dir, theme.name)
         except (OSError, SettingsError) as exc:
-            self.notify(f"Theme not saved: {exc}", severity="warning", markup=False)
+            self.notify(
+                _("Theme not saved: {error}").format(error=exc), severity="warning", markup=False
+            )
 
     def _apply_keymap(self) -> None:
         """Remap bindings by id from the config; unknown ids and clashes are reported."""
@@ -116,7 +132,12 @@ class ConsoleApp(App[None]):
 
         problems = check_keymap(self.settings.keymap)
         for problem in problems:
-            self.notify(f"Keymap: {problem}", severity="warning", timeout=15, markup=False)
+            self.notify(
+                _("Keymap: {problem}").format(problem=problem),
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
         self.effective_keymap = dict(self.settings.keymap)
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
@@ -160,7 +181,13 @@ class ConsoleApp(App[None]):
         from cs_console.replies.search import ReplyIndex
         from cs_console.services import replies
 
-        library, issues = replies.load(self.settings)
+        context = self.context
+        if context is None:
+            library, issues = replies.load(self.settings)
+        else:
+            # The shop's published replies (synced) sit between the shipped and yours.
+            self._replies_stamp = replies.shop_replies_stamp(context)
+            library, issues = replies.load_for(context)
         self.post_message(
             RepliesLoaded(library, ReplyIndex(list(library)), [str(i) for i in issues])
         )
@@ -168,7 +195,11 @@ class ConsoleApp(App[None]):
     def on_replies_loaded(self, message: RepliesLoaded) -> None:
         self.replies = message
         for problem in message.problems[:5]:
-            self.notify(f"Quick reply skipped: {problem}", severity="warning", markup=False)
+            self.notify(
+                _("Quick reply skipped: {problem}").format(problem=problem),
+                severity="warning",
+                markup=False,
+            )
         if self.workspace is not None:
             self.workspace.replies_loaded()
 
@@ -221,10 +252,16 @@ class ConsoleApp(App[None]):
     def on_sync_changed(self, message: SyncChanged) -> None:
         if self.workspace is not None:
             self.workspace.sync_changed(message.status, message.report)
+        report, context = message.report, self.context
+        if report is not None and report.pulled and context is not None and self.replies:
+            from cs_console.services import replies
+
+            if replies.shop_replies_stamp(context) != self._replies_stamp:
+                self.load_replies()  # the shop published, changed or withdrew replies
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.notify(
-            message.reason, title="Store problem", severity="error", timeout=30, markup=False
+            message.reason, title=_("Store problem"), severity="error", timeout=30, markup=False
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -232,7 +269,9 @@ class ConsoleApp(App[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(
-                f"{event.worker.name} failed: {type(error).__name__}: {error}",
+                _("{action} failed: {error}").format(
+                    action=event.worker.name, error=f"{type(error).__name__}: {error}"
+                ),
                 severity="error",
                 timeout=20,
                 markup=False,
@@ -269,58 +308,70 @@ class ConsoleApp(App[None]):
             return
         commands: list[tuple[str, str, Callable[[], Any]]] = [
             (
-                "Queue: jump to the longest-waiting customer",
-                "Ctrl+G or n",
+                N_("Queue: jump to the longest-waiting customer"),
+                N_("Ctrl+G or n"),
                 workspace.action_next_waiting,
             ),
-            ("Conversation: claim", "Assign it to me (c)", workspace.action_claim),
-            ("Conversation: transfer", "To a desk or an agent (t)", workspace.action_transfer),
+            (N_("Conversation: claim"), N_("Assign it to me (c)"), workspace.action_claim),
             (
-                "Conversation: resolve",
-                "Mark resolved (x)",
+                N_("Conversation: transfer"),
+                N_("To a desk or an agent (t)"),
+                workspace.action_transfer,
+            ),
+            (
+                N_("Conversation: resolve"),
+                N_("Mark resolved (x)"),
                 lambda: workspace.action_set_status("resolved"),
             ),
             (
-                "Conversation: reopen",
-                "Back to open (o)",
+                N_("Conversation: reopen"),
+                N_("Back to open (o)"),
                 lambda: workspace.action_set_status("open"),
             ),
             (
-                "Conversation: mark pending",
-                "Waiting on us (p)",
+                N_("Conversation: mark pending"),
+                N_("Waiting on us (p)"),
                 lambda: workspace.action_set_status("pending"),
             ),
-            ("Conversation: snooze", "Hide until later (z)", workspace.action_snooze),
+            (N_("Conversation: snooze"), N_("Hide until later (z)"), workspace.action_snooze),
             (
-                "Reply: take back the last reply",
-                "While still queued (Ctrl+R)",
+                N_("Reply: take back the last reply"),
+                N_("While still queued (Ctrl+R)"),
                 workspace.action_undo_send,
             ),
             (
-                "Reply: retry failed messages",
-                "In this conversation (F5)",
+                N_("Reply: retry failed messages"),
+                N_("In this conversation (F5)"),
                 workspace.action_retry_failed,
             ),
-            ("Queue: show open", "1", lambda: workspace.action_filter_status("open")),
-            ("Queue: show pending", "2", lambda: workspace.action_filter_status("pending")),
-            ("Queue: show snoozed", "3", lambda: workspace.action_filter_status("snoozed")),
-            ("Queue: show resolved", "4", lambda: workspace.action_filter_status("resolved")),
-            ("Queue: everyone's", "a", lambda: workspace.action_filter_scope("all")),
-            ("Queue: mine", "m", lambda: workspace.action_filter_scope("mine")),
-            ("Queue: unassigned", "u", lambda: workspace.action_filter_scope("unassigned")),
-            ("Queue: switch pre-sale / after-sale / both", "v", workspace.action_cycle_group),
-            ("Case: log a case for this conversation", "l or Ctrl+L", workspace.action_log_case),
-            ("Order: add a flagged remark", "f or F8", workspace.action_add_remark),
-            ("Cases: register and today's follow-ups", "F7", workspace.action_cases),
+            (N_("Queue: show open"), "1", lambda: workspace.action_filter_status("open")),
+            (N_("Queue: show pending"), "2", lambda: workspace.action_filter_status("pending")),
+            (N_("Queue: show snoozed"), "3", lambda: workspace.action_filter_status("snoozed")),
+            (N_("Queue: show resolved"), "4", lambda: workspace.action_filter_status("resolved")),
+            (N_("Queue: everyone's"), "a", lambda: workspace.action_filter_scope("all")),
+            (N_("Queue: mine"), "m", lambda: workspace.action_filter_scope("mine")),
+            (N_("Queue: unassigned"), "u", lambda: workspace.action_filter_scope("unassigned")),
             (
-                "Reply: quick replies",
-                "Ctrl+T, or / in an empty composer",
+                N_("Queue: switch pre-sale / after-sale / both"),
+                "v",
+                workspace.action_cycle_group,
+            ),
+            (
+                N_("Case: log a case for this conversation"),
+                N_("l or Ctrl+L"),
+                workspace.action_log_case,
+            ),
+            (N_("Order: add a flagged remark"), N_("f or F8"), workspace.action_add_remark),
+            (N_("Cases: register and today's follow-ups"), "F7", workspace.action_cases),
+            (
+                N_("Reply: quick replies"),
+                N_("Ctrl+T, or / in an empty composer"),
                 workspace.action_quick_replies,
             ),
-            ("Shift: end and hand over", "F10", workspace.action_end_shift),
-            ("Shift: figures (response times, cases)", "F9", workspace.action_figures),
-            ("Orders: show the customer's orders", "F6", workspace.action_focus_orders),
-            ("Help: show every key", "F1", self.action_help),
+            (N_("Shift: end and hand over"), "F10", workspace.action_end_shift),
+            (N_("Shift: figures (response times, cases)"), "F9", workspace.action_figures),
+            (N_("Orders: show the customer's orders"), "F6", workspace.action_focus_orders),
+            (N_("Help: show every key"), "F1", self.action_help),
         ]
         for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+            yield SystemCommand(_(title), _(help_text), callback)

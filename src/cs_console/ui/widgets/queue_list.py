@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cs_console.domain import Group
+from cs_console.i18n import N_, LazyText, _
 from cs_console.timeutil import humanize_duration
 from cs_console.ui.text import fit, safe_line
 from cs_console.views import QueueRow
@@ -35,63 +36,69 @@ Fetch = Callable[[int, int], list[QueueRow]]
 class QueueList(ScrollView, can_focus=True):
     """Conversations in queue order; Enter opens the highlighted one."""
 
-    HELP = """
+    HELP = LazyText(
+        """
 ## Queue
 
 Oldest waiting customer first. The clock turns yellow, then red, as the wait grows.
 `j`/`k` or arrows move, `Enter` opens, `n` jumps to the longest-waiting customer.
 """
+    )
 
     BINDINGS = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="queue.down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="queue.up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="queue.page_down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="queue.page_up"),
-        Binding("home,g", "first", "First", show=False, id="queue.first"),
-        Binding("end,G", "last", "Last", show=False, id="queue.last"),
-        Binding("enter", "choose", "Open", id="queue.open"),
-        Binding("n", "screen.next_waiting", "Next waiting", id="queue.next_waiting"),
-        Binding("r", "app.focus('composer')", "Reply", id="queue.reply"),
-        Binding("c", "screen.claim", "Claim", id="queue.claim"),
-        Binding("t", "screen.transfer", "Transfer", id="queue.transfer"),
-        Binding("x", "screen.set_status('resolved')", "Resolve", id="queue.resolve"),
-        Binding("o", "screen.set_status('open')", "Reopen", id="queue.reopen"),
-        Binding("p", "screen.set_status('pending')", "Pending", show=False, id="queue.pending"),
-        Binding("z", "screen.snooze", "Snooze", id="queue.snooze"),
-        Binding("l", "screen.log_case", "Log case", id="queue.log_case"),
-        Binding("f", "screen.add_remark", "Flag order", id="queue.add_remark"),
-        Binding("1", "screen.filter_status('open')", "Open ones", show=False, id="queue.show_open"),
+        Binding("down,j", "cursor_down", N_("Down"), show=False, id="queue.down"),
+        Binding("up,k", "cursor_up", N_("Up"), show=False, id="queue.up"),
+        Binding("pagedown", "page_down", N_("Page down"), show=False, id="queue.page_down"),
+        Binding("pageup", "page_up", N_("Page up"), show=False, id="queue.page_up"),
+        Binding("home,g", "first", N_("First"), show=False, id="queue.first"),
+        Binding("end,G", "last", N_("Last"), show=False, id="queue.last"),
+        Binding("enter", "choose", N_("Open"), id="queue.open"),
+        Binding("n", "screen.next_waiting", N_("Next waiting"), id="queue.next_waiting"),
+        Binding("r", "screen.focus_pane('composer')", N_("Reply"), id="queue.reply"),
+        Binding("c", "screen.claim", N_("Claim"), id="queue.claim"),
+        Binding("t", "screen.transfer", N_("Transfer"), id="queue.transfer"),
+        Binding("x", "screen.set_status('resolved')", N_("Resolve"), id="queue.resolve"),
+        Binding("o", "screen.set_status('open')", N_("Reopen"), id="queue.reopen"),
+        Binding("p", "screen.set_status('pending')", N_("Pending"), show=False, id="queue.pending"),
+        Binding("z", "screen.snooze", N_("Snooze"), id="queue.snooze"),
+        Binding("l", "screen.log_case", N_("Log case"), id="queue.log_case"),
+        Binding("f", "screen.add_remark", N_("Flag order"), id="queue.add_remark"),
+        Binding(
+            "1", "screen.filter_status('open')", N_("Open ones"), show=False, id="queue.show_open"
+        ),
         Binding(
             "2",
             "screen.filter_status('pending')",
-            "Pending ones",
+            N_("Pending ones"),
             show=False,
             id="queue.show_pending",
         ),
         Binding(
             "3",
             "screen.filter_status('snoozed')",
-            "Snoozed ones",
+            N_("Snoozed ones"),
             show=False,
             id="queue.show_snoozed",
         ),
         Binding(
             "4",
             "screen.filter_status('resolved')",
-            "Resolved ones",
+            N_("Resolved ones"),
             show=False,
             id="queue.show_resolved",
         ),
-        Binding("a", "screen.filter_scope('all')", "All", show=False, id="queue.scope_all"),
-        Binding("m", "screen.filter_scope('mine')", "Mine", show=False, id="queue.scope_mine"),
+        Binding("a", "screen.filter_scope('all')", N_("All"), show=False, id="queue.scope_all"),
+        Binding("m", "screen.filter_scope('mine')", N_("Mine"), show=False, id="queue.scope_mine"),
         Binding(
             "u",
             "screen.filter_scope('unassigned')",
-            "Unassigned",
+            N_("Unassigned"),
             show=False,
             id="queue.scope_unassigned",
         ),
-        Binding("v", "screen.cycle_group", "Pre/after-sale", show=False, id="queue.cycle_group"),
+        Binding(
+            "v", "screen.cycle_group", N_("Pre/after-sale"), show=False, id="queue.cycle_group"
+        ),
     ]
 
     COMPONENT_CLASSES = {
@@ -137,7 +144,9 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         self.total = 0
         self._fetch: Fetch | None = None
         self._pages: dict[int, list[QueueRow]] = {}
-        self.empty_text = "Loading…"
+        self.empty_text = _("Loading…")
+        #: Rich styles by component class ("" is the widget's own), looked up per paint.
+        self._styles: dict[str, Style] = {}
 
     # --- data ----------------------------------------------------------------
 
@@ -227,6 +236,10 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
 
     # --- rendering -----------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line = int(self.scroll_y) + y
@@ -234,21 +247,38 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         row = self.row(index)
         if row is None:
             if self.total == 0 and y == 1:
-                style = self.get_component_rich_style("queue--empty")
+                style = self._full_style("queue--empty")
                 return Strip([Segment(fit("  " + self.empty_text, width), style)])
-            return Strip.blank(width, self.rich_style)
-        base = self.rich_style
-        if index == self.cursor:
-            base = base + self.get_component_rich_style("queue--cursor")
+            return Strip.blank(width, self._full_style(""))
+        base = self._full_style("queue--cursor" if index == self.cursor else "")
         segments = self._first_line(row, width) if part == 0 else self._second_line(row, width)
         return Strip([Segment(text, base + style) for text, style in segments], width)
 
+    def _full_style(self, name: str) -> Style:
+        """The widget's style, plus a component's (full, not partial) when named.
+        Kept until the styles change: computing them walks every ancestor."""
+        key = "full:" + name
+        style = self._styles.get(key)
+        if style is None:
+            if name == "queue--empty":
+                style = self.get_component_rich_style(name)
+            elif name:
+                style = self._full_style("") + self.get_component_rich_style(name)
+            else:
+                style = self.rich_style
+            self._styles[key] = style
+        return style
+
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
+        return style
 
     def _first_line(self, row: QueueRow, width: int) -> list[tuple[str, Style]]:
         clock_text, clock_style = self._clock(row)
-        group = "pre " if row.group is Group.PRE_SALE else "after"
+        # Fitted to six cells: "pre" / "after" in English, 售前 / 售后 in Chinese.
+        group = _("pre") if row.group is Group.PRE_SALE else _("after")
         group_style = "queue--pre-sale" if row.group is Group.PRE_SALE else "queue--after-sale"
         fixed = 1 + 6 + 8
         name_width = max(4, width - fixed)

@@ -6,8 +6,12 @@ own message shows whether it is queued, sent or failed.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import accumulate
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
@@ -16,41 +20,67 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from cs_console.domain import DeliveryState, MessageKind
+from cs_console.i18n import N_, LazyText, _
 from cs_console.sanitize import sanitize, sanitize_line
-from cs_console.ui.text import local_time
+from cs_console.ui.text import local_time, message_kind_label
 from cs_console.views import MessageRow
 
-_KIND_LABEL = {
-    MessageKind.CUSTOMER: "customer",
-    MessageKind.AGENT: "agent",
-    MessageKind.NOTE: "internal note",
-    MessageKind.SYSTEM: "event",
-}
+#: Rendered blocks kept (a message at one width is one block): a few threads' worth.
+MAX_CACHED_BLOCKS = 2_000
+#: The part of the thread above the first screen is rendered this long after it.
+SETTLE_AFTER_S = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Placeholder:
+    text: str
+
+
+class _OlderNotice:
+    """The line saying that older messages load on scrolling up."""
+
+
+_OLDER = _OlderNotice()
+Block = MessageRow | _Placeholder | _OlderNotice
+
+
+def _estimate(block: Block, width: int) -> int:
+    """Lines a message will take, near enough to size the scroll bar until it is drawn."""
+    if not isinstance(block, MessageRow):
+        return 2
+    body_width = max(width - 2, 1)
+    body = sum(-(-max(cell_len(part), 1) // body_width) for part in block.body.split("\n"))
+    return 2 + body
+
+
 _DELIVERY_LABEL = {
-    DeliveryState.QUEUED: "◷ queued",
-    DeliveryState.SENT: "✓ sent",
-    DeliveryState.FAILED: "✗ failed · F5 retries",
+    DeliveryState.QUEUED: N_("◷ queued"),
+    DeliveryState.SENT: N_("✓ sent"),
+    DeliveryState.FAILED: N_("✗ failed · F5 retries"),
 }
 
 
 class ThreadView(ScrollView, can_focus=True):
     """A conversation's messages, newest at the bottom."""
 
-    HELP = """
+    HELP = LazyText(
+        """
 ## Thread
 
 Scroll with the arrows or PgUp/PgDn; older messages load as you reach the top.
 Internal notes are only seen by agents.
 """
+    )
 
     BINDINGS = [
-        Binding("up,k", "scroll_up", "Up", show=False, id="thread.up"),
-        Binding("down,j", "scroll_down", "Down", show=False, id="thread.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="thread.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="thread.page_down"),
-        Binding("end,G", "scroll_end", "Newest", show=False, id="thread.end"),
+        Binding("up,k", "scroll_up", N_("Up"), show=False, id="thread.up"),
+        Binding("down,j", "scroll_down", N_("Down"), show=False, id="thread.down"),
+        Binding("pageup", "page_up", N_("Page up"), show=False, id="thread.page_up"),
+        Binding("pagedown", "page_down", N_("Page down"), show=False, id="thread.page_down"),
+        Binding("end,G", "scroll_end", N_("Newest"), show=False, id="thread.end"),
     ]
 
     COMPONENT_CLASSES = {
@@ -74,9 +104,18 @@ Internal notes are only seen by agents.
         super().__init__(id=id)
         self.messages: list[MessageRow] = []
         self.has_older = False
-        self._lines: list[Strip] = []
+        self.placeholder = _("Open a conversation from the queue (Enter).")
         self._width = 0
-        self.placeholder = "Open a conversation from the queue (Enter)."
+        #: What the thread is made of, top to bottom: notices and messages.
+        self._blocks: list[Block] = []
+        #: Lines of each block; exact once rendered, estimated before.
+        self._heights: list[int] = []
+        self._exact: list[bool] = []
+        #: First line of each block (cumulative heights), for bisecting a line to its block.
+        self._starts: list[int] = []
+        self._strips: OrderedDict[tuple[Block, int], list[Strip]] = OrderedDict()
+        self._styles: dict[str, Style] = {}
+        self._settle_timer: Timer | None = None
 
     def show(
         self, messages: list[MessageRow], *, has_older: bool, keep_position: bool = False
@@ -85,49 +124,137 @@ Internal notes are only seen by agents.
         at_end = self.scroll_y >= self.max_scroll_y - 1
         self.messages = messages
         self.has_older = has_older
-        self._rebuild()
-        if not keep_position or at_end:
+        to_end = not keep_position or at_end
+        # The agent reads the bottom: render until the screen is full, the rest after
+        # this frame. A thread kept at a place far up is rendered whole at once.
+        self._layout(fill=self.scrollable_content_region.height if to_end else None)
+        if to_end:
             self.scroll_end(animate=False, immediate=True, force=True)
 
     def prepend(self, older: list[MessageRow], *, has_older: bool) -> None:
         """Add older messages on top, keeping the agent's place."""
-        before = len(self._lines)
+        before = self.virtual_size.height
         self.messages = older + self.messages
         self.has_older = has_older
-        self._rebuild()
-        self.scroll_to(y=len(self._lines) - before, animate=False, immediate=True, force=True)
+        self._layout(fill=None)
+        self.scroll_to(
+            y=self.virtual_size.height - before, animate=False, immediate=True, force=True
+        )
 
     def on_resize(self) -> None:
-        self._rebuild()
+        self._layout(fill=None)
 
-    def _rebuild(self) -> None:
-        width = max(self.scrollable_content_region.width, 10)
-        self._width = width
-        console: Console = self.app.console
-        lines: list[Strip] = []
-        if self.has_older:
-            lines.append(Strip([], 0))
-            lines.extend(
-                self._render_text(
-                    Text("  ↑ older messages load when you scroll up", self._style("thread--meta")),
-                    width,
-                    console,
-                )
-            )
-        if not self.messages:
-            lines.extend(
-                self._render_text(
-                    Text(self.placeholder, self._style("thread--placeholder")), width, console
-                )
-            )
-        for message in self.messages:
-            lines.extend(self._render_message(message, width, console))
-        self._lines = lines
-        self.virtual_size = Size(width, len(lines))
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        # Theme or focus changed the colours: what was rendered is stale, but colours do
+        # not move line breaks, so the layout holds and visible blocks redraw on demand.
+        self._styles.clear()
+        self._strips.clear()
         self.refresh()
 
+    # --- layout ----------------------------------------------------------------
+
+    def _layout(self, *, fill: int | None) -> None:
+        """Lay the blocks out; render exactly those at the bottom that cover ``fill``
+        lines (all of them if None) and estimate the others until :meth:`_settle`."""
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+            self._settle_timer = None
+        width = max(self.scrollable_content_region.width, 10)
+        self._width = width
+        blocks: list[Block] = []
+        if self.has_older:
+            blocks.append(_OLDER)
+        if not self.messages:
+            blocks.append(_Placeholder(self.placeholder))
+        blocks.extend(self.messages)
+        self._blocks = blocks
+        heights = [0] * len(blocks)
+        exact = [False] * len(blocks)
+        covered = 0
+        for index in range(len(blocks) - 1, -1, -1):
+            block = blocks[index]
+            cached = self._strips.get((block, width))
+            if cached is not None or fill is None or covered < fill:
+                heights[index] = len(self._render_block(block, width))
+                exact[index] = True
+            else:
+                heights[index] = _estimate(block, width)
+            covered += heights[index]
+        self._heights = heights
+        self._exact = exact
+        self._recount()
+        if not all(exact):
+            self._settle_timer = self.set_timer(SETTLE_AFTER_S, self._settle)
+        self.refresh()
+
+    def _recount(self) -> None:
+        starts = list(accumulate(self._heights, initial=0))
+        self._starts = starts[:-1]
+        self.virtual_size = Size(self._width, starts[-1])
+
+    def _settle(self) -> None:
+        """Render the blocks laid out by estimate, keeping the lines on screen in place."""
+        self._settle_timer = None
+        width = self._width
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        top = int(self.scroll_y)
+        shift = 0
+        for index, block in enumerate(self._blocks):
+            if self._exact[index]:
+                continue
+            height = len(self._render_block(block, width))
+            if self._starts[index] + self._heights[index] <= top:
+                shift += height - self._heights[index]
+            self._heights[index] = height
+            self._exact[index] = True
+        self._recount()
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, force=True)
+        elif shift:
+            self.scroll_to(y=top + shift, animate=False, immediate=True, force=True)
+        self.refresh()
+
+    # --- rendering -------------------------------------------------------------
+
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(name, partial=True)
+            self._styles[name] = style
+        return style
+
+    def _base_style(self) -> Style:
+        style = self._styles.get("")
+        if style is None:
+            style = self._styles[""] = self.rich_style
+        return style
+
+    def _render_block(self, block: Block, width: int) -> list[Strip]:
+        """The block's lines at ``width``, from the cache when it was drawn before."""
+        key = (block, width)
+        strips = self._strips.get(key)
+        if strips is not None:
+            self._strips.move_to_end(key)
+            return strips
+        console: Console = self.app.console
+        if isinstance(block, MessageRow):
+            strips = self._render_message(block, width, console)
+        elif isinstance(block, _Placeholder):
+            text = Text(block.text, self._style("thread--placeholder"))
+            strips = self._render_text(text, width, console)
+        else:
+            text = Text(
+                "  " + _("↑ older messages load when you scroll up"), self._style("thread--meta")
+            )
+            strips = [Strip([], 0), *self._render_text(text, width, console)]
+        base = self._base_style()
+        # Padded and styled once here rather than on every paint of the line.
+        strips = [strip.crop_extend(0, width, base).apply_style(base) for strip in strips]
+        self._strips[key] = strips
+        if len(self._strips) > MAX_CACHED_BLOCKS:
+            self._strips.popitem(last=False)
+        return strips
 
     def _render_text(self, text: Text, width: int, console: Console) -> list[Strip]:
         options = console.options.update_width(width)
@@ -137,14 +264,14 @@ Internal notes are only seen by agents.
         kind_style = self._style(f"thread--{m.kind.value}")
         meta = self._style("thread--meta")
         header = Text()
-        header.append(local_time(m.created_at, "%m-%d %H:%M") + "  ", meta)
+        header.append(local_time(m.created_at) + "  ", meta)
         header.append(sanitize_line(m.author), kind_style + Style(bold=True))
-        header.append(f"  · {_KIND_LABEL[m.kind]}", meta)
+        header.append(f"  · {message_kind_label(m.kind)}", meta)
         if m.kind in (MessageKind.AGENT, MessageKind.NOTE) and m.delivery is not DeliveryState.SENT:
             state_style = self._style(
                 "thread--failed" if m.delivery is DeliveryState.FAILED else "thread--queued"
             )
-            header.append("  " + _DELIVERY_LABEL[m.delivery], state_style)
+            header.append("  " + _(_DELIVERY_LABEL[m.delivery]), state_style)
         body = Text("  ") + Text(sanitize(m.body), kind_style)
         lines = [Strip([], 0)]
         lines.extend(self._render_text(header, width, console))
@@ -152,14 +279,14 @@ Internal notes are only seen by agents.
         return lines
 
     def render_line(self, y: int) -> Strip:
-        index = int(self.scroll_y) + y
-        if 0 <= index < len(self._lines):
-            return (
-                self._lines[index]
-                .crop_extend(0, self._width, self.rich_style)
-                .apply_style(self.rich_style)
-            )
-        return Strip.blank(self._width or self.size.width, self.rich_style)
+        line = int(self.scroll_y) + y
+        if 0 <= line < self.virtual_size.height and self._blocks:
+            index = bisect_right(self._starts, line) - 1
+            strips = self._render_block(self._blocks[index], self._width)
+            offset = line - self._starts[index]
+            if offset < len(strips):
+                return strips[offset]
+        return Strip.blank(self._width or self.size.width, self._base_style())
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
