@@ -393,7 +393,7 @@ def test_render_json_has_stable_keys() -> None:
     }
     assert full["average_response_s"] == 217.5
     assert full["turns"]["on_time_share"] == round(4 / 7, 4)
-    assert full["quick_replies"] == {"used": 0, "recorded": False}
+    assert full["quick_replies"] == {"used": 0, "recorded": False, "top": []}
     assert full["cases"]["money"]["CNY"]["postage_lost_minor"] == 1200
 
     def keys(tree: object, prefix: str = "") -> set[str]:

@@ -219,6 +219,34 @@ class HandoverRecord(Record):
     note: Text
 
 
+class ReplyActionRecord(Record):
+    """An action a quick reply applies when sent (the library README's ``actions``)."""
+
+    kind: Line
+    params: dict[Line, Line | int] = Field(default_factory=dict, max_length=10)
+
+
+class ReplyRecord(Record):
+    """A quick reply the shop published; the fields of a library ``[[reply]]`` table.
+
+    ``deleted`` is a tombstone: the shop took the reply back, and clients drop it. The
+    client checks a record with the same rules as a library file before using it.
+    """
+
+    id: Id
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+    group: Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", max_length=64)]
+    title: Line
+    body: Text
+    keywords: list[Line] = Field(default_factory=list, max_length=50)
+    scenario: Line
+    audience: Literal["pre-sale", "after-sale", "both"]
+    hotkey: Line | None = None
+    actions: list[ReplyActionRecord] = Field(default_factory=list, max_length=10)
+    updated_at: UtcTime
+    deleted: bool = False
+
+
 class ChangePage(Record):
     """One page of changes since a cursor. ``has_more`` asks the client to pull again at once.
 
@@ -239,6 +267,7 @@ class ChangePage(Record):
     cases: list[CaseRecord] = Field(default_factory=list)
     case_events: list[CaseEventRecord] = Field(default_factory=list)
     handovers: list[HandoverRecord] = Field(default_factory=list)
+    replies: list[ReplyRecord] = Field(default_factory=list)
 
     def count(self) -> int:
         """How many records the page holds."""
@@ -253,6 +282,7 @@ class ChangePage(Record):
             + len(self.cases)
             + len(self.case_events)
             + len(self.handovers)
+            + len(self.replies)
         )
 
 

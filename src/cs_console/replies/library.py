@@ -1,8 +1,9 @@
 """The quick-reply library: TOML files loaded into immutable replies.
 
-Libraries are layered: the shop's library first, then the agent's own
-``<config dir>/quick_replies``. A later reply with the same id replaces the earlier
-one in place; other ids add. Bad content never raises: it comes back as
+Libraries are layered: the library shipped with cs-console first, then the replies
+the shop published through its backend (a :class:`PublishedLayer`), then the agent's
+own ``<config dir>/quick_replies``. A later reply with the same id replaces the
+earlier one in place; other ids add. Bad content never raises: it comes back as
 :class:`~cs_console.replies.lint.LintIssue` and the broken part is skipped.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from cs_console.replies.lint import (
     GROUP_RE,
     LANGUAGE_RE,
+    CheckedReply,
     LintIssue,
     SourceMap,
     check_reply,
@@ -85,6 +87,26 @@ class QuickReply:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedReply:
+    """One reply the shop published, as the ``[[reply]]`` table of ``language/group``."""
+
+    language: str
+    group: str
+    table: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedLayer:
+    """A library layer that is not a folder: the shop's replies as sync stored them.
+
+    ``source`` names it in issues and in each reply's ``source`` (its line is 0).
+    """
+
+    source: str
+    replies: tuple[PublishedReply, ...]
+
+
 class Library:
     """An ordered, read-only set of replies with lookups by id, language and hotkey."""
 
@@ -150,7 +172,7 @@ def shipped_library_dir() -> Path:
     )
 
 
-def load_library(dirs: Sequence[Path]) -> tuple[Library, list[LintIssue]]:
+def load_library(dirs: Sequence[Path | PublishedLayer]) -> tuple[Library, list[LintIssue]]:
     """Load layered library directories into one :class:`Library`.
 
     Directories come in order, the shop library first. A later reply with an id
@@ -159,7 +181,8 @@ def load_library(dirs: Sequence[Path]) -> tuple[Library, list[LintIssue]]:
     directories are skipped quietly (an agent need not have personal replies).
 
     Args:
-        dirs: library roots holding ``<lang>/<group>.toml`` (or single files).
+        dirs: library roots holding ``<lang>/<group>.toml`` (or single files), or
+            published layers, in layer order.
 
     Returns:
         The library and the issues found; broken files and replies are skipped.
@@ -169,12 +192,12 @@ def load_library(dirs: Sequence[Path]) -> tuple[Library, list[LintIssue]]:
 
 
 def scan_library(
-    dirs: Sequence[Path], *, report_missing: bool
+    dirs: Sequence[Path | PublishedLayer], *, report_missing: bool
 ) -> tuple[list[QuickReply], list[LintIssue]]:
     """Read, check and layer library directories (shared by loading and linting).
 
     Args:
-        dirs: library roots or single files, in layer order.
+        dirs: library roots, single files or published layers, in layer order.
         report_missing: whether a path that does not exist is an issue.
 
     Returns:
@@ -184,8 +207,11 @@ def scan_library(
     merged: dict[str, QuickReply] = {}
     for root in dirs:
         layer: list[QuickReply] = []
-        for path, language in _library_files(root, issues, report_missing=report_missing):
-            layer.extend(_read_file(path, language, issues))
+        if isinstance(root, PublishedLayer):
+            layer.extend(_read_published(root, issues))
+        else:
+            for path, language in _library_files(root, issues, report_missing=report_missing):
+                layer.extend(_read_file(path, language, issues))
         for reply in _check_layer(layer, issues):
             if reply.hotkey is not None:
                 # The later layer is the agent's own: their binding wins.
@@ -311,23 +337,48 @@ def _read_file(path: Path, language: str, issues: list[LintIssue]) -> list[Quick
         )
         if checked is None:
             continue
-        replies.append(
-            QuickReply(
-                id=checked.id,
-                language=language,
-                group=group,
-                title=checked.title,
-                body=checked.body,
-                keywords=checked.keywords,
-                scenario=checked.scenario,
-                audience=checked.audience,
-                hotkey=checked.hotkey,
-                actions=tuple(ReplyAction(kind, dict(params)) for kind, params in checked.actions),
-                source=source,
-                line=line,
-            )
-        )
+        replies.append(_quick_reply(checked, language, group, source, line))
     return replies
+
+
+def _read_published(layer: PublishedLayer, issues: list[LintIssue]) -> list[QuickReply]:
+    """Check the shop's published replies with the rules of a library file."""
+    replies: list[QuickReply] = []
+    for published in layer.replies:
+        where = f"{layer.source} {published.language}/{published.group}"
+        if not LANGUAGE_RE.fullmatch(published.language) or not GROUP_RE.fullmatch(published.group):
+            issues.append(LintIssue(where, 0, "not a language tag and group"))
+            continue
+        checked, problems = check_reply(
+            published.table, language=published.language, group=published.group
+        )
+        reply_id = published.table.get("id")
+        label = f"{where} {reply_id}" if isinstance(reply_id, str) else where
+        issues.extend(LintIssue(label, 0, problem.message) for problem in problems)
+        if checked is not None:
+            replies.append(
+                _quick_reply(checked, published.language, published.group, layer.source, 0)
+            )
+    return replies
+
+
+def _quick_reply(
+    checked: CheckedReply, language: str, group: str, source: str, line: int
+) -> QuickReply:
+    return QuickReply(
+        id=checked.id,
+        language=language,
+        group=group,
+        title=checked.title,
+        body=checked.body,
+        keywords=checked.keywords,
+        scenario=checked.scenario,
+        audience=checked.audience,
+        hotkey=checked.hotkey,
+        actions=tuple(ReplyAction(kind, dict(params)) for kind, params in checked.actions),
+        source=source,
+        line=line,
+    )
 
 
 def _check_layer(layer: list[QuickReply], issues: list[LintIssue]) -> list[QuickReply]:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cs_console.domain import CaseCategory, FlagColour, Group
-from cs_console.replies.placeholders import PLACEHOLDERS, iter_tokens
+from cs_console.replies.placeholders import (
+    FILL_PREFIX,
+    HOLE_CLOSE,
+    HOLE_OPEN,
+    MAX_FILL_LABEL,
+    PLACEHOLDERS,
+    fill_label,
+    iter_tokens,
+)
 
 SCENARIOS: frozenset[str] = frozenset(
     {
@@ -66,6 +74,8 @@ SCENARIOS: frozenset[str] = frozenset(
         "negative-review",
         "suggestion",
         "feedback",
+        # Imported from another system (Chatwoot's canned responses): no case known.
+        "imported",
     }
 )
 AUDIENCES: tuple[str, ...] = ("pre-sale", "after-sale", "both")
@@ -173,6 +183,8 @@ def check_body(body: str) -> list[Problem]:
                 cursors += 1
                 if cursors == 2:
                     problems.append(Problem("body has more than one {cursor}", "body", "{cursor}"))
+            elif value.startswith(FILL_PREFIX):
+                problems.extend(_check_fill(value))
             elif value not in PLACEHOLDERS:
                 hint = _placeholder_hint(value)
                 problems.append(
@@ -189,8 +201,41 @@ def check_body(body: str) -> list[Problem]:
     return problems
 
 
+def _check_fill(name: str) -> list[Problem]:
+    """Check a ``{fill:label}`` blank: the label is what the agent sees in the hole."""
+    label = fill_label(name) or ""
+    needle = "{" + name + "}"
+    if not label:
+        return [
+            Problem(
+                "{fill:} needs a label saying what to write, e.g. {fill:new address}",
+                "body",
+                needle,
+            )
+        ]
+    if len(label) > MAX_FILL_LABEL:
+        return [
+            Problem(
+                f"fill-in label is over {MAX_FILL_LABEL} characters: {label[:20]!r}...",
+                "body",
+                needle,
+            )
+        ]
+    if HOLE_OPEN in label or HOLE_CLOSE in label:
+        return [
+            Problem(
+                f"fill-in label {label!r} must not contain {HOLE_OPEN} or {HOLE_CLOSE}",
+                "body",
+                needle,
+            )
+        ]
+    return []
+
+
 def _placeholder_hint(name: str) -> str:
     stripped = name.strip()
+    if stripped.lower() in ("fill", "blank"):
+        return " (a blank for the agent is written {fill:what to write})"
     if stripped in PLACEHOLDERS:
         return f" (no spaces inside braces: {{{stripped}}})"
     lowered = stripped.lower().replace("-", "_").replace(" ", "_")
@@ -528,9 +573,10 @@ def lint_dirs(dirs: Sequence[Path]) -> list[LintIssue]:
     Reports bad TOML, a group that does not match the file name, missing or invalid
     fields, bad ids, duplicate ids within a directory (at both places), hotkey clashes
     within a language and directory, hotkeys outside the allowed set, unknown
-    placeholders, unbalanced braces and unknown actions. A reply in a later directory
-    that reuses an earlier id or hotkey overrides it, as the app does, and is not an
-    issue. A path that does not exist is an issue here (the app skips it quietly).
+    placeholders, fill-in blanks without a label, unbalanced braces and unknown
+    actions. A reply in a later directory that reuses an earlier id or hotkey
+    overrides it, as the app does, and is not an issue. A path that does not exist
+    is an issue here (the app skips it quietly).
 
     Args:
         dirs: library roots (holding ``<lang>/<group>.toml``) or files, in layer order.

@@ -3,10 +3,13 @@
 ``{{`` and ``}}`` are literal braces. ``{cursor}`` is not a value but the spot where
 the composer's cursor lands. A placeholder without a value is never sent blank: it
 is rendered as ``‹name›`` and reported as a hole the composer can Tab through.
+``{fill:label}`` is a blank only the agent can fill (a new address, a date): it is
+always a hole, shown as ``‹label›``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -30,10 +33,21 @@ PLACEHOLDERS: frozenset[str] = frozenset(
     }
 )
 
+#: ``{fill:new address}``: a blank the agent must fill, whatever the conversation knows.
+FILL_PREFIX = "fill:"
+#: A fill-in label is a short hint, not a sentence.
+MAX_FILL_LABEL = 40
+
 #: The marks around an unfilled placeholder; single guillemets are rare in real
 #: replies, so an agent (and a test) can spot a hole that slipped through.
 HOLE_OPEN = "\u2039"
 HOLE_CLOSE = "\u203a"
+
+#: Any hole in composer text: ``‹order_number›`` or ``‹new address›``. The composer
+#: uses it to Tab between holes and to refuse a send that still has one.
+HOLE_RE = re.compile(
+    f"{HOLE_OPEN}[^{HOLE_OPEN}{HOLE_CLOSE}{{}}\\n]{{1,{MAX_FILL_LABEL}}}{HOLE_CLOSE}"
+)
 
 TokenKind = Literal["text", "field", "open", "close"]
 
@@ -66,7 +80,8 @@ class FilledReply:
 
     Attributes:
         text: the text to put in the composer.
-        holes: ``(start, end, name)`` for each unfilled ``‹name›`` in ``text``, in order.
+        holes: ``(start, end, name)`` for each unfilled ``‹name›`` in ``text``, in order;
+            for a ``{fill:label}`` blank the name is the label.
         cursor: the offset in ``text`` where ``{cursor}`` was, or ``None``.
     """
 
@@ -132,6 +147,26 @@ def iter_tokens(body: str) -> Iterator[tuple[TokenKind, str, int]]:
         yield "text", "".join(literal), literal_start
 
 
+def fill_label(name: str) -> str | None:
+    """Return the label of a ``fill:`` placeholder name (stripped), else ``None``.
+
+    Args:
+        name: the raw text between the braces.
+    """
+    if not name.startswith(FILL_PREFIX):
+        return None
+    return name[len(FILL_PREFIX) :].strip()
+
+
+def has_holes(text: str) -> bool:
+    """Whether composer text still holds a ``‹hole›`` (so it must not be sent).
+
+    Args:
+        text: the composer's text.
+    """
+    return HOLE_RE.search(text) is not None
+
+
 def placeholders_in(body: str) -> list[str]:
     """Return the placeholder names a body uses, known or not, once each, in order.
 
@@ -150,7 +185,8 @@ def fill(body: str, ctx: ReplyContext) -> FilledReply:
 
     Values go in literally: a value that contains ``{x}`` or markup such as
     ``[bold]`` stays exactly as it is (no second expansion). A placeholder without a
-    value (``None`` or blank) becomes ``‹name›`` and is listed in ``holes``. An
+    value (``None`` or blank) becomes ``‹name›`` and is listed in ``holes``; so does
+    every ``{fill:label}``, as ``‹label›``. An
     unknown placeholder or an unpaired brace (which the linter rejects) is kept as
     written rather than dropped, so nothing silently disappears from a reply.
 
@@ -173,7 +209,11 @@ def fill(body: str, ctx: ReplyContext) -> FilledReply:
                 if cursor is None:
                     cursor = position
                 continue
-            if value not in values:
+            label = fill_label(value)
+            if label:
+                piece = HOLE_OPEN + label + HOLE_CLOSE
+                holes.append((position, position + len(piece), label))
+            elif value not in values:
                 piece = "{" + value + "}"
             else:
                 filled = values[value]

@@ -1,8 +1,11 @@
-"""Export quick replies to CSV or JSON and import them back as library TOML files.
+"""Export quick replies to CSV or JSON and import them back as library TOML files,
+and turn a library into the records a shop publishes through its backend.
 
 Shops keep reply libraries in spreadsheets; this is the bridge. Import checks every
 row with the same rules as the linter and writes files in the README's format, so
-loading what it wrote gives back the same replies.
+loading what it wrote gives back the same replies. Published records come back as a
+:class:`~cs_console.replies.library.PublishedLayer`, checked by the same rules again
+on each agent's machine (the backend is not trusted to have done it).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
-from cs_console.replies.library import QuickReply
+from cs_console.replies.library import PublishedLayer, PublishedReply, QuickReply
 from cs_console.replies.lint import (
     GROUP_RE,
     LANGUAGE_RE,
@@ -22,7 +26,12 @@ from cs_console.replies.lint import (
     normalize_body,
 )
 
+if TYPE_CHECKING:
+    from cs_console import protocol as p
+
 Format = Literal["csv", "json"]
+#: How the shop's synced replies are named in load issues.
+PUBLISHED_SOURCE = "shop library (synced)"
 
 #: Columns of the CSV export, in order (and the keys of each JSON object).
 COLUMNS: tuple[str, ...] = (
@@ -301,3 +310,80 @@ def _multiline(text: str) -> str:
     stray ``\"\"\"`` terminators.
     """
     return "".join(_escape(char, multiline=True) for char in normalize_body(text))
+
+
+def to_records(replies: Sequence[QuickReply], updated_at: datetime) -> list[p.ReplyRecord]:
+    """The wire records a shop publishes for its replies.
+
+    Args:
+        replies: the checked replies (a linted library), in library order.
+        updated_at: the publishing time (an aware datetime).
+
+    Raises:
+        ValueError: naming each reply the protocol cannot carry (an id over 64
+            characters, over 50 keywords, a body over 8,000 characters...).
+    """
+    from pydantic import ValidationError
+
+    from cs_console import protocol as p
+
+    records: list[p.ReplyRecord] = []
+    errors: list[str] = []
+    for reply in replies:
+        try:
+            records.append(
+                p.ReplyRecord.model_validate(
+                    {
+                        "id": reply.id,
+                        "language": reply.language,
+                        "group": reply.group,
+                        "title": reply.title,
+                        "body": reply.body,
+                        "keywords": list(reply.keywords),
+                        "scenario": reply.scenario,
+                        "audience": reply.audience,
+                        "hotkey": reply.hotkey,
+                        "actions": [
+                            {"kind": action.kind, "params": dict(action.params)}
+                            for action in reply.actions
+                        ],
+                        "updated_at": updated_at,
+                    },
+                    strict=False,
+                )
+            )
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            errors.append(f"{reply.source}:{reply.line}: {reply.id}: {where}: {first['msg']}")
+    if errors:
+        raise ValueError("cannot publish quick replies:\n" + "\n".join(errors))
+    return records
+
+
+def published_layer(
+    records: Sequence[p.ReplyRecord], source: str = PUBLISHED_SOURCE
+) -> PublishedLayer:
+    """The library layer for the shop's synced replies (tombstones left out).
+
+    Args:
+        records: the records sync stored.
+        source: how issues name the layer.
+    """
+    replies: list[PublishedReply] = []
+    for record in records:
+        if record.deleted:
+            continue
+        table: dict[str, object] = {
+            "id": record.id,
+            "title": record.title,
+            "body": record.body,
+            "keywords": list(record.keywords),
+            "scenario": record.scenario,
+            "audience": record.audience,
+            "actions": [{"kind": action.kind, **action.params} for action in record.actions],
+        }
+        if record.hotkey is not None:
+            table["hotkey"] = record.hotkey
+        replies.append(PublishedReply(record.language, record.group, table))
+    return PublishedLayer(source, tuple(replies))

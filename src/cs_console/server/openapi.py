@@ -46,7 +46,9 @@ def build_spec() -> dict[str, Any]:
                 "body is refused with 422). Every endpoint but /health needs "
                 "`Authorization: Bearer TOKEN`. Times are ISO 8601 with a zone; money is in "
                 "minor units. A change page includes the parents of every record it holds, "
-                "so each page can be applied on its own."
+                "so each page can be applied on its own. A page's `replies` are the shop's "
+                "published quick replies (the library's TOML fields); one marked `deleted` "
+                "was withdrawn and is dropped by clients."
             ),
         },
         "paths": {

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cs_console.settings import load_settings
+
+if TYPE_CHECKING:
+    from cs_console.server.state import PublishReport, ServerState
 
 
 def database_url(db: str | None, home: Path | None) -> str:
@@ -17,6 +22,29 @@ def database_url(db: str | None, home: Path | None) -> str:
     return f"sqlite:///{settings.home / 'server.db'}"
 
 
+def publish_replies_dir(state: ServerState, directory: Path) -> PublishReport:
+    """Publish a folder of library TOML files as the shop's whole quick-reply library.
+
+    The folder is linted first and nothing is published if it has a problem: a
+    half-read library would delete every reply of a broken file from the agents.
+
+    Raises:
+        ValueError: listing the problems (file and line), or replies the protocol
+            cannot carry.
+    """
+    from cs_console.replies.library import scan_library
+    from cs_console.replies.transfer import to_records
+    from cs_console.timeutil import utcnow
+
+    replies, issues = scan_library([directory], report_missing=True)
+    if issues:
+        raise ValueError(
+            f"not published: {len(issues)} problem(s) in {directory}:\n"
+            + "\n".join(str(issue) for issue in issues)
+        )
+    return state.publish_replies(to_records(replies, utcnow()))
+
+
 def serve(
     *,
     host: str,
@@ -26,14 +54,23 @@ def serve(
     tokens_file: Path | None,
     rate: float,
     home: Path | None,
+    replies_dir: Path | None = None,
 ) -> int:
-    """Run until interrupted."""
+    """Run until interrupted; ``replies_dir`` is published as the shop's library first."""
     import uvicorn
 
     from cs_console.server.app import create_app
     from cs_console.server.state import ServerState
 
     state = ServerState(database_url(db_url, home))
+    if replies_dir is not None:
+        try:
+            published = publish_replies_dir(state, replies_dir)
+        except ValueError as exc:
+            state.close()
+            print(exc, file=sys.stderr, flush=True)
+            return 2
+        print(f"quick replies from {replies_dir}: {published.summary()}", flush=True)
     simulator = None
     if demo:
         from cs_console.server.demo import Simulator, load_demo, write_tokens

@@ -13,7 +13,7 @@ import hmac
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +49,7 @@ from cs_console.store.models import (
     ORDER_REMARK,
     SERVER_META,
     SERVER_TABLES,
+    SHOP_REPLY,
     table_of,
 )
 from cs_console.timeutil import utcnow
@@ -67,6 +68,7 @@ ENTITIES: dict[str, tuple[Any, type[p.Record], str]] = {
     "case": (CASE, p.CaseRecord, "cases"),
     "case_event": (CASE_EVENT, p.CaseEventRecord, "case_events"),
     "handover": (HANDOVER, p.HandoverRecord, "handovers"),
+    "reply": (SHOP_REPLY, p.ReplyRecord, "replies"),
 }
 _KEY_COLUMN = {"agent": "name"}
 
@@ -524,6 +526,7 @@ class ServerState:
             "case": convert.case_row,
             "case_event": convert.case_event_row,
             "handover": convert.handover_row,
+            "reply": convert.reply_row,
         }
         with self.write() as conn:
             for entity in ENTITIES:
@@ -538,6 +541,51 @@ class ServerState:
                 )
                 for row in rows:
                     touch(conn, entity, row[key])
+
+    def publish_replies(self, records: Sequence[p.ReplyRecord]) -> PublishReport:
+        """Make ``records`` the shop's whole published library, in one transaction.
+
+        New and changed replies get ``updated_at`` = now and enter the change feed; a
+        published reply missing from ``records`` becomes a tombstone (``deleted``),
+        which the feed carries to every client; unchanged replies are left alone, so
+        publishing the same library twice moves nothing.
+        """
+        now = utcnow()
+        added = updated = unchanged = 0
+        with self.write() as conn:
+            existing = {
+                str(row["id"]): dict(row) for row in conn.execute(select(SHOP_REPLY)).mappings()
+            }
+            rows = []
+            for record in records:
+                row = convert.reply_row(record.model_copy(update={"updated_at": now}))
+                row["deleted"] = False
+                old = existing.get(record.id)
+                if old is None or old["deleted"]:
+                    added += 1
+                elif _same_reply(old, row):
+                    unchanged += 1
+                    continue
+                else:
+                    updated += 1
+                rows.append(row)
+            convert.upsert(conn, SHOP_REPLY, rows, ["id"])
+            for row in rows:
+                touch(conn, "reply", row["id"])
+            wanted = {record.id for record in records}
+            gone = sorted(
+                reply_id
+                for reply_id, row in existing.items()
+                if not row["deleted"] and reply_id not in wanted
+            )
+            for reply_id in gone:
+                conn.execute(
+                    update(SHOP_REPLY)
+                    .where(SHOP_REPLY.c.id == reply_id)
+                    .values(deleted=True, updated_at=now)
+                )
+                touch(conn, "reply", reply_id)
+        return PublishReport(added=added, updated=updated, deleted=len(gone), unchanged=unchanged)
 
     def conversation_languages(self) -> list[tuple[str, str]]:
         """(conversation id, customer language) for every conversation."""
@@ -564,6 +612,30 @@ class ServerState:
             return int(conn.execute(stmt).scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    """What publishing the shop's quick-reply library changed."""
+
+    added: int
+    updated: int
+    deleted: int
+    unchanged: int
+
+    def summary(self) -> str:
+        """One line for a person: "3 added, 1 updated, 0 deleted, 270 unchanged"."""
+        return (
+            f"{self.added} added, {self.updated} updated, {self.deleted} deleted, "
+            f"{self.unchanged} unchanged"
+        )
+
+
+def _same_reply(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a published reply's content is unchanged (its time and flag aside)."""
+    return all(
+        old[key] == value for key, value in new.items() if key not in ("updated_at", "deleted")
+    )
+
+
 def _insert_message(
     conn: Connection,
     message_id: str,
@@ -588,6 +660,12 @@ def _insert_message(
 
 
 def touch(conn: Connection, entity: str, entity_id: str) -> None:
-    """Move ``entity_id`` to the head of the change feed."""
+    """Move ``entity_id`` to the head of the change feed.
+
+    The new ``seq`` is taken above the current highest *before* the old row goes:
+    SQLite's rowid (the table has no AUTOINCREMENT) would otherwise hand the deleted
+    head's number out again, and a client whose cursor already stands there would
+    never see the change. Writes are serialised, so max + 1 cannot collide."""
+    head = conn.execute(select(func.coalesce(func.max(CHANGE.c.seq), 0))).scalar_one()
     conn.execute(delete(CHANGE).where(CHANGE.c.entity == entity, CHANGE.c.entity_id == entity_id))
-    conn.execute(insert(CHANGE).values(entity=entity, entity_id=entity_id))
+    conn.execute(insert(CHANGE).values(seq=int(head) + 1, entity=entity, entity_id=entity_id))

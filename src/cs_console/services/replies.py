@@ -1,18 +1,40 @@
-"""The quick-reply library as the agent uses it: the shop's library plus their own,
-filled from the open conversation."""
+"""The quick-reply library as the agent uses it: the shipped library, the shop's
+published replies and the agent's own, filled from the open conversation; and how
+often each reply is used."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from cs_console.money import format_money
-from cs_console.replies.library import Library, QuickReply, load_library, shipped_library_dir
+from cs_console.replies.library import (
+    Library,
+    PublishedLayer,
+    QuickReply,
+    load_library,
+    shipped_library_dir,
+)
 from cs_console.replies.lint import LintIssue
 from cs_console.replies.placeholders import FilledReply, ReplyContext, fill
+from cs_console.replies.transfer import published_layer
+from cs_console.services.context import AgentContext
 from cs_console.services.orders import days_since_delivery, ship_by
 from cs_console.settings import Settings
+from cs_console.store import replies as store_replies
+from cs_console.timeutil import utcnow
 from cs_console.views import ConversationInfo, OrderRow
+
+if TYPE_CHECKING:
+    # Search loads pypinyin's dictionaries; `cs-console replies lint` needs neither.
+    from cs_console import protocol as p
+    from cs_console.replies.search import Hit
+
+#: How a reply reached the composer (recorded with each use).
+UseKind = Literal["palette", "palette-send", "hotkey", "suggestion"]
+USE_KINDS: tuple[UseKind, ...] = ("palette", "palette-send", "hotkey", "suggestion")
 
 
 def user_library_dir(settings: Settings) -> Path:
@@ -21,13 +43,106 @@ def user_library_dir(settings: Settings) -> Path:
 
 
 def library_dirs(settings: Settings) -> list[Path]:
-    """The shop's library first, then the agent's (which extends or overrides it)."""
+    """The shipped library first, then the agent's (which extends or overrides it)."""
     return [shipped_library_dir(), user_library_dir(settings)]
 
 
-def load(settings: Settings) -> tuple[Library, list[LintIssue]]:
-    """The effective library and the problems found loading it (bad files are skipped)."""
-    return load_library(library_dirs(settings))
+def load(settings: Settings, shop: Sequence[p.ReplyRecord] = ()) -> tuple[Library, list[LintIssue]]:
+    """The effective library and the problems found loading it (bad files are skipped).
+
+    Layers, a later one overriding an earlier one by reply id: the shipped files, the
+    shop's published replies (``shop``), the agent's own files.
+
+    Args:
+        settings: the agent's settings (where their own replies live).
+        shop: the shop's published replies, as :func:`shop_replies` reads them.
+    """
+    shipped, personal = library_dirs(settings)
+    layers: list[Path | PublishedLayer] = [shipped]
+    if shop:
+        layers.append(published_layer(shop))
+    layers.append(personal)
+    return load_library(layers)
+
+
+def shop_replies(ctx: AgentContext) -> list[p.ReplyRecord]:
+    """The shop's published replies that sync has stored (withdrawn ones left out)."""
+    return store_replies.shop_replies(ctx.db)
+
+
+def shop_replies_stamp(ctx: AgentContext) -> str:
+    """Changes whenever sync brings new, changed or withdrawn shop replies: compare it
+    after a sync to decide whether to reload the library."""
+    return store_replies.shop_replies_stamp(ctx.db)
+
+
+def load_for(ctx: AgentContext) -> tuple[Library, list[LintIssue]]:
+    """The effective library for this agent, the shop's synced replies included."""
+    return load(ctx.settings, shop_replies(ctx))
+
+
+def record_use(
+    ctx: AgentContext,
+    reply_id: str,
+    how: UseKind,
+    *,
+    conversation_id: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record that the agent inserted a reply into the composer.
+
+    Args:
+        ctx: the agent's context (the use is the agent's).
+        reply_id: the reply inserted.
+        how: ``palette`` (Enter in the palette), ``palette-send`` (insert and send),
+            ``hotkey`` or ``suggestion``.
+        conversation_id: the open conversation, if any.
+        now: the time of the use (default: now).
+
+    Raises:
+        ValueError: for an unknown ``how``.
+    """
+    if how not in USE_KINDS:
+        raise ValueError(f"unknown use {how!r}: one of {', '.join(USE_KINDS)}")
+    store_replies.add_use(
+        ctx.db,
+        reply_id=reply_id,
+        agent=ctx.agent_name,
+        used_at=now or utcnow(),
+        how=how,
+        conversation_id=conversation_id,
+    )
+
+
+def use_counts(
+    ctx: AgentContext,
+    *,
+    agent: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
+    """How often each reply was used: ``{reply id: uses}`` (unused ids are absent).
+
+    Args:
+        ctx: the agent's context.
+        agent: one agent's uses (the palette passes ``ctx.agent_name``); None for all.
+        since: count uses from this time on.
+        until: count uses before this time.
+    """
+    return store_replies.use_counts(ctx.db, agent=agent, since=since, until=until)
+
+
+def rank_by_use(hits: Sequence[Hit], counts: Mapping[str, int]) -> list[Hit]:
+    """Order search hits so that, among equally good matches, the most used comes first.
+
+    Only ties move: a better match stays above a more used one, and hits with the same
+    score and the same use keep the search's order (its language and library order).
+
+    Args:
+        hits: :meth:`ReplyIndex.search` results, best first.
+        counts: :func:`use_counts` for the agent.
+    """
+    return sorted(hits, key=lambda hit: (-round(hit.score, 6), -counts.get(hit.reply.id, 0)))
 
 
 def context_for(
@@ -62,7 +177,8 @@ def context_for(
 
 
 def filled(reply: QuickReply, context: ReplyContext) -> FilledReply:
-    """The reply's text with the conversation's particulars; missing ones become holes."""
+    """The reply's text with the conversation's particulars; missing ones and
+    ``{fill:...}`` blanks become holes."""
     return fill(reply.body, context)
 
 

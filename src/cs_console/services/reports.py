@@ -30,7 +30,9 @@ from rich.cells import cell_len
 from cs_console.domain import CaseCategory, CaseStatus, MessageKind
 from cs_console.sanitize import sanitize_line
 from cs_console.services.context import AgentContext
+from cs_console.store import replies as store_replies
 from cs_console.store import reports as store_reports
+from cs_console.store.replies import ReplyUseRow
 from cs_console.store.reports import ReportCase, ReportMessage
 from cs_console.timeutil import format_stored, humanize_duration, to_utc, utcnow
 
@@ -42,6 +44,7 @@ __all__ = [
     "SPECIAL_CATEGORIES",
     "CaseSummary",
     "MoneyTotal",
+    "ReplyUseRow",
     "ReportCase",
     "ReportMessage",
     "Section",
@@ -84,6 +87,8 @@ SPECIAL_CATEGORIES: frozenset[str] = frozenset(
 NOT_SET = "not set"
 #: Widest bar of the summary's chart, in block characters.
 BAR_WIDTH = 24
+#: How many of the most used quick replies a report lists.
+TOP_REPLIES = 5
 
 
 # --- rows and results ------------------------------------------------------------
@@ -154,6 +159,8 @@ class ShiftFigures:
     resolved_by_category: dict[str, int]
     resolved_by_responsible: dict[str, int]
     money: tuple[MoneyTotal, ...]
+    #: The most used quick replies of the period: ``(reply id, uses)``, most used first.
+    top_quick_replies: tuple[tuple[str, int], ...] = ()
 
     @property
     def on_time_share(self) -> float | None:
@@ -294,6 +301,7 @@ def compute(
     target_s: float = DEFAULT_TARGET_S,
     agent: str | None = None,
     now: datetime | None = None,
+    reply_uses: Sequence[ReplyUseRow] | None = None,
 ) -> ShiftFigures:
     """The figures for ``[start, end)`` from raw rows (see the module docstring).
 
@@ -307,6 +315,8 @@ def compute(
         agent: Only this agent's figures; None for everyone.
         now: The time the report is made (decides which waits are not yet due);
             defaults to ``end``.
+        reply_uses: Quick-reply insertions around the period (those outside it or by
+            other agents are ignored); None when no source records them.
     """
     start, end = to_utc(start), to_utc(end)
     now = to_utc(now) if now is not None else end
@@ -370,6 +380,10 @@ def compute(
             total.postage_lost_minor + case.postage_lost_minor,
         )
 
+    uses = Counter(
+        use.reply_id for use in reply_uses or () if in_period(use.used_at) and counts_for(use.agent)
+    )
+
     return ShiftFigures(
         start=start,
         end=end,
@@ -389,10 +403,8 @@ def compute(
         turns_not_yet_due=not_due,
         messages_sent=sent,
         internal_notes=notes,
-        # No usage source records quick-reply inserts yet; the field is kept so that
-        # reports and their readers do not change shape when one does.
-        quick_replies_used=0,
-        quick_replies_recorded=False,
+        quick_replies_used=sum(uses.values()),
+        quick_replies_recorded=reply_uses is not None,
         cases_opened=len(opened),
         cases_resolved=len(resolved),
         opened_by_category=_by_count(Counter(c.category for c in opened)),
@@ -400,6 +412,7 @@ def compute(
         resolved_by_category=_by_count(Counter(c.category for c in resolved)),
         resolved_by_responsible=_by_count(Counter(_responsible(c) for c in resolved)),
         money=tuple(money[currency] for currency in sorted(money)),
+        top_quick_replies=tuple(_by_count(uses).items())[:TOP_REPLIES],
     )
 
 
@@ -444,7 +457,8 @@ def figures(
     ``now`` defaults to the current time."""
     messages = store_reports.messages_around(ctx.db, start, end)
     cases = store_reports.cases_in_period(ctx.db, start, end)
-    return compute(messages, cases, start, end, target_s, agent, now or utcnow())
+    uses = store_replies.uses_between(ctx.db, start, end)
+    return compute(messages, cases, start, end, target_s, agent, now or utcnow(), uses)
 
 
 def weekly_summary(ctx: AgentContext, now: datetime, tz: tzinfo | None = None) -> CaseSummary:
@@ -519,6 +533,13 @@ def figure_sections(report: ShiftFigures) -> list[Section]:
         ),
     )
     sections = [main, cases]
+    if report.top_quick_replies:
+        sections.append(
+            Section(
+                "Most used quick replies",
+                tuple((_text(reply_id), str(n)) for reply_id, n in report.top_quick_replies),
+            )
+        )
     for title, counts in (
         ("Opened, by category", report.opened_by_category),
         ("Opened, by responsible party", report.opened_by_responsible),
@@ -578,6 +599,7 @@ def _as_json(report: ShiftFigures) -> dict[str, object]:
         "quick_replies": {
             "used": report.quick_replies_used,
             "recorded": report.quick_replies_recorded,
+            "top": [{"id": reply_id, "uses": n} for reply_id, n in report.top_quick_replies],
         },
         "cases": {
             "opened": report.cases_opened,

@@ -120,6 +120,16 @@ def handover_row(rec: p.HandoverRecord) -> Row:
     return rec.model_dump()
 
 
+def reply_row(rec: p.ReplyRecord) -> Row:
+    """Row for the shop_reply table; keywords and actions go in as JSON."""
+    row = rec.model_dump(exclude={"keywords", "actions"})
+    row["keywords_json"] = json.dumps(rec.keywords, ensure_ascii=False)
+    row["actions_json"] = json.dumps(
+        [action.model_dump() for action in rec.actions], ensure_ascii=False
+    )
+    return row
+
+
 def to_agent(row: Mapping[Any, Any]) -> p.AgentRecord:
     """Record from an agent row."""
     return p.AgentRecord.model_validate(
@@ -136,6 +146,9 @@ def to_record(model: type[p.Record], row: Mapping[Any, Any]) -> p.Record:
     if model is p.CaseRecord:
         data["evidence"] = json.loads(data.pop("evidence_json") or "[]")
         data.pop("delivery", None)
+    if model is p.ReplyRecord:
+        data["keywords"] = json.loads(data.pop("keywords_json") or "[]")
+        data["actions"] = json.loads(data.pop("actions_json") or "[]")
     # Rows hold enum values as text; validate leniently from our own trusted rows.
     return model.model_validate(data, strict=False)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, select, update
 
 from cs_console import protocol as p
-from cs_console.store import convert
+from cs_console.store import convert, links
 from cs_console.store.db import Database
 from cs_console.store.models import (
     AGENT,
@@ -21,6 +21,7 @@ from cs_console.store.models import (
     ORDER,
     ORDER_EVENT,
     ORDER_REMARK,
+    SHOP_REPLY,
 )
 
 SNIPPET_CHARS = 160
@@ -55,6 +56,7 @@ def apply_page(db: Database, page: p.ChangePage) -> IngestReport:
     with db.write() as conn:
         convert.upsert(conn, AGENT, [convert.agent_row(r) for r in page.agents], ["name"])
         convert.upsert(conn, CUSTOMER, [convert.customer_row(r) for r in page.customers], ["id"])
+        links.index_customers(conn, page.customers)
         convert.upsert(
             conn,
             CONVERSATION,
@@ -73,6 +75,8 @@ def apply_page(db: Database, page: p.ChangePage) -> IngestReport:
             conn, CASE_EVENT, [convert.case_event_row(r) for r in page.case_events], ["id"]
         )
         convert.upsert(conn, HANDOVER, [convert.handover_row(r) for r in page.handovers], ["id"])
+        # A tombstone is kept, not deleted: the library layer skips it (shop_replies).
+        convert.upsert(conn, SHOP_REPLY, [convert.reply_row(r) for r in page.replies], ["id"])
         touched = {m.conversation_id for m in page.messages} | {c.id for c in page.conversations}
         if touched:
             conn.execute(

@@ -194,7 +194,59 @@ CREATE TABLE handover (
 CREATE INDEX ix_handover_created ON handover (created_at);
 """
 
+#: Version 4: the shop's published quick replies, and every use of a quick reply.
+V4 = """
+CREATE TABLE shop_reply (
+    id VARCHAR NOT NULL,
+    language VARCHAR NOT NULL,
+    "group" VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    body TEXT NOT NULL,
+    keywords_json TEXT NOT NULL,
+    scenario VARCHAR NOT NULL,
+    audience VARCHAR NOT NULL,
+    hotkey VARCHAR,
+    actions_json TEXT NOT NULL,
+    updated_at VARCHAR(27) NOT NULL,
+    deleted BOOLEAN NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE TABLE reply_use (
+    seq INTEGER NOT NULL,
+    reply_id VARCHAR NOT NULL,
+    agent VARCHAR NOT NULL,
+    used_at VARCHAR(27) NOT NULL,
+    how VARCHAR NOT NULL,
+    conversation_id VARCHAR,
+    PRIMARY KEY (seq)
+);
+CREATE INDEX ix_reply_use_used_at ON reply_use (used_at);
+CREATE INDEX ix_reply_use_reply ON reply_use (reply_id, agent);
+"""
+
+#: Version 5: one person's customer records in two systems (chats and orders), matched
+#: by email or phone, or linked by hand. Emails already in the store are indexed here;
+#: phones need Python's normalising and are indexed as their records sync again.
+V5 = """
+CREATE TABLE customer_key (
+    "key" VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    PRIMARY KEY ("key", customer_id)
+);
+CREATE INDEX ix_customer_key_customer_id ON customer_key (customer_id);
+CREATE TABLE customer_link (
+    customer_id VARCHAR NOT NULL,
+    other_id VARCHAR NOT NULL,
+    author VARCHAR NOT NULL,
+    created_at VARCHAR(27) NOT NULL,
+    PRIMARY KEY (customer_id, other_id)
+);
+INSERT OR IGNORE INTO customer_key ("key", customer_id)
+    SELECT 'email:' || lower(trim(email)), id FROM customer
+    WHERE instr(trim(email), '@') > 1 AND substr(trim(email), -1) != '@';
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -217,6 +217,28 @@ class Handover(SQLModel, table=True):
     note: str = Field(sa_type=Text)
 
 
+class ShopReply(SQLModel, table=True):
+    """A quick reply the shop published (the library's TOML fields, lists as JSON).
+
+    A reply the shop took back stays as a tombstone (``deleted``), so the change feed
+    can tell every client to drop it.
+    """
+
+    __tablename__ = "shop_reply"
+    id: str = Field(primary_key=True)
+    language: str
+    group: str
+    title: str
+    body: str = Field(sa_type=Text)
+    keywords_json: str = Field(default="[]", sa_type=Text)
+    scenario: str
+    audience: str
+    hotkey: str | None = None
+    actions_json: str = Field(default="[]", sa_type=Text)
+    updated_at: datetime = _time()
+    deleted: bool = False
+
+
 # --- client only ---------------------------------------------------------------
 
 
@@ -267,6 +289,43 @@ class SeenMarker(SQLModel, table=True):
     __tablename__ = "seen_marker"
     conversation_id: str = Field(primary_key=True)
     seq: int
+
+
+class CustomerKey(SQLModel, table=True):
+    """A normalised email or phone of a customer ("email:a@b.cn", "phone:3800001111"):
+    customers of two systems that share a key are the same person."""
+
+    __tablename__ = "customer_key"
+    key: str = Field(primary_key=True)
+    customer_id: str = Field(primary_key=True, index=True)
+
+
+class CustomerLink(SQLModel, table=True):
+    """An agent's statement that two customer records are one person (kept both ways)."""
+
+    __tablename__ = "customer_link"
+    customer_id: str = Field(primary_key=True)
+    other_id: str = Field(primary_key=True)
+    author: str
+    created_at: datetime = _time()
+
+
+class ReplyUse(SQLModel, table=True):
+    """One insertion of a quick reply by an agent (palette, hotkey, suggestion...)."""
+
+    __tablename__ = "reply_use"
+    __table_args__ = (
+        Index("ix_reply_use_used_at", "used_at"),
+        Index("ix_reply_use_reply", "reply_id", "agent"),
+    )
+    seq: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    reply_id: str
+    agent: str
+    used_at: datetime = _time()
+    how: str
+    conversation_id: str | None = None
 
 
 # --- server only ---------------------------------------------------------------
@@ -324,8 +383,18 @@ SHARED_TABLES = (
     Case,
     CaseEvent,
     Handover,
+    ShopReply,
 )
-CLIENT_TABLES = (*SHARED_TABLES, OutboxEntry, Draft, SyncState, SeenMarker)
+CLIENT_TABLES = (
+    *SHARED_TABLES,
+    OutboxEntry,
+    Draft,
+    SyncState,
+    SeenMarker,
+    ReplyUse,
+    CustomerKey,
+    CustomerLink,
+)
 SERVER_TABLES = (*SHARED_TABLES, ApiToken, IdempotencyRecord, Change, ServerMeta)
 
 
@@ -347,10 +416,14 @@ ORDER_REMARK = table_of(OrderRemark)
 CASE = table_of(Case)
 CASE_EVENT = table_of(CaseEvent)
 HANDOVER = table_of(Handover)
+SHOP_REPLY = table_of(ShopReply)
+REPLY_USE = table_of(ReplyUse)
 OUTBOX = table_of(OutboxEntry)
 DRAFT = table_of(Draft)
 SYNC_STATE = table_of(SyncState)
 SEEN_MARKER = table_of(SeenMarker)
+CUSTOMER_KEY = table_of(CustomerKey)
+CUSTOMER_LINK = table_of(CustomerLink)
 API_TOKEN = table_of(ApiToken)
 IDEMPOTENCY = table_of(IdempotencyRecord)
 CHANGE = table_of(Change)

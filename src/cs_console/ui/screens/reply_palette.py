@@ -3,6 +3,7 @@ the reply filled from the open conversation. Enter inserts, Ctrl+S inserts and s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cs_console.i18n import N_, _
 from cs_console.sanitize import sanitize
 from cs_console.ui.text import safe_line
 
@@ -25,10 +27,10 @@ if TYPE_CHECKING:
 SHOWN = 50
 
 _ACTION_WORDS = {
-    "set_status": "set status",
-    "add_remark": "flag the order",
-    "open_case": "open a case",
-    "transfer": "transfer to",
+    "set_status": N_("set status"),
+    "add_remark": N_("flag the order"),
+    "open_case": N_("open a case"),
+    "transfer": N_("transfer to"),
 }
 
 
@@ -45,7 +47,8 @@ def describe_actions(reply: QuickReply) -> str:
     parts = []
     for action in reply.actions:
         detail = ", ".join(f"{v}" for k, v in action.params.items() if k != "text")
-        parts.append(f"{_ACTION_WORDS.get(action.kind, action.kind)} {detail}".strip())
+        words = _(_ACTION_WORDS[action.kind]) if action.kind in _ACTION_WORDS else action.kind
+        parts.append(f"{words} {detail}".strip())
     return "; ".join(parts)
 
 
@@ -54,10 +57,10 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
 
     CSS_PATH = "reply_palette.tcss"
     BINDINGS = [
-        Binding("escape", "close", "Close", id="palette.close"),
-        Binding("down", "move(1)", "Next", show=False, id="palette.down"),
-        Binding("up", "move(-1)", "Previous", show=False, id="palette.up"),
-        Binding("ctrl+s", "choose(True)", "Insert and send", priority=True, id="palette.send"),
+        Binding("escape", "close", N_("Close"), id="palette.close"),
+        Binding("down", "move(1)", N_("Next"), show=False, id="palette.down"),
+        Binding("up", "move(-1)", N_("Previous"), show=False, id="palette.up"),
+        Binding("ctrl+s", "choose(True)", N_("Insert and send"), priority=True, id="palette.send"),
     ]
 
     def __init__(
@@ -67,8 +70,12 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         language: str,
         context: ReplyContext,
         suggested: list[QuickReply],
+        uses: Mapping[str, int] | None = None,
     ) -> None:
+        """``uses``: how often this agent inserted each reply; among equally good matches
+        the most used comes first, and the count shows beside the title."""
         super().__init__()
+        self.uses: Mapping[str, int] = uses or {}
         self.index = index
         self.language = language
         self.reply_context = context
@@ -78,7 +85,7 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Input(
-                placeholder="Search quick replies: words, pinyin (fh = 发货), typos are fine",
+                placeholder=_("Search quick replies: words, pinyin (fh = 发货), typos are fine"),
                 id="query",
             )
             with Horizontal(id="body"):
@@ -86,7 +93,8 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
                 yield Static(id="preview")
             yield Static(
                 Content.styled(
-                    "Enter insert · Ctrl+S insert and send · ↑↓ choose · Esc close", "$text-muted"
+                    _("Enter insert · Ctrl+S insert and send · ↑↓ choose · Esc close"),
+                    "$text-muted",
                 ),
                 id="hint",
             )
@@ -100,7 +108,10 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         self._search(event.value)
 
     def _search(self, query: str) -> None:
-        hits = [hit.reply for hit in self.index.search(query, language=self.language, limit=SHOWN)]
+        from cs_console.services.replies import rank_by_use
+
+        found = self.index.search(query, language=self.language, limit=SHOWN)
+        hits = [hit.reply for hit in rank_by_use(found, self.uses)]
         if not query.strip() and self.suggested:
             seen = {r.id for r in self.suggested}
             hits = self.suggested + [r for r in hits if r.id not in seen]
@@ -121,6 +132,9 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
             label = label + Content.styled(f"  {reply.hotkey}", "$accent")
         if reply.actions:
             label = label + Content.styled("  ⚙", "$warning")
+        used = self.uses.get(reply.id)
+        if used:
+            label = label + Content.styled(f"  ×{used}", "$text-muted")
         return label
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -145,7 +159,7 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         preview = self.query_one("#preview", Static)
         reply = self._current()
         if reply is None:
-            preview.update(Content.styled("No reply matches.", "$text-muted"))
+            preview.update(Content.styled(_("No reply matches."), "$text-muted"))
             return
         filled: FilledReply = fill(reply.body, self.reply_context)
         # Reply bodies are the shop's, values are customer data: sanitise, no markup.
@@ -155,11 +169,13 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         parts = [text]
         actions = describe_actions(reply)
         if actions:
-            parts.append(Content.styled(f"On send: {actions}", "bold $warning"))
+            parts.append(
+                Content.styled(_("On send: {actions}").format(actions=actions), "bold $warning")
+            )
         if filled.holes:
             parts.append(
                 Content.styled(
-                    "Highlighted spots have no value yet: Tab jumps to them.", "$text-muted"
+                    _("Highlighted spots have no value yet: Tab jumps to them."), "$text-muted"
                 )
             )
         preview.update(Content("\n\n").join(parts))

@@ -7,22 +7,24 @@ between a reply and an internal note; each keeps its own draft.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from textual import events
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
-from cs_console.replies.placeholders import PLACEHOLDERS
+from cs_console.i18n import N_, LazyText, _
+from cs_console.replies.placeholders import HOLE_RE as HOLE
 
 REPLY, NOTE = "reply", "note"
 
-#: An unfilled placeholder as inserted by a quick reply: ‹tracking_number›.
-HOLE = re.compile("‹(" + "|".join(sorted(PLACEHOLDERS - {"cursor"})) + ")›")
+#: ``HOLE`` (from the placeholders) finds an unfilled placeholder or blank as a quick
+#: reply inserts it, ‹tracking_number› or ‹new address›: Tab stops, and a send refused.
+__all__ = ["HOLE", "NOTE", "REPLY", "Composer"]
 
 
 def _location(text: str, index: int) -> tuple[int, int]:
@@ -42,7 +44,8 @@ def _index(text: str, location: tuple[int, int]) -> int:
 class Composer(TextArea):
     """Where replies and notes are written."""
 
-    HELP = """
+    HELP = LazyText(
+        """
 ## Composer
 
 Enter sends (or Ctrl+J, if you chose Ctrl+Enter-style sending); the other key adds a
@@ -51,11 +54,12 @@ reply while it is still queued. `/` on an empty composer (or Ctrl+T) opens quick
 replies; Alt+A S D G H J K L Z X insert the bound ones, Alt+Q W E the
 suggestions; Tab jumps to the next ‹blank›.
 """
+    )
 
     BINDINGS = [
-        Binding("ctrl+t", "palette", "Quick replies", id="composer.quick_replies"),
-        Binding("ctrl+n", "toggle_mode", "Reply/Note", id="composer.toggle_note"),
-        Binding("escape", "leave", "Queue", id="composer.leave"),
+        Binding("ctrl+t", "palette", N_("Quick replies"), id="composer.quick_replies"),
+        Binding("ctrl+n", "toggle_mode", N_("Reply/Note"), id="composer.toggle_note"),
+        Binding("escape", "leave", N_("Queue"), id="composer.leave"),
     ]
 
     mode: reactive[str] = reactive(REPLY)
@@ -149,7 +153,7 @@ suggestions; Tab jumps to the next ‹blank›.
             start += 1
         self.insert(text)
         if holes:
-            first_start, first_end, _ = holes[0]
+            first_start, first_end, _hole = holes[0]
             self.selection = Selection(
                 _location(self.text, start + first_start),
                 _location(self.text, start + first_end),
@@ -173,7 +177,10 @@ suggestions; Tab jumps to the next ‹blank›.
 
     def watch_mode(self, old: str, new: str) -> None:
         self.set_class(new == NOTE, "-note")
-        self.border_title = "Internal note (only agents see it)" if new == NOTE else "Reply"
+        # Content: a translation must never be read as markup.
+        self.border_title = Content(
+            _("Internal note (only agents see it)") if new == NOTE else _("Reply")
+        )
         if old != new:
             self.post_message(self.ModeChanged(self, old, new))
 
