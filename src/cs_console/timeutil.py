@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-#: Fixed width so that the text sorts like the time it stands for.
-_STORE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: Fixed width so that the text sorts like the time it stands for. The year is padded
+#: by hand: strftime's %Y writes year 796 as "796", which neither sorts nor parses back.
+_STORE_FORMAT = "-%m-%dT%H:%M:%S.%fZ"
 
 
 def utcnow() -> datetime:
@@ -22,7 +23,8 @@ def to_utc(value: datetime) -> datetime:
 
 def format_stored(value: datetime) -> str:
     """The text form kept in SQLite and sent on the wire."""
-    return to_utc(value).strftime(_STORE_FORMAT)
+    utc = to_utc(value)
+    return f"{utc.year:04d}" + utc.strftime(_STORE_FORMAT)
 
 
 def parse_stored(text: str) -> datetime:

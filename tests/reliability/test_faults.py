@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, table
 
-from cs_console.backends import reference
+from cs_console.backends import http
 from cs_console.backends.base import AuthFailed, BadResponse, Unavailable
 from cs_console.backends.reference import ReferenceBackend, check_url, parse_retry_after
 from cs_console.domain import DeliveryState, Role
@@ -365,7 +365,7 @@ def test_bad_page_is_refused_and_store_unchanged(rig: Rig, fault: str) -> None:
 
 
 def test_oversized_answer_is_refused(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reference, "MAX_RESPONSE_BYTES", 2048)
+    monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", 2048)
     rig.server.state.add_customer_message("conv-2", "x" * 4000)
     before = rig.snapshot()
     # As the real server sends it, with a Content-Length.

@@ -101,15 +101,26 @@ def _json(text: str) -> str:
     return json.dumps(text)
 
 
-def run_in_pty(home: Path, keys: list[bytes], seconds: float) -> tuple[bytes, pyte.Screen, bool]:
+def run_in_pty(
+    home: Path,
+    keys: list[bytes],
+    seconds: float,
+    *,
+    env: dict[str, str] | None = None,
+    size: tuple[int, int] = (160, 45),
+) -> tuple[bytes, pyte.Screen, bool]:
     """Run the console, type ``keys`` one by one, and return every byte it wrote, the
-    final screen, and whether it was still running at the end."""
-    cols, rows = 160, 45
+    final screen, and whether it was still running at the end. ``env`` is laid over a
+    256-colour xterm's."""
+    cols, rows = size
     screen = pyte.Screen(cols, rows)
     stream = pyte.ByteStream(screen)
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console, nothing else
         os.environ.update(TERM="xterm-256color", CS_CONSOLE_HOME=str(home), TZ="UTC")
+        os.environ.pop("COLORTERM", None)
+        os.environ.pop("NO_COLOR", None)
+        os.environ.update(env or {})
         for name in ("CS_CONSOLE_BACKEND_URL", "CS_CONSOLE_TOKEN", "CS_CONSOLE_TOKEN_FILE"):
             os.environ.pop(name, None)
         os.execv(sys.executable, [sys.executable, "-m", "cs_console", "run"])  # noqa: S606

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_KEY_CHARS = 128
+#: The largest cursor a database integer holds (SQLite's and PostgreSQL's bigint).
+MAX_SINCE = 2**63 - 1
 
 Handler = Callable[[Request, Caller], Awaitable[Response]]
 
@@ -62,15 +65,35 @@ def create_app(state: ServerState) -> Starlette:
     async def me(_request: Request, caller: Caller) -> Response:
         return _json(200, await run_in_threadpool(state.me, caller))
 
-    async def changes(request: Request, _caller: Caller) -> Response:
+    async def changes(request: Request) -> Response:
+        # The endpoint every agent polls: the token check and the page are read in one
+        # thread-pool call, since each hop waits its turn for a thread and the GIL.
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, "missing bearer token")
+        problem = ""
+        since = limit = 0
         try:
             since = int(request.query_params.get("since") or "0")
             limit = int(request.query_params.get("limit", str(p.DEFAULT_PAGE)))
         except ValueError:
-            return _error(422, "since and limit must be whole numbers")
-        if since < 0 or not 1 <= limit <= p.MAX_PAGE:
-            return _error(422, f"since >= 0 and 1 <= limit <= {p.MAX_PAGE}")
-        return _json(200, await run_in_threadpool(state.changes, since, limit))
+            problem = "since and limit must be whole numbers"
+        if not problem and (not 0 <= since <= MAX_SINCE or not 1 <= limit <= p.MAX_PAGE):
+            problem = f"0 <= since <= {MAX_SINCE} and 1 <= limit <= {p.MAX_PAGE}"
+
+        def work() -> tuple[bool, p.ChangePage | None]:
+            if state.authenticate(token.strip()) is None:
+                return False, None
+            return True, None if problem else state.changes(since, limit)
+
+        # As before, the token is checked first: an unknown caller learns nothing more.
+        known, page = await run_in_threadpool(work)
+        if not known:
+            return _error(401, "unknown or revoked token")
+        if page is None:
+            return _error(422, problem)
+        return _json(200, page)
 
     async def read_body(request: Request) -> bytes | Response:
         declared = request.headers.get("content-length", "")
@@ -128,9 +151,17 @@ def create_app(state: ServerState) -> Starlette:
     routes = [
         Route("/health", health),
         Route("/api/v1/me", authed(me)),
-        Route("/api/v1/changes", authed(changes)),
+        Route("/api/v1/changes", changes),
         Route("/api/v1/operations", authed(operations), methods=["POST"]),
         Route("/api/v1/agents", authed(list_agents, supervisor=True)),
         Route("/api/v1/agents", authed(add_agent, supervisor=True), methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        # Unknown paths and wrong methods: the same JSON error body as everything else.
+        assert isinstance(exc, HTTPException)
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

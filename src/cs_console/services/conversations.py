@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
+
+from sqlalchemy.exc import OperationalError
 
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind
 from cs_console.replies.library import ReplyAction
-from cs_console.services.context import AgentContext
+from cs_console.services.context import AgentContext, StoreError
 from cs_console.store import agents, kv, outbox, threads
 from cs_console.timeutil import utcnow
 from cs_console.views import ConversationInfo, MessageRow, OutboxRow
@@ -20,6 +24,24 @@ REPLY, NOTE = "reply", "note"
 
 class ActionError(Exception):
     """The action cannot be done; the message is for the agent."""
+
+
+@contextmanager
+def _writing(ctx: AgentContext) -> Iterator[None]:
+    """Turn SQLite refusing a write (disk full, read-only file) into a
+    :class:`StoreError` in plain words: the raw error carries SQL and a URL."""
+    try:
+        yield
+    except OperationalError as exc:
+        code = (
+            getattr(exc.orig, "sqlite_errorname", "") if isinstance(exc.orig, sqlite3.Error) else ""
+        )
+        path = ctx.db.path
+        if code == "SQLITE_FULL":
+            raise StoreError(f"the disk is full ({path.parent}); free some space") from None
+        if code.startswith("SQLITE_READONLY"):
+            raise StoreError(f"the store is read-only ({path}); check its permissions") from None
+        raise StoreError(f"the store could not be written ({exc.orig})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,27 +117,32 @@ def send(
         fresh = unseen(ctx, conversation_id)
         if fresh:
             return NewActivity(fresh)
-    message_id = uuid.uuid4().hex
-    op = p.SendMessage(
-        id=message_id,
-        conversation_id=conversation_id,
-        kind=MessageKind.NOTE if note else MessageKind.AGENT,
-        body=text,
-    )
-    window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
-    entry = outbox.record(ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window)
-    follow_keys: list[str] = []
-    open_case: str | None = None
-    for action in actions:
-        follow = _action_operation(conversation_id, action, order_id)
-        if isinstance(follow, str):
-            open_case = follow
-        elif follow is not None:
-            follow_keys.append(
-                outbox.record(ctx.db, follow, author=ctx.agent_name, undo_seconds=window).key
-            )
-    kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
-    mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
+    with _writing(ctx):
+        message_id = uuid.uuid4().hex
+        op = p.SendMessage(
+            id=message_id,
+            conversation_id=conversation_id,
+            kind=MessageKind.NOTE if note else MessageKind.AGENT,
+            body=text,
+        )
+        window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
+        entry = outbox.record(
+            ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window
+        )
+        follow_keys: list[str] = []
+        open_case: str | None = None
+        for action in actions:
+            follow = _action_operation(conversation_id, action, order_id)
+            if isinstance(follow, str):
+                open_case = follow
+            elif follow is not None:
+                follow_keys.append(
+                    outbox.record(ctx.db, follow, author=ctx.agent_name, undo_seconds=window).key
+                )
+    # The reply is queued: a failure from here on must not report it as unsent.
+    with suppress(OperationalError):
+        kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
+        mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
     return Queued(
         entry=entry,
         message_id=message_id,
@@ -232,7 +259,8 @@ def draft(ctx: AgentContext, conversation_id: str, mode: str) -> str:
 
 def save_draft(ctx: AgentContext, conversation_id: str, mode: str, body: str) -> None:
     """Save (or clear) the draft."""
-    kv.set_draft(ctx.db, conversation_id, mode, body)
+    with _writing(ctx):
+        kv.set_draft(ctx.db, conversation_id, mode, body)
 
 
 def outbox_entries(ctx: AgentContext) -> list[OutboxRow]:
