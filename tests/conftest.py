@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cs_console.server.state import ServerState
-from tests.harness import LiveServer, tiny_shop
+from tests.harness import LiveServer, shop_system, tiny_shop
 
 
 @pytest.fixture
@@ -28,3 +28,14 @@ def live_server(server_state: ServerState, tokens: dict[str, str]) -> Iterator[L
     server = LiveServer(server_state).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def shop_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    """A second server holding only orders (see ``harness.shop_system``), and its token."""
+    state = ServerState(f"sqlite:///{tmp_path / 'shop.db'}")
+    token = shop_system(state)
+    server = LiveServer(state).start()
+    yield server, token
+    server.stop()
+    state.close()

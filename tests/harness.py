@@ -211,3 +211,46 @@ def client_context(home: Path, server: LiveServer, token: str, **overrides: obje
     for key, value in overrides.items():
         object.__setattr__(settings, key, value)
     return open_context(settings)
+
+
+def shop_system(state: ServerState) -> str:
+    """An order system (a second reference server standing in for Vendure or Medusa):
+    Alice of :func:`tiny_shop` under another spelling of her email, and 王芳 under a
+    phone number only, so she matches nothing until an agent links her. Returns a token."""
+    now = utcnow()
+    state.load_records(
+        {
+            "customer": [
+                p.CustomerRecord(
+                    id="shop-c1", name="A. Brown", email=" Alice@Example.COM ", updated_at=now
+                ),
+                p.CustomerRecord(
+                    id="shop-c2", name="王芳", phone="+86 138-0000-1111", updated_at=now
+                ),
+            ],
+            "order": [
+                p.OrderRecord(
+                    id="shop-o1",
+                    number="V-1001",
+                    customer_id="shop-c1",
+                    status=OrderStatus.AWAITING_SHIPMENT,
+                    total_minor=4500,
+                    currency="USD",
+                    placed_at=now - timedelta(hours=30),
+                    paid_at=now - timedelta(hours=29),
+                    updated_at=now,
+                ),
+                p.OrderRecord(
+                    id="shop-o2",
+                    number="V-1002",
+                    customer_id="shop-c2",
+                    status=OrderStatus.DELIVERED,
+                    total_minor=7800,
+                    currency="CNY",
+                    placed_at=now - timedelta(days=9),
+                    updated_at=now,
+                ),
+            ],
+        }
+    )
+    return state.add_agent("console", Role.AGENT, None)

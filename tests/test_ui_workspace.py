@@ -518,3 +518,23 @@ async def test_app_releases_the_store_on_exit(
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot, online=False)
     Database(settings.store_path).close()  # no StoreBusy: the lock was released
+
+
+async def test_r_and_the_function_keys_move_between_panes(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    app = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("r")
+        await wait_until(
+            pilot, lambda: app.focused is composer(app), what="r to reach the composer"
+        )
+        await pilot.press("f2")
+        await wait_until(
+            pilot, lambda: app.focused is queue_list(app), what="F2 to reach the queue"
+        )
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.focused is thread_view(app), what="F3: the thread")
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: app.focused is composer(app), what="F4: the composer")

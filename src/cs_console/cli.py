@@ -36,6 +36,8 @@ def _print_json(value: Any) -> None:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     """Start the console against the configured backend."""
+    if getattr(args, "web", False):
+        return _serve_web(args, ["run"])
     from cs_console.ui.launch import run_console
 
     return run_console(_settings(args))
@@ -43,9 +45,55 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the demo shop in the background and the console against it."""
+    if getattr(args, "web", False):
+        return _serve_web(args, ["demo", "--rate", str(args.rate), "--agent", args.agent])
     from cs_console.ui.launch import run_demo
 
     return run_demo(args.home, keep=args.keep, rate=args.rate, agent=args.agent)
+
+
+def _serve_web(args: argparse.Namespace, command: list[str]) -> int:
+    """Serve the same console to a browser on 127.0.0.1 (textual-serve runs one
+    console process per browser tab, over a websocket)."""
+    import shlex
+
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        print(
+            "cs-console: --web needs textual-serve: pip install 'cs-console[web]'",
+            file=sys.stderr,
+        )
+        return 2
+    argv = [sys.executable, "-m", "cs_console"]
+    if args.home is not None:
+        argv += ["--home", str(args.home)]
+    server = Server(
+        shlex.join(argv + command),
+        host="127.0.0.1",
+        port=args.web_port,
+        title="cs-console",
+    )
+    print(f"cs-console in your browser: http://127.0.0.1:{args.web_port}  (Ctrl+C stops)")
+    server.serve()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check config, store, backends and terminal; say what to fix."""
+    from cs_console.services.doctor import Verdict, run_checks
+
+    marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
+    worst = Verdict.OK
+    for check in run_checks(args.home):
+        print(f"[{marks[check.verdict]}] {check.name:<14}{check.detail}")
+        if check.fix:
+            print(f"{'':22}-> {check.fix}")
+        if check.verdict is Verdict.FAIL:
+            worst = Verdict.FAIL
+        elif check.verdict is Verdict.WARN and worst is Verdict.OK:
+            worst = Verdict.WARN
+    return 1 if worst is Verdict.FAIL else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -60,6 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tokens_file=args.tokens_file,
         rate=args.rate,
         home=args.home,
+        replies_dir=args.replies,
     )
 
 
@@ -222,6 +271,43 @@ def cmd_orders(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customers(args: argparse.Namespace) -> int:
+    """Find customers, and link the records of one person kept in two systems."""
+    from cs_console.sanitize import sanitize_line
+    from cs_console.services import customers
+
+    ctx = _context(args, writer=args.customers_command != "find")
+    try:
+        if args.customers_command == "find":
+            for match in customers.find(ctx, args.text):
+                print(
+                    "\t".join(
+                        sanitize_line(v or "-")
+                        for v in (match.customer_id, match.name, match.email, match.phone)
+                    )
+                )
+            return 0
+        if args.customers_command == "same":
+            for customer_id in customers.same_person(ctx, args.customer_id):
+                print(customer_id)
+            return 0
+        if args.customers_command == "link":
+            try:
+                customers.link(ctx, args.customer_id, args.other_id)
+            except customers.LinkError as exc:
+                print(f"cs-console: {exc}", file=sys.stderr)
+                return 1
+            print(f"linked {args.customer_id} and {args.other_id}")
+            return 0
+        if not customers.unlink(ctx, args.customer_id, args.other_id):
+            print(f"cs-console: {args.customer_id} and {args.other_id} were not linked by hand")
+            return 1
+        print(f"unlinked {args.customer_id} and {args.other_id}")
+        return 0
+    finally:
+        ctx.close()
+
+
 def cmd_reply(args: argparse.Namespace) -> int:
     """Queue a reply or note; the next sync sends it."""
     from cs_console.services import conversations
@@ -304,9 +390,23 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_replies(args: argparse.Namespace) -> int:
-    """List, lint, export or import quick replies."""
+    """List, lint, export, import or publish quick replies."""
     from cs_console.services import replies
 
+    if args.replies_command == "publish":
+        from cs_console.server.run import database_url, publish_replies_dir
+        from cs_console.server.state import ServerState
+
+        state = ServerState(database_url(args.server_db, args.home))
+        try:
+            report = publish_replies_dir(state, Path(args.directory))
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        finally:
+            state.close()
+        print(f"published {args.directory}: {report.summary()}")
+        return 0
     settings = _settings(args)
     if args.replies_command == "lint":
         from cs_console.replies.lint import lint_dirs
@@ -458,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder for config and data (default: $CS_CONSOLE_HOME or the platform's data dir)",
     )
+    _web_options(parser)
     parser.set_defaults(func=cmd_tui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -466,8 +567,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
         return command
 
-    add("run", cmd_tui, "start the console (the default)")
+    _web_options(add("run", cmd_tui, "start the console (the default)"))
+    add("doctor", cmd_doctor, "check config, store, backends and terminal; say what to fix")
     demo = add("demo", cmd_demo, "start the demo shop and the console against it")
+    _web_options(demo)
     demo.add_argument("--keep", action="store_true", help="keep the previous demo's data")
     demo.add_argument("--rate", type=float, default=8.0, help="seconds between simulated messages")
     demo.add_argument("--agent", default="Lan", help="which demo agent to be (Lan, Mei, Sofia)")
@@ -484,6 +587,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rate", type=float, default=8.0, help="seconds between simulated messages (0: off)"
+    )
+    serve.add_argument(
+        "--replies",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="publish this quick-reply library (<lang>/<group>.toml) to every agent first",
     )
 
     sync = add("sync", cmd_sync, "sync with the backend")
@@ -506,6 +616,22 @@ def build_parser() -> argparse.ArgumentParser:
     orders = add("orders", cmd_orders, "print a customer's orders")
     orders.add_argument("customer_id")
     orders.add_argument("--json", action="store_true")
+
+    customers_cmd = add(
+        "customers", cmd_customers, "find customers; link one person's records in two systems"
+    )
+    customers_sub = customers_cmd.add_subparsers(
+        dest="customers_command", required=True, metavar="ACTION"
+    )
+    customers_sub.add_parser("find", help="by name, email or phone").add_argument("text")
+    customers_sub.add_parser("same", help="every record of one person").add_argument("customer_id")
+    for name, text in (
+        ("link", "these two records are one person (their orders show together)"),
+        ("unlink", "undo a link made by hand"),
+    ):
+        sp = customers_sub.add_parser(name, help=text)
+        sp.add_argument("customer_id")
+        sp.add_argument("other_id")
 
     reply = add("reply", cmd_reply, "queue a reply (or --note) for the next sync")
     reply.add_argument("conversation_id")
@@ -534,7 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
     agents_revoke.add_argument("name")
     agents_revoke.add_argument("--db", default=argparse.SUPPRESS)
 
-    replies_cmd = add("replies", cmd_replies, "the quick-reply library: list, lint, export, import")
+    replies_cmd = add(
+        "replies", cmd_replies, "the quick-reply library: list, lint, export, import, publish"
+    )
     replies_sub = replies_cmd.add_subparsers(
         dest="replies_command", required=True, metavar="ACTION"
     )
@@ -550,6 +678,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--format", choices=["csv", "json"], default="csv")
     imp.add_argument("--force", action="store_true", help="replace existing files")
+    publish = replies_sub.add_parser(
+        "publish",
+        help="make a folder of replies the shop's library on a reference server; "
+        "agents get it at their next sync (replies missing from it are withdrawn)",
+    )
+    publish.add_argument("directory", help="library folder holding <lang>/<group>.toml")
+    publish.add_argument(
+        "--server-db", default=None, help="SQLAlchemy URL (default: sqlite file in --home)"
+    )
     for sp in replies_sub.choices.values():
         sp.set_defaults(lang=None, group=None)
 
@@ -584,9 +721,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _web_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="serve the console to a browser on 127.0.0.1 instead (needs cs-console[web])",
+    )
+    parser.add_argument(
+        "--web-port",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="the port for --web (default 8000)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cs-console`` script."""
     args = build_parser().parse_args(argv)
+    if not hasattr(args, "web_port"):
+        args.web_port = 8000
     from cs_console.settings import SettingsError
 
     try:

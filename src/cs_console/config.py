@@ -60,7 +60,7 @@ KeySpec = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 #: Environment variables that are not config keys: the home folder and the token
 #: are resolved by ``load_settings`` itself.
-_NOT_CONFIG = frozenset({"CS_CONSOLE_HOME", "CS_CONSOLE_TOKEN"})
+_NOT_CONFIG = frozenset({"CS_CONSOLE_HOME", "CS_CONSOLE_TOKEN", "CS_CONSOLE_ORDERS_TOKEN"})
 
 #: The flat names that predate the config file -> the key each one sets.
 LEGACY_ENV: dict[str, tuple[str, str]] = {
@@ -146,12 +146,26 @@ class AgentSection(_Section):
         return value
 
 
-class BackendSection(_Section):
-    """Where conversations come from. The token is never read from this file: set
-    CS_CONSOLE_TOKEN, or put it in an owner-only file named by token_file."""
+def _check_http_url(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError('expected an http:// or https:// address such as "https://cs.example.com"')
+    return value
 
-    kind: Literal["reference"] = Field(
-        "reference", description="The backend protocol; only reference for now."
+
+class BackendSection(_Section):
+    """Where conversations come from: cs-console's own server (reference) or Chatwoot.
+    The token is never read from this file: set CS_CONSOLE_TOKEN, or put it in an
+    owner-only file named by token_file."""
+
+    kind: Literal["reference", "chatwoot"] = Field(
+        "reference",
+        description=(
+            "reference: cs-console serve (conversations, orders, cases); chatwoot: a "
+            "Chatwoot account's conversations (orders then come from [orders])."
+        ),
     )
     url: str | None = Field(
         None,
@@ -163,8 +177,8 @@ class BackendSection(_Section):
     token_file: Path | None = Field(
         None,
         description=(
-            "A file holding your API token, readable by you alone (chmod 600). "
-            "A relative path is relative to this file's folder."
+            "A file holding your API token (Chatwoot: your access token), readable by you "
+            "alone (chmod 600). A relative path is relative to this file's folder."
         ),
     )
     insecure: bool = Field(
@@ -173,18 +187,57 @@ class BackendSection(_Section):
             "Allow plain http to another machine; the token then crosses the network unencrypted."
         ),
     )
+    account_id: int | None = Field(
+        None, ge=1, description="Chatwoot only: the account number in its URLs (/app/accounts/N)."
+    )
+    team_groups: dict[str, Group] = Field(
+        default_factory=dict,
+        description=(
+            'Chatwoot only: team name -> desk, e.g. {"Sales" = "pre-sale"}. '
+            "Conversations of other teams go to after-sale."
+        ),
+    )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                'expected an http:// or https:// address such as "https://cs.example.com"'
-            )
-        return value
+        return _check_http_url(value)
+
+
+class OrdersSection(_Section):
+    """Where orders come from when they live in another system than the chats. Customers
+    are matched across the two by email or phone. The key is never read from this file:
+    set CS_CONSOLE_ORDERS_TOKEN, or name an owner-only file in token_file."""
+
+    kind: Literal["backend", "vendure", "medusa", "reference"] = Field(
+        "backend",
+        description=(
+            "backend: the orders the [backend] has (the reference server has them); "
+            "vendure: a Vendure shop (Admin API key); medusa: a Medusa shop (secret API key); "
+            "reference: another cs-console server."
+        ),
+    )
+    url: str | None = Field(
+        None, description="The order system's address, e.g. http://127.0.0.1:3000 for Vendure."
+    )
+    token_file: Path | None = Field(
+        None,
+        description=(
+            "A file holding the order system's API key, readable by you alone (chmod 600). "
+            "A relative path is relative to this file's folder."
+        ),
+    )
+    channel_token: str | None = Field(
+        None, description="Vendure only: the channel token, when the shop has several channels."
+    )
+    insecure: bool = Field(
+        False, description="Allow plain http to another machine for the order system."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_http_url(value)
 
 
 class ShiftSection(_Section):
@@ -344,6 +397,7 @@ class ConsoleConfig(BaseSettings):
     backend: BackendSection = Field(
         default_factory=BackendSection, description=BackendSection.__doc__
     )
+    orders: OrdersSection = Field(default_factory=OrdersSection, description=OrdersSection.__doc__)
     shift: ShiftSection = Field(default_factory=ShiftSection, description=ShiftSection.__doc__)
     shop: ShopSection = Field(default_factory=ShopSection, description=ShopSection.__doc__)
     flags: FlagsSection = Field(default_factory=FlagsSection, description=FlagsSection.__doc__)
@@ -374,6 +428,7 @@ class ConsoleConfig(BaseSettings):
 SECTIONS: dict[str, type[_Section]] = {
     "agent": AgentSection,
     "backend": BackendSection,
+    "orders": OrdersSection,
     "shift": ShiftSection,
     "shop": ShopSection,
     "flags": FlagsSection,
@@ -413,17 +468,29 @@ class LoadedConfig:
     @property
     def token_file(self) -> Path | None:
         """The token file, a relative path in the file taken relative to its folder."""
-        path = self.config.backend.token_file
+        return self._file_of("backend", self.config.backend.token_file)
+
+    @property
+    def orders_token_file(self) -> Path | None:
+        """The order system's key file, resolved like :attr:`token_file`."""
+        return self._file_of("orders", self.config.orders.token_file)
+
+    def _file_of(self, section: str, path: Path | None) -> Path | None:
         if path is None:
             return None
         path = path.expanduser()
-        if not path.is_absolute() and self.origin(("backend", "token_file")) == str(
-            self.config_file
-        ):
+        if not path.is_absolute() and self.origin((section, "token_file")) == str(self.config_file):
             return self.config_file.parent / path
         return path
 
-    def to_settings(self, *, home: Path, config_home: Path, token: Secret | None) -> Settings:
+    def to_settings(
+        self,
+        *,
+        home: Path,
+        config_home: Path,
+        token: Secret | None,
+        orders_token: Secret | None = None,
+    ) -> Settings:
         """The frozen :class:`Settings` the rest of the console reads."""
         cfg = self.config
         digits = currency_digits(cfg.shop.currency)
@@ -435,6 +502,14 @@ class LoadedConfig:
             token_file=self.token_file,
             insecure=cfg.backend.insecure,
             backend_kind=cfg.backend.kind,
+            chatwoot_account_id=cfg.backend.account_id,
+            team_groups=dict(cfg.backend.team_groups),
+            orders_kind=cfg.orders.kind,
+            orders_url=cfg.orders.url,
+            orders_token=orders_token,
+            orders_token_file=self.orders_token_file,
+            orders_channel_token=cfg.orders.channel_token,
+            orders_insecure=cfg.orders.insecure,
             agent_name=cfg.agent.name,
             agent_role=cfg.agent.role,
             agent_group=cfg.agent.group,
@@ -724,7 +799,11 @@ def dotted_key(path: tuple[str, ...]) -> str:
 
 
 def toml_value(value: Any) -> str:
-    """A scalar as a TOML literal (strings escaped for a basic string)."""
+    """A scalar (or a flat table, as an inline table) as a TOML literal (strings
+    escaped for a basic string)."""
+    if isinstance(value, Mapping):
+        pairs = ", ".join(f"{toml_value(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + pairs + " }" if pairs else "{}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | Decimal):

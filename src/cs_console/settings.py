@@ -138,6 +138,17 @@ class Settings:
     ui_language: str = "en"
     #: Binding id -> keys, for ``App.set_keymap``.
     keymap: dict[str, str] = field(default_factory=dict)
+    #: Chatwoot: the account number, and team name -> desk.
+    chatwoot_account_id: int | None = None
+    team_groups: dict[str, Group] = field(default_factory=dict)
+    #: Where orders come from: "backend" (the conversation backend's), vendure, medusa,
+    #: or another reference server.
+    orders_kind: str = "backend"
+    orders_url: str | None = None
+    orders_token: Secret | None = field(default=None, repr=False)
+    orders_token_file: Path | None = None
+    orders_channel_token: str | None = None
+    orders_insecure: bool = False
 
     @property
     def store_path(self) -> Path:
@@ -224,7 +235,17 @@ def load_settings_fully(resolved: Path | None, directory: Path, env: Mapping[str
         token = Secret(env["CS_CONSOLE_TOKEN"])
     elif loaded.token_file is not None:
         token = read_token_file(loaded.token_file)
-    return loaded.to_settings(home=resolved or default_home(), config_home=directory, token=token)
+    orders_token: Secret | None = None
+    if env.get("CS_CONSOLE_ORDERS_TOKEN"):
+        orders_token = Secret(env["CS_CONSOLE_ORDERS_TOKEN"])
+    elif loaded.orders_token_file is not None:
+        orders_token = read_token_file(loaded.orders_token_file)
+    return loaded.to_settings(
+        home=resolved or default_home(),
+        config_home=directory,
+        token=token,
+        orders_token=orders_token,
+    )
 
 
 def save_ui_choice(home: Path | None, theme: str) -> Path:

@@ -207,3 +207,26 @@ class CaseRow:
     created_at: datetime
     updated_at: datetime
     delivery: DeliveryState
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    """A customer record found when linking records of one person by hand."""
+
+    customer_id: str
+    name: str
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Abilities:
+    """What the configured backend can do: the UI greys out the rest and says why."""
+
+    backend: str
+    #: ability name (as in ``backends.base.ABILITIES``) -> why it is missing.
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def reason(self, ability: str) -> str | None:
+        """None when the backend can; else a sentence for the agent."""
+        return self.missing.get(ability)

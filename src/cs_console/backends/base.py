@@ -44,6 +44,20 @@ class Refused(BackendError):
         self.status = status
 
 
+#: What each capability lets the agent do, for "X cannot ..." messages.
+ABILITIES: dict[str, str] = {
+    "conversations": "hold conversations",
+    "send_messages": "send replies",
+    "internal_notes": "keep internal notes",
+    "assign": "assign conversations",
+    "statuses": "change a conversation's status",
+    "orders": "show orders",
+    "remarks": "store order remarks",
+    "returns": "record returns",
+    "cases": "store after-sales cases and handovers",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a backend can do; the UI hides or greys the rest and says why."""
@@ -56,6 +70,18 @@ class Capabilities:
     orders: bool = True
     remarks: bool = True
     returns: bool = True
+    cases: bool = True
+    #: ability -> why it is missing, when a generic "cannot" is not enough.
+    notes: tuple[tuple[str, str], ...] = ()
+
+    def reason(self, ability: str, backend_name: str = "the backend") -> str | None:
+        """None when ``ability`` is there; else a sentence for the agent saying why not."""
+        if getattr(self, ability):
+            return None
+        for name, note in self.notes:
+            if name == ability:
+                return note
+        return f"{backend_name} cannot {ABILITIES.get(ability, ability)}"
 
 
 class Backend(Protocol):

@@ -9,7 +9,6 @@ The token travels in a header only: httpx logs URLs.
 from __future__ import annotations
 
 import ipaddress
-import time
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -20,19 +19,16 @@ from pydantic import BaseModel, ValidationError
 from cs_console import protocol as p
 from cs_console.backends.base import (
     AuthFailed,
-    BackendError,
     BadResponse,
     Capabilities,
     Refused,
     Unavailable,
 )
+from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request
 from cs_console.secret import Secret
 from cs_console.timeutil import utcnow
 
 M = TypeVar("M", bound=BaseModel)
-
-MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-REQUEST_DEADLINE_S = 30.0
 
 
 def is_loopback(url: str) -> bool:
@@ -155,28 +151,9 @@ class ReferenceBackend:
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, httpx.Headers, bytes]:
-        started = time.monotonic()
-        try:
-            with self._client.stream(method, path, **kwargs) as response:
-                declared = response.headers.get("content-length", "")
-                if declared.isascii() and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-                    raise BadResponse("the server's answer is too large")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_RESPONSE_BYTES:
-                        raise BadResponse("the server's answer is too large")
-                    if time.monotonic() - started > self._deadline:
-                        raise Unavailable("the server is answering too slowly")
-                    chunks.append(chunk)
-                return response.status_code, response.headers, b"".join(chunks)
-        except BackendError:
-            raise
-        except httpx.TimeoutException:
-            raise Unavailable("the server did not answer in time") from None
-        except httpx.TransportError as exc:
-            raise Unavailable(f"cannot reach the server ({_transport_reason(exc)})") from None
+        return capped_request(
+            self._client, method, path, **kwargs, who="the server", deadline=self._deadline
+        )
 
 
 def _error_text(body: bytes) -> str:
@@ -184,11 +161,3 @@ def _error_text(body: bytes) -> str:
         return p.ErrorBody.model_validate_json(body).error
     except ValidationError:
         return ""
-
-
-def _transport_reason(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused or no route"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "connection dropped mid-answer"
-    return type(exc).__name__

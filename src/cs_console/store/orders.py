@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from cs_console.domain import DeliveryState, FlagColour, OrderEventKind, OrderStatus
+from cs_console.store import links
 from cs_console.store.db import Database
 from cs_console.store.models import CONVERSATION, ORDER, ORDER_EVENT, ORDER_REMARK
 from cs_console.timeutil import parse_stored
@@ -18,13 +19,15 @@ ORDERS_SHOWN = 50
 
 
 def orders_for_customer(db: Database, customer_id: str) -> list[OrderRow]:
-    """The customer's orders, newest first, each with its timeline and remarks."""
+    """The customer's orders, newest first, each with its timeline and remarks; orders
+    of the same person's records in another system are included (see ``links``)."""
     o, e, r = ORDER.c, ORDER_EVENT.c, ORDER_REMARK.c
     with db.read() as conn:
+        people = links.same_person(conn, customer_id)
         orders = (
             conn.execute(
                 select(ORDER)
-                .where(o.customer_id == customer_id)
+                .where(o.customer_id.in_(people))
                 .order_by(o.placed_at.desc(), o.id.desc())
                 .limit(ORDERS_SHOWN)
             )
@@ -104,12 +107,12 @@ def follow_up_orders(
 
 
 def latest_conversation_of(db: Database, customer_id: str) -> str | None:
-    """The customer's most recently active conversation."""
+    """The customer's most recently active conversation (under any of their records)."""
     c = CONVERSATION.c
     with db.read() as conn:
         found = conn.execute(
             select(c.id)
-            .where(c.customer_id == customer_id)
+            .where(c.customer_id.in_(links.same_person(conn, customer_id)))
             .order_by(c.last_activity_at.desc())
             .limit(1)
         ).first()

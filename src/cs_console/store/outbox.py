@@ -8,19 +8,20 @@ whose ``not_before`` lies ahead is inside its undo window and can still be taken
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState
 from cs_console.store.db import Database
 from cs_console.store.local_apply import apply_locally, mark_delivery, revert_send
-from cs_console.store.models import OUTBOX
-from cs_console.timeutil import utcnow
+from cs_console.store.models import CONVERSATION, MESSAGE, OUTBOX, SYNC_STATE
+from cs_console.timeutil import format_stored, parse_stored, utcnow
 from cs_console.views import OutboxRow
 
 _O = OUTBOX.c
@@ -63,6 +64,7 @@ def record(db: Database, op: p.Operation, *, author: str, undo_seconds: float = 
     key = uuid.uuid4().hex
     not_before = now + timedelta(seconds=max(undo_seconds, 0.0))
     with db.write() as conn:
+        _keep_before(conn, key, op)
         apply_locally(conn, op, author=author, now=now)
         seq = conn.execute(
             insert(OUTBOX).values(
@@ -135,11 +137,70 @@ def begin_attempt(db: Database, key: str) -> bool:
         return bool(result.rowcount)
 
 
-def complete(db: Database, entry: ReadyEntry) -> None:
-    """The backend has the operation: mark it done and its message sent."""
+def complete(db: Database, entry: ReadyEntry, *, remote_id: str | None = None) -> None:
+    """The backend has the operation: mark it done and its message sent.
+
+    ``remote_id``: the id the backend gave a sent message when it does not keep ours
+    (Chatwoot). Our local copy takes that id, so the copy pulled back later is the same
+    row and the thread never shows the reply twice, whenever the pull comes.
+    """
     with db.write() as conn:
         conn.execute(update(OUTBOX).where(_O.key == entry.key).values(state=DONE, last_error=None))
         mark_delivery(conn, entry.operation, DeliveryState.SENT)
+        conn.execute(delete(SYNC_STATE).where(SYNC_STATE.c.key == _BEFORE + entry.key))
+        op = entry.operation
+        if isinstance(op, p.SendMessage) and remote_id and remote_id != op.id:
+            _adopt_remote_id(conn, op.id, remote_id)
+
+
+#: sync_state key prefix: a conversation's fields as they were before a status or
+#: assignment change, so that a change the backend refuses for good (an agent taking a
+#: colleague's chat: 403) does not leave the console showing what never happened.
+_BEFORE = "before:"
+_BEFORE_FIELDS: dict[type[p.Record], tuple[str, ...]] = {
+    p.SetStatus: ("status", "snoozed_until"),
+    p.Assign: ("assignee", "group"),
+}
+
+
+def _keep_before(conn: Connection, key: str, op: p.Operation) -> None:
+    names = _BEFORE_FIELDS.get(type(op))
+    conversation_id = _conversation_of(op)
+    if names is None or conversation_id is None:
+        return
+    c = CONVERSATION.c
+    row = conn.execute(select(*(c[name] for name in names)).where(c.id == conversation_id)).first()
+    if row is None:
+        return
+    before = {"id": conversation_id, **{n: _jsonable(v) for n, v in zip(names, row, strict=True)}}
+    conn.execute(insert(SYNC_STATE).values(key=_BEFORE + key, value=json.dumps(before)))
+
+
+def _jsonable(value: object) -> object:
+    return format_stored(value) if isinstance(value, datetime) else value
+
+
+def _restore_before(conn: Connection, key: str) -> None:
+    found = conn.execute(
+        select(SYNC_STATE.c.value).where(SYNC_STATE.c.key == _BEFORE + key)
+    ).first()
+    if found is None:
+        return
+    before = json.loads(found[0])
+    conversation_id = before.pop("id")
+    if "snoozed_until" in before and before["snoozed_until"] is not None:
+        before["snoozed_until"] = parse_stored(before["snoozed_until"])
+    conn.execute(update(CONVERSATION).where(CONVERSATION.c.id == conversation_id).values(**before))
+    conn.execute(delete(SYNC_STATE).where(SYNC_STATE.c.key == _BEFORE + key))
+
+
+def _adopt_remote_id(conn: Connection, local_id: str, remote_id: str) -> None:
+    m = MESSAGE.c
+    if conn.execute(select(m.id).where(m.id == remote_id)).first() is not None:
+        # Already pulled (another console of ours synced it first): keep that one.
+        conn.execute(delete(MESSAGE).where(m.id == local_id))
+    else:
+        conn.execute(update(MESSAGE).where(m.id == local_id).values(id=remote_id))
 
 
 def fail(db: Database, entry: ReadyEntry, error: str, *, permanent: bool) -> None:
@@ -152,6 +213,7 @@ def fail(db: Database, entry: ReadyEntry, error: str, *, permanent: bool) -> Non
         )
         if permanent:
             mark_delivery(conn, entry.operation, DeliveryState.FAILED)
+            _restore_before(conn, entry.key)
 
 
 def retry(db: Database, key: str) -> bool:

@@ -103,7 +103,15 @@ class SyncEngine:
             self.record_error(str(exc))
             raise
         self.online = True
-        kv.set_state(self.db, {LAST_SYNC: format_stored(utcnow()), LAST_ERROR: None})
+        # A backend of two systems may have got the chats but not the orders: say so.
+        degraded = getattr(self.backend, "degraded", None)
+        kv.set_state(
+            self.db,
+            {
+                LAST_SYNC: format_stored(utcnow()),
+                LAST_ERROR: degraded if isinstance(degraded, str) else None,
+            },
+        )
         return report
 
     def record_error(self, message: str) -> None:
@@ -120,7 +128,7 @@ class SyncEngine:
                 if not outbox.begin_attempt(self.db, entry.key):
                     continue  # undone meanwhile
                 try:
-                    self.backend.push(entry.key, entry.operation)
+                    result = self.backend.push(entry.key, entry.operation)
                 except Refused as exc:
                     outbox.fail(self.db, entry, str(exc), permanent=True)
                     report.refused += 1
@@ -129,7 +137,10 @@ class SyncEngine:
                 except BackendError as exc:
                     outbox.fail(self.db, entry, str(exc), permanent=False)
                     raise
-                outbox.complete(self.db, entry)
+                remote_id = result.result.get("message_id")
+                outbox.complete(
+                    self.db, entry, remote_id=remote_id if isinstance(remote_id, str) else None
+                )
                 report.pushed += 1
 
     def _pull(self, report: SyncReport) -> None:

@@ -7,12 +7,13 @@ services, which record them in the store and the outbox at once.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
@@ -20,12 +21,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static, TextArea
 
 from cs_console.domain import ConversationStatus, Group
-from cs_console.ui.screens.case_form import CaseFormScreen
-from cs_console.ui.screens.cases import CasesScreen, OpenTarget
-from cs_console.ui.screens.choice import ChoiceScreen
-from cs_console.ui.screens.new_activity import NewActivityScreen
-from cs_console.ui.screens.remark_form import RemarkFormScreen
-from cs_console.ui.text import safe_line
+from cs_console.i18n import N_, _, ngettext
+from cs_console.ui.keys import translate_active_bindings
+from cs_console.ui.text import order_status_label, safe_line, status_label
 from cs_console.ui.widgets.composer import NOTE, REPLY, Composer
 from cs_console.ui.widgets.filter_bar import FilterBar
 from cs_console.ui.widgets.order_pane import OrderPane
@@ -35,23 +33,34 @@ from cs_console.ui.widgets.thread_view import ThreadView
 from cs_console.views import QueueFilter
 
 if TYPE_CHECKING:
+    # Dialog screens are imported where they open: not needed for the first frame.
     from cs_console.replies.library import QuickReply, ReplyAction
     from cs_console.replies.placeholders import ReplyContext
     from cs_console.services.context import AgentContext
     from cs_console.services.conversations import Queued
+    from cs_console.services.replies import UseKind
     from cs_console.sync.engine import SyncReport
     from cs_console.ui.app import ConsoleApp
-    from cs_console.views import SyncStatus
+    from cs_console.ui.screens.cases import OpenTarget
+    from cs_console.views import Abilities, SyncStatus
 
 # A page of the thread: enough to fill a tall terminal; older ones load on scrolling up.
 THREAD_PAGE = 60
 #: Keys that insert the three suggested replies shown above the composer.
 SUGGESTION_KEYS = ("alt+q", "alt+w", "alt+e")
+#: Actions that need the backend to be able to do something (see ``views.Abilities``).
+ACTION_ABILITY = {
+    "claim": "assign",
+    "transfer": "assign",
+    "set_status": "statuses",
+    "snooze": "statuses",
+    "add_remark": "remarks",
+}
 SNOOZE_CHOICES = [
-    ("15", "15 minutes"),
-    ("60", "1 hour"),
-    ("240", "4 hours"),
-    ("1440", "until tomorrow"),
+    ("15", N_("15 minutes")),
+    ("60", N_("1 hour")),
+    ("240", N_("4 hours")),
+    ("1440", N_("until tomorrow")),
 ]
 
 
@@ -63,21 +72,30 @@ class WorkspaceScreen(Screen[None]):
 
     BINDINGS = [
         Binding(
-            "ctrl+g", "next_waiting", "Next waiting", id="workspace.next_waiting", priority=True
+            "ctrl+g", "next_waiting", N_("Next waiting"), id="workspace.next_waiting", priority=True
         ),
-        Binding("ctrl+r", "undo_send", "Undo send", id="workspace.undo_send"),
-        Binding("f5", "retry_failed", "Retry failed", show=False, id="workspace.retry"),
-        Binding("f2", "app.focus('queue')", "Queue", show=False, id="workspace.focus_queue"),
-        Binding("f3", "app.focus('thread')", "Thread", show=False, id="workspace.focus_thread"),
+        Binding("ctrl+r", "undo_send", N_("Undo send"), id="workspace.undo_send"),
+        Binding("f5", "retry_failed", N_("Retry failed"), show=False, id="workspace.retry"),
+        Binding("f2", "focus_pane('queue')", N_("Queue"), show=False, id="workspace.focus_queue"),
         Binding(
-            "f4", "app.focus('composer')", "Composer", show=False, id="workspace.focus_composer"
+            "f3", "focus_pane('thread')", N_("Thread"), show=False, id="workspace.focus_thread"
         ),
-        Binding("f6", "focus_orders", "Orders", show=False, id="workspace.focus_orders"),
-        Binding("ctrl+l", "log_case", "Log case", id="workspace.log_case"),
-        Binding("f8", "add_remark", "Remark", id="workspace.add_remark"),
-        Binding("f7", "cases", "Cases", id="workspace.cases"),
-        Binding("f10", "end_shift", "End shift", show=False, id="workspace.end_shift"),
-        Binding("f9", "figures", "Figures", show=False, id="workspace.figures"),
+        Binding(
+            "f4",
+            "focus_pane('composer')",
+            N_("Composer"),
+            show=False,
+            id="workspace.focus_composer",
+        ),
+        Binding("f6", "focus_orders", N_("Orders"), show=False, id="workspace.focus_orders"),
+        Binding("ctrl+l", "log_case", N_("Log case"), id="workspace.log_case"),
+        Binding("f8", "add_remark", N_("Remark"), id="workspace.add_remark"),
+        Binding("f7", "cases", N_("Cases"), id="workspace.cases"),
+        Binding("f10", "end_shift", N_("End shift"), show=False, id="workspace.end_shift"),
+        Binding("f9", "figures", N_("Figures"), show=False, id="workspace.figures"),
+        Binding(
+            "ctrl+k", "link_customer", N_("Link customer"), show=False, id="workspace.link_customer"
+        ),
     ]
 
     def __init__(self) -> None:
@@ -94,6 +112,13 @@ class WorkspaceScreen(Screen[None]):
         #: What each reply key inserts right now: hotkeys, then suggestion keys.
         self._reply_keys: dict[str, QuickReply] = {}
         self._loading_draft = False
+        #: What the backend can do; None until known (nothing is greyed out meanwhile).
+        self.abilities: Abilities | None = None
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The bindings the footer shows, in the interface language."""
+        return translate_active_bindings(super().active_bindings)
 
     @property
     def console_app(self) -> ConsoleApp:
@@ -123,11 +148,12 @@ class WorkspaceScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#queue", QueueList).border_title = "Queue"
-        self.query_one("#thread", ThreadView).border_title = "Conversation"
-        self.query_one("#orders", OrderPane).border_title = "Customer & orders"
+        # Border titles are markup: "&" and translations must not be read as tags.
+        self.query_one("#queue", QueueList).border_title = Content(_("Queue"))
+        self.query_one("#thread", ThreadView).border_title = Content(_("Conversation"))
+        self.query_one("#orders", OrderPane).border_title = Content(_("Customer & orders"))
         composer = self.query_one("#composer", Composer)
-        composer.border_title = "Reply"
+        composer.border_title = Content(_("Reply"))
         composer.disabled = True
         self.query_one("#queue", QueueList).focus()
         self.set_interval(1.0, self._tick)
@@ -139,8 +165,31 @@ class WorkspaceScreen(Screen[None]):
         self.ctx = context
         self.filter = QueueFilter(me=self.ctx.agent_name)
         self.query_one("#status", StatusBar).agent = self.ctx.agent_name
-        self.query_one("#queue", QueueList).empty_text = "No conversations here."
+        self.query_one("#queue", QueueList).empty_text = _("No conversations here.")
         self.reload_queue()
+        self.run_worker(self._learn_abilities, thread=True, group="abilities", exclusive=True)
+
+    def _learn_abilities(self) -> None:
+        # A thread: building the backend's client imports httpx (tens of milliseconds).
+        from cs_console.services import sync
+
+        found = sync.abilities(self.console_app.settings)
+        self.app.call_from_thread(self._set_abilities, found)
+
+    def _set_abilities(self, abilities: Abilities) -> None:
+        self.abilities = abilities
+        self.query_one("#orders", OrderPane).set_unavailable(abilities.reason("orders"))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out (None) what the backend cannot do; the footer shows it dimmed."""
+        ability = ACTION_ABILITY.get(action)
+        if ability is not None and self._missing(ability) is not None:
+            return None
+        return True
+
+    def _missing(self, ability: str) -> str | None:
+        return None if self.abilities is None else self.abilities.reason(ability)
 
     def reload_queue(self, *, jump_to: str | None = None) -> None:
         """Re-read the queue for the current filter, keeping the highlighted conversation."""
@@ -188,10 +237,14 @@ class WorkspaceScreen(Screen[None]):
         rows = conversations.messages(ctx, conversation_id, THREAD_PAGE)
         thread.show(rows, has_older=len(rows) == THREAD_PAGE, keep_position=keep_position)
         if info is not None:
-            thread.border_title = f"Conversation · {info.status.value}"
+            thread.border_title = Content(
+                _("Conversation · {status}").format(status=status_label(info.status))
+            )
             # Border titles are parsed as markup: backend text goes in as Content.
             thread.border_subtitle = Content(
-                f"assigned to {safe_line(info.assignee)}" if info.assignee else "unassigned"
+                _("assigned to {agent}").format(agent=safe_line(info.assignee))
+                if info.assignee
+                else _("unassigned")
             )
             self.query_one("#orders", OrderPane).show(
                 info, orders.for_customer(ctx, info.customer_id)
@@ -283,7 +336,9 @@ class WorkspaceScreen(Screen[None]):
             conversations.save_draft(self.ctx, self.open_id, composer.mode, composer.text)
             self._draft_as_loaded = composer.text
         except Exception as exc:  # disk full, read-only store: say so, keep the text
-            self.notify(f"Draft not saved: {exc}", severity="error", markup=False)
+            self.notify(
+                _("Draft not saved: {error}").format(error=exc), severity="error", markup=False
+            )
 
     @on(TextArea.Changed, "#composer")
     def _composer_changed(self) -> None:
@@ -320,11 +375,21 @@ class WorkspaceScreen(Screen[None]):
         from cs_console.services import conversations
         from cs_console.ui.widgets.composer import HOLE
 
+        unable = self._missing("internal_notes" if note else "send_messages")
+        if unable is not None:
+            self.notify(
+                _("Not sent, your text is kept: {error}").format(error=unable),
+                severity="warning",
+                markup=False,
+            )
+            return
         blank = HOLE.search(text)
         if blank is not None:
             self.query_one("#composer", Composer).select_next_hole()
             self.notify(
-                f"Fill {blank.group(0)} first (Tab jumps to it).", severity="warning", markup=False
+                _("Fill {blank} first (Tab jumps to it).").format(blank=blank.group(0)),
+                severity="warning",
+                markup=False,
             )
             return
         order = self.query_one("#orders", OrderPane).selected_order
@@ -342,7 +407,11 @@ class WorkspaceScreen(Screen[None]):
             self.notify(str(exc), severity="warning", markup=False)
             return
         except Exception as exc:  # the store refused (disk full, locked): keep the text
-            self.notify(f"Not sent, your text is kept: {exc}", severity="error", markup=False)
+            self.notify(
+                _("Not sent, your text is kept: {error}").format(error=exc),
+                severity="error",
+                markup=False,
+            )
             return
         if isinstance(outcome, conversations.NewActivity):
             self.show_conversation(conversation_id, keep_position=True)
@@ -352,6 +421,8 @@ class WorkspaceScreen(Screen[None]):
                     self._send(text, note=note, force=True)
                 else:
                     self.query_one("#composer", Composer).focus()
+
+            from cs_console.ui.screens.new_activity import NewActivityScreen
 
             self.app.push_screen(NewActivityScreen(outcome.messages), decided)
             return
@@ -365,7 +436,10 @@ class WorkspaceScreen(Screen[None]):
             self._open_case_after_reply(outcome.open_case)
         undo = ctx.settings.undo_seconds
         if not note and undo > 0:
-            self.notify(f"Reply queued; Ctrl+R takes it back within {undo:g} s", timeout=undo)
+            self.notify(
+                _("Reply queued; Ctrl+R takes it back within {seconds:g} s").format(seconds=undo),
+                timeout=undo,
+            )
             self.set_timer(undo + 0.05, self.console_app.kick_sync)
         else:
             self.console_app.kick_sync()
@@ -394,13 +468,13 @@ class WorkspaceScreen(Screen[None]):
     def action_undo_send(self) -> None:
         queued, ctx = self.last_queued, self.ctx
         if queued is None or ctx is None:
-            self.notify("Nothing to take back.", severity="warning")
+            self.notify(_("Nothing to take back."), severity="warning")
             return
         from cs_console.services import conversations
 
         self._save_draft_now()  # what was typed since must survive the undo
         if not conversations.undo(ctx, queued):
-            self.notify("Too late: it has already gone.", severity="warning")
+            self.notify(_("Too late: it has already gone."), severity="warning")
             return
         self.last_queued = None
         conversation_id = queued.entry.conversation_id
@@ -412,7 +486,7 @@ class WorkspaceScreen(Screen[None]):
         if conversation_id is not None:
             self.show_conversation(conversation_id)
         self.reload_queue()
-        self.notify("Taken back; the text is in the composer again.")
+        self.notify(_("Taken back; the text is in the composer again."))
 
     def action_retry_failed(self) -> None:
         if self.ctx is None or self.open_id is None:
@@ -423,10 +497,14 @@ class WorkspaceScreen(Screen[None]):
         thread = self.query_one("#thread", ThreadView)
         failed = [m for m in thread.messages if m.delivery is DeliveryState.FAILED]
         if not failed:
-            self.notify("No failed message in this conversation.")
+            self.notify(_("No failed message in this conversation."))
             return
         retried = sum(conversations.retry(self.ctx, m.message_id) for m in failed)
-        self.notify(f"Retrying {retried} message(s).")
+        self.notify(
+            ngettext("Retrying {count} message.", "Retrying {count} messages.", retried).format(
+                count=retried
+            )
+        )
         self.console_app.kick_sync()
         self.show_conversation(self.open_id, keep_position=True)
 
@@ -434,7 +512,7 @@ class WorkspaceScreen(Screen[None]):
 
     def _target(self) -> str | None:
         if self.open_id is None:
-            self.notify("Open a conversation first.", severity="warning")
+            self.notify(_("Open a conversation first."), severity="warning")
         return self.open_id
 
     def _do(self, label: str, call: Any) -> None:
@@ -446,7 +524,11 @@ class WorkspaceScreen(Screen[None]):
             self.notify(str(exc), severity="warning", markup=False)
             return
         except Exception as exc:
-            self.notify(f"{label} failed: {exc}", severity="error", markup=False)
+            self.notify(
+                _("{action} failed: {error}").format(action=label, error=exc),
+                severity="error",
+                markup=False,
+            )
             return
         self.notify(label, markup=False)  # labels carry agent names from the backend
         self.console_app.kick_sync()
@@ -461,7 +543,7 @@ class WorkspaceScreen(Screen[None]):
 
         found = queue.longest_waiting(self.ctx, self.filter)
         if found is None:
-            self.notify("Nobody is waiting here.")
+            self.notify(_("Nobody is waiting here."))
             return
         self.reload_queue(jump_to=found)
         self.show_conversation(found)
@@ -472,7 +554,7 @@ class WorkspaceScreen(Screen[None]):
         if target and ctx:
             from cs_console.services import conversations
 
-            self._do("Claimed", lambda: conversations.claim(ctx, target))
+            self._do(_("Claimed"), lambda: conversations.claim(ctx, target))
 
     def action_set_status(self, status: str) -> None:
         target, ctx = self._target(), self.ctx
@@ -480,9 +562,11 @@ class WorkspaceScreen(Screen[None]):
             from cs_console.services import conversations
 
             value = ConversationStatus(status)
-            label = {"resolved": "Resolved", "open": "Reopened", "pending": "Marked pending"}.get(
-                status, status
-            )
+            label = {
+                "resolved": _("Resolved"),
+                "open": _("Reopened"),
+                "pending": _("Marked pending"),
+            }.get(status, status)
             self._do(label, lambda: conversations.set_status(ctx, target, value))
 
     def action_snooze(self) -> None:
@@ -494,13 +578,16 @@ class WorkspaceScreen(Screen[None]):
         def chosen(minutes: str | None) -> None:
             if minutes:
                 self._do(
-                    "Snoozed",
+                    _("Snoozed"),
                     lambda: conversations.set_status(
                         ctx, target, ConversationStatus.SNOOZED, snooze_minutes=int(minutes)
                     ),
                 )
 
-        self.app.push_screen(ChoiceScreen("Snooze for…", SNOOZE_CHOICES), chosen)
+        choices = [(minutes, _(label)) for minutes, label in SNOOZE_CHOICES]
+        from cs_console.ui.screens.choice import ChoiceScreen
+
+        self.app.push_screen(ChoiceScreen(_("Snooze for…"), choices), chosen)
 
     def action_transfer(self) -> None:
         target, ctx = self._target(), self.ctx
@@ -508,9 +595,12 @@ class WorkspaceScreen(Screen[None]):
             return
         from cs_console.services import conversations
 
-        options = [("group:pre-sale", "Pre-sale desk"), ("group:after-sale", "After-sale desk")]
+        options = [
+            ("group:pre-sale", _("Pre-sale desk")),
+            ("group:after-sale", _("After-sale desk")),
+        ]
         options += [
-            (f"agent:{name}", f"Agent {name}")
+            (f"agent:{name}", _("Agent {name}").format(name=name))
             for name in conversations.agent_names(ctx)
             if name != ctx.agent_name
         ]
@@ -518,19 +608,22 @@ class WorkspaceScreen(Screen[None]):
         def chosen(value: str | None) -> None:
             if not value:
                 return
-            kind, _, name = value.partition(":")
+            kind, _colon, name = value.partition(":")
             if kind == "group":
+                desk = _("Pre-sale desk") if name == Group.PRE_SALE.value else _("After-sale desk")
                 self._do(
-                    f"Transferred to {name}",
+                    _("Transferred to {target}").format(target=desk),
                     lambda: conversations.transfer(ctx, target, group=Group(name)),
                 )
             else:
                 self._do(
-                    f"Transferred to {name}",
+                    _("Transferred to {target}").format(target=name),
                     lambda: conversations.transfer(ctx, target, agent=name),
                 )
 
-        self.app.push_screen(ChoiceScreen("Transfer to…", options), chosen)
+        from cs_console.ui.screens.choice import ChoiceScreen
+
+        self.app.push_screen(ChoiceScreen(_("Transfer to…"), options), chosen)
 
     # --- filters -------------------------------------------------------------
 
@@ -603,7 +696,7 @@ class WorkspaceScreen(Screen[None]):
         self._reply_keys = keys
         self.query_one("#composer", Composer).reply_keys = frozenset(keys)
         bar.update(
-            Content("   ").join([Content.styled("Suggested:", "$text-muted"), *parts])
+            Content("   ").join([Content.styled(_("Suggested:"), "$text-muted"), *parts])
             if parts
             else ""
         )
@@ -613,26 +706,37 @@ class WorkspaceScreen(Screen[None]):
         """Open the quick-reply palette."""
         loaded = self.console_app.replies
         if loaded is None:
-            self.notify("Quick replies are still loading.")
+            self.notify(_("Quick replies are still loading."))
             return
         if self.open_id is None:
-            self.notify("Open a conversation first.", severity="warning")
+            self.notify(_("Open a conversation first."), severity="warning")
             return
+        from cs_console.services import replies
         from cs_console.ui.screens.reply_palette import PaletteChoice, ReplyPaletteScreen
 
         suggested = [r for k, r in self._reply_keys.items() if k in SUGGESTION_KEYS]
+        ctx = self.ctx
+        uses = replies.use_counts(ctx, agent=ctx.agent_name) if ctx is not None else {}
 
         def chosen(choice: PaletteChoice | None) -> None:
             self.query_one("#composer", Composer).focus()
             if choice is not None:
-                self.insert_reply(choice.reply, send=choice.send)
+                self.insert_reply(
+                    choice.reply,
+                    send=choice.send,
+                    how="palette-send" if choice.send else "palette",
+                )
 
+        # Pinyin folding (~0.5 s, tens of MB) waits until someone searches: start it now,
+        # while the agent reads the list, so the first "fh" does not pay for it.
+        self.run_worker(loaded.index.prepare_pinyin, thread=True, group="pinyin", exclusive=True)
         self.app.push_screen(
             ReplyPaletteScreen(
                 loaded.index,
                 language=self._language(),
                 context=self._reply_context(),
                 suggested=suggested,
+                uses=uses,
             ),
             chosen,
         )
@@ -651,12 +755,24 @@ class WorkspaceScreen(Screen[None]):
             now=self.console_app.clock(),
         )
 
-    def insert_reply(self, reply: QuickReply, *, send: bool = False) -> None:
+    def insert_reply(
+        self, reply: QuickReply, *, send: bool = False, how: UseKind = "palette"
+    ) -> None:
         """Insert a filled reply at the cursor; with ``send``, send it at once (unless a
-        spot is still blank)."""
-        if self.ctx is None or self.open_id is None:
+        spot is still blank). ``how`` is recorded for the usage figures."""
+        ctx, conversation_id = self.ctx, self.open_id
+        if ctx is None or conversation_id is None:
             return
         from cs_console.replies.placeholders import fill
+        from cs_console.services import replies
+
+        def record() -> None:
+            # A thread: a synced write must not hold up the keystroke; and a lost usage
+            # count (disk full) is not worth interrupting the agent for.
+            with contextlib.suppress(Exception):
+                replies.record_use(ctx, reply.id, how, conversation_id=conversation_id)
+
+        self.run_worker(record, thread=True, group="reply-use")
 
         filled = fill(reply.body, self._reply_context())
         composer = self.query_one("#composer", Composer)
@@ -674,7 +790,8 @@ class WorkspaceScreen(Screen[None]):
     def _reply_key(self, message: Composer.ReplyKey) -> None:
         reply = self._reply_keys.get(message.key)
         if reply is not None:
-            self.insert_reply(reply)
+            suggested = message.key in SUGGESTION_KEYS
+            self.insert_reply(reply, how="suggestion" if suggested else "hotkey")
 
     # --- cases and remarks -------------------------------------------------------
 
@@ -703,7 +820,9 @@ class WorkspaceScreen(Screen[None]):
         from cs_console.services import cases, orders
 
         customer_orders = orders.for_customer(ctx, draft.customer_id) if draft.customer_id else []
-        choices = [(o.order_id, f"{o.number} · {o.status.value}") for o in customer_orders]
+        choices = [
+            (o.order_id, f"{o.number} · {order_status_label(o.status)}") for o in customer_orders
+        ]
 
         def saved(result: Any) -> None:
             if result is None:
@@ -711,17 +830,24 @@ class WorkspaceScreen(Screen[None]):
             try:
                 outcome = cases.save(ctx, result)
             except Exception as exc:
-                self.notify(f"Case not saved: {exc}", severity="error", markup=False)
+                self.notify(
+                    _("Case not saved: {error}").format(error=exc), severity="error", markup=False
+                )
                 return
             if outcome.needs_approval:
                 self.notify(
-                    "Compensation is over your limit: the case waits for a supervisor's approval.",
+                    _(
+                        "Compensation is over your limit: the case waits for a supervisor's "
+                        "approval."
+                    ),
                     severity="warning",
                     timeout=8,
                 )
             else:
-                self.notify("Case saved.")
+                self.notify(_("Case saved."))
             self.console_app.kick_sync()
+
+        from cs_console.ui.screens.case_form import CaseFormScreen
 
         self.app.push_screen(
             CaseFormScreen(
@@ -738,7 +864,7 @@ class WorkspaceScreen(Screen[None]):
         ctx = self.ctx
         order = self.query_one("#orders", OrderPane).selected_order
         if ctx is None or order is None:
-            self.notify("Select an order first.", severity="warning")
+            self.notify(_("Select an order first."), severity="warning")
             return
         from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour
         from cs_console.services import orders
@@ -754,12 +880,18 @@ class WorkspaceScreen(Screen[None]):
             try:
                 orders.add_remark(ctx, order.order_id, flag, text)
             except Exception as exc:
-                self.notify(f"Remark not saved: {exc}", severity="error", markup=False)
+                self.notify(
+                    _("Remark not saved: {error}").format(error=exc),
+                    severity="error",
+                    markup=False,
+                )
                 return
-            self.notify("Remark added.")
+            self.notify(_("Remark added."))
             self.console_app.kick_sync()
             if self.open_id is not None:
                 self.show_conversation(self.open_id, keep_position=True)
+
+        from cs_console.ui.screens.remark_form import RemarkFormScreen
 
         self.app.push_screen(RemarkFormScreen(order.number, meanings, suggested=suggested), chosen)
 
@@ -778,10 +910,12 @@ class WorkspaceScreen(Screen[None]):
             elif target.customer_id is not None:
                 conversation = orders.conversation_of_customer(ctx, target.customer_id)
                 if conversation is None:
-                    self.notify("No conversation with this customer yet.")
+                    self.notify(_("No conversation with this customer yet."))
                     return
                 self.reload_queue(jump_to=conversation)
                 self.show_conversation(conversation)
+
+        from cs_console.ui.screens.cases import CasesScreen
 
         self.app.push_screen(
             CasesScreen(ctx, now=self.console_app.clock, on_change=self.console_app.kick_sync),
@@ -828,14 +962,23 @@ class WorkspaceScreen(Screen[None]):
             try:
                 shift.hand_over(ctx, shift_started_at=started, note=note)
             except Exception as exc:
-                self.notify(f"Handover not saved: {exc}", severity="error", markup=False)
+                self.notify(
+                    _("Handover not saved: {error}").format(error=exc),
+                    severity="error",
+                    markup=False,
+                )
                 return
-            self.notify("Handed over. The next shift sees your note when they start.")
+            self.notify(_("Handed over. The next shift sees your note when they start."))
             self.console_app.kick_sync()
 
         self.app.push_screen(
             HandoverScreen(ending=True, previous=None, open_lines=items.lines()), done
         )
+
+    def action_focus_pane(self, pane: str) -> None:
+        """Focus the queue, thread or composer of this screen. (Textual's ``app.focus``
+        looks the id up from the app, which does not reach a pushed screen's widgets.)"""
+        self.query_one(f"#{pane}").focus()
 
     def action_focus_orders(self) -> None:
         """Go to the orders; in a narrow terminal they take the queue's place until
@@ -859,4 +1002,43 @@ class WorkspaceScreen(Screen[None]):
             ShiftReportScreen(
                 ctx, self.console_app.clock(), target_s=ctx.settings.response_target_minutes * 60
             )
+        )
+
+    def action_link_customer(self) -> None:
+        """Link this chat's customer to their record in the order system, by hand."""
+        ctx, conversation_id = self.ctx, self.open_id
+        if ctx is None or conversation_id is None:
+            self.notify(_("Open a conversation first."), severity="warning")
+            return
+        from cs_console.services import conversations, customers
+        from cs_console.ui.screens.link_customer import LinkCustomerScreen
+
+        info = conversations.info(ctx, conversation_id)
+        if info is None:
+            return
+        customer_id = info.customer_id
+
+        def chosen(other_id: str | None) -> None:
+            if other_id is None:
+                return
+            try:
+                customers.link(ctx, customer_id, other_id)
+            except customers.LinkError as exc:
+                self.notify(str(exc), severity="warning", markup=False)
+                return
+            except Exception as exc:  # the store refused (disk full, locked)
+                self.notify(
+                    _("Not linked: {error}").format(error=exc), severity="error", markup=False
+                )
+                return
+            self.notify(_("Linked: their orders now show here."))
+            self.show_conversation(conversation_id, keep_position=True)
+
+        self.app.push_screen(
+            LinkCustomerScreen(
+                info.customer_name,
+                customers.same_person(ctx, customer_id),
+                lambda text: customers.find(ctx, text),
+            ),
+            chosen,
         )

@@ -12,24 +12,34 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_console.domain import FLAG_SYMBOLS, OrderEventKind, OrderStatus
+from cs_console.i18n import LazyText, _, ngettext
 from cs_console.timeutil import humanize_duration
-from cs_console.ui.text import local_time, money, safe, safe_line
+from cs_console.ui.text import (
+    event_label,
+    flag_label,
+    group_label,
+    local_time,
+    money,
+    order_status_label,
+    safe,
+    safe_line,
+    status_label,
+)
 from cs_console.views import ConversationInfo, OrderRow
 
 URGENT_HOURS = 6
-
-_EVENT_LABEL = {kind: kind.value.replace("-", " ") for kind in OrderEventKind}
-_STATUS_LABEL = {status: status.value.replace("-", " ") for status in OrderStatus}
 
 
 class OrderPane(VerticalScroll):
     """Right-hand pane: who the customer is, their orders, the selected order's story."""
 
-    HELP = """
+    HELP = LazyText(
+        """
 ## Customer and orders
 
 Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
 """
+    )
 
     def __init__(
         self,
@@ -42,17 +52,25 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
         self.clock = clock
         self.ship_by = ship_by
         self.orders: list[OrderRow] = []
+        #: Why no orders can show (the backend keeps none), instead of "No orders."
+        self.unavailable: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Content("No conversation open."), id="customer-card")
+        yield Static(Content(_("No conversation open.")), id="customer-card")
         yield OptionList(id="order-list", markup=False)
         yield Static(id="order-detail")
+
+    def set_unavailable(self, reason: str | None) -> None:
+        """Say ``reason`` where the orders would be (the backend keeps none)."""
+        self.unavailable = reason
+        if self.is_mounted:
+            self._show_detail()
 
     def show(self, info: ConversationInfo | None, orders: list[OrderRow]) -> None:
         """Show a customer and their orders (keeps the selected order if it is still there)."""
         card = self.query_one("#customer-card", Static)
         if info is None:
-            card.update(Content("No conversation open."))
+            card.update(Content(_("No conversation open.")))
         else:
             lines = [Content.styled(safe_line(info.customer_name), "bold")]
             contact = " · ".join(
@@ -62,8 +80,11 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
                 lines.append(Content(contact))
             lines.append(
                 Content.styled(
-                    f"{info.group.value} · {info.status.value} · "
-                    f"language {safe_line(info.customer_language)}",
+                    _("{desk} · {status} · language {language}").format(
+                        desk=group_label(info.group),
+                        status=status_label(info.status),
+                        language=safe_line(info.customer_language),
+                    ),
                     "$text-muted",
                 )
             )
@@ -103,7 +124,7 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
         label = Content.assemble(
             (safe_line(order.number), "bold"),
             "  ",
-            (_STATUS_LABEL[order.status], self._status_style(order)),
+            (order_status_label(order.status), self._status_style(order)),
             "  ",
             money(order.total_minor, order.currency),
         )
@@ -123,7 +144,12 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
         detail = self.query_one("#order-detail", Static)
         order = self.selected_order
         if order is None:
-            detail.update(Content.styled("No orders." if not self.orders else "", "$text-muted"))
+            if self.orders:
+                detail.update("")
+            elif self.unavailable:
+                detail.update(Content.styled(self.unavailable, "$text-muted"))
+            else:
+                detail.update(Content.styled(_("No orders."), "$text-muted"))
             return
         now = self.clock()
         parts: list[Content] = []
@@ -137,10 +163,10 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
         if order.carrier or order.tracking_number:
             parts.append(
                 Content.assemble(
-                    ("Carrier ", "$text-muted"),
+                    (_("Carrier") + " ", "$text-muted"),
                     safe_line(order.carrier or "?"),
                     "  ",
-                    ("Tracking ", "$text-muted"),
+                    (_("Tracking") + " ", "$text-muted"),
                     safe_line(order.tracking_number or "—"),
                 )
             )
@@ -150,11 +176,15 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
             urgent = left < URGENT_HOURS * 3600 or order.status is OrderStatus.REFUND_REQUESTED
             if left <= 0:
                 late = humanize_duration(-left)
-                text = f"Ship-by deadline passed {late} ago ({local_time(deadline)})"
+                text = _("Ship-by deadline passed {late} ago ({deadline})").format(
+                    late=late, deadline=local_time(deadline)
+                )
             else:
-                text = f"Ship by {local_time(deadline)}: {humanize_duration(left)} left"
+                text = _("Ship by {deadline}: {left} left").format(
+                    deadline=local_time(deadline), left=humanize_duration(left)
+                )
             if order.status is OrderStatus.REFUND_REQUESTED:
-                text += " · refund request pending"
+                text += " · " + _("refund request pending")
             parts.append(
                 Content.styled(
                     ("⚠ " if urgent else "") + text, "bold $error" if urgent else "$warning"
@@ -164,31 +194,38 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
             days = max(0, (now - order.delivered_at).days)
             parts.append(
                 Content.styled(
-                    f"Signed for {days} day{'s' if days != 1 else ''} ago", "$text-muted"
+                    ngettext(
+                        "Signed for {days} day ago", "Signed for {days} days ago", days
+                    ).format(days=days),
+                    "$text-muted",
                 )
             )
         last_remark = max((r.created_at for r in order.remarks), default=None)
         for event in order.events:
             needs_remark = event.kind in (OrderEventKind.ADDRESS_CHANGED, OrderEventKind.CANCELLED)
             if needs_remark and (last_remark is None or last_remark < event.at):
-                label = _EVENT_LABEL[event.kind]
-                parts.append(Content.styled(f"⚑ {label}: leave a remark (f)", "bold $warning"))
+                label = event_label(event.kind)
+                parts.append(
+                    Content.styled(
+                        "⚑ " + _("{event}: leave a remark (f)").format(event=label), "bold $warning"
+                    )
+                )
                 break
-        parts.append(Content.styled("Timeline", "bold underline"))
+        parts.append(Content.styled(_("Timeline"), "bold underline"))
         for event in order.events:
             line = Content.assemble(
-                (local_time(event.at) + "  ", "$text-muted"), (_EVENT_LABEL[event.kind], "bold")
+                (local_time(event.at) + "  ", "$text-muted"), (event_label(event.kind), "bold")
             )
             if event.detail:
                 line = line + Content("  ") + Content(safe_line(event.detail))
             parts.append(line)
         if order.remarks:
-            parts.append(Content.styled("Remarks", "bold underline"))
+            parts.append(Content.styled(_("Remarks"), "bold underline"))
             for remark in order.remarks:
                 parts.append(
                     Content.assemble(
                         (
-                            f"{FLAG_SYMBOLS[remark.flag]} {remark.flag.value} ",
+                            f"{FLAG_SYMBOLS[remark.flag]} {flag_label(remark.flag)} ",
                             f"$flag-{remark.flag.value}",
                         ),
                         Content(safe_line(remark.text)),

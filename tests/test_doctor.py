@@ -1,0 +1,65 @@
+"""`cs-console doctor` against a real server: what it says when all is well, and when not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cs_console.cli import main
+from cs_console.services.context import open_context
+from cs_console.services.doctor import Verdict, run_checks
+from cs_console.settings import Settings
+from tests.harness import LiveServer
+
+
+def verdicts(home: Path, env: dict[str, str]) -> dict[str, tuple[Verdict, str]]:
+    return {c.name: (c.verdict, c.detail) for c in run_checks(home, env)}
+
+
+def test_all_well(tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]) -> None:
+    env = {"CS_CONSOLE_BACKEND_URL": live_server.url, "CS_CONSOLE_TOKEN": tokens["Lan"]}
+    found = verdicts(tmp_path, env)
+    assert found["backend"][0] is Verdict.OK
+    assert "you are Lan (agent)" in found["backend"][1]
+    assert found["capabilities"][0] is Verdict.OK
+    assert found["store"][0] is Verdict.WARN  # not made yet: a warning, not a failure
+    assert tokens["Lan"] not in repr(found)
+    open_context(Settings(home=tmp_path)).close()
+    store = verdicts(tmp_path, env)["store"]
+    assert store[0] is Verdict.OK
+    assert "quick_check ok" in store[1]
+
+
+def test_a_refused_token_fails_with_the_fix(tmp_path: Path, live_server: LiveServer) -> None:
+    env = {"CS_CONSOLE_BACKEND_URL": live_server.url, "CS_CONSOLE_TOKEN": "wrong"}
+    checks = {c.name: c for c in run_checks(tmp_path, env)}
+    assert checks["backend"].verdict is Verdict.FAIL
+    assert "refused" in checks["backend"].fix
+
+
+def test_a_bad_config_is_one_failure_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.toml").write_text('[shift]\nalert_after_s = "soon"\n', encoding="utf-8")
+    monkeypatch.delenv("CS_CONSOLE_BACKEND_URL", raising=False)
+    assert main(["--home", str(tmp_path), "doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] config" in out
+    assert "alert_after_s" in out
+
+
+def test_an_unreachable_order_system_is_named(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    env = {
+        "CS_CONSOLE_BACKEND_URL": live_server.url,
+        "CS_CONSOLE_TOKEN": tokens["Lan"],
+        "CS_CONSOLE_ORDERS__KIND": "reference",
+        "CS_CONSOLE_ORDERS__URL": "http://127.0.0.1:9",
+        "CS_CONSOLE_ORDERS_TOKEN": "x",
+    }
+    checks = {c.name: c for c in run_checks(tmp_path, env)}
+    assert checks["conversations"].verdict is Verdict.OK
+    assert checks["orders"].verdict is Verdict.FAIL
+    assert "cannot reach" in checks["orders"].detail
