@@ -79,6 +79,40 @@ def _serve_web(args: argparse.Namespace, command: list[str]) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Keep the backend's token (or the order system's key) in the OS keyring."""
+    from cs_console import keystore
+    from cs_console.secret import Secret
+
+    settings = _settings(args)
+    url = settings.orders_url if args.orders else settings.backend_url
+    if not url:
+        what = "orders.url" if args.orders else "backend.url (or CS_CONSOLE_BACKEND_URL)"
+        print(f"cs-console: set {what} first: the token is kept per address", file=sys.stderr)
+        return 2
+    try:
+        if args.token_command == "clear":  # noqa: S105 (an action name, not a secret)
+            removed = keystore.forget(url)
+            print(f"removed the token for {url}" if removed else f"no token kept for {url}")
+            return 0
+        if sys.stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(f"token for {url} (not shown): ")
+        else:
+            value = sys.stdin.readline()
+        value = value.strip()
+        if not value:
+            print("cs-console: no token given; nothing stored", file=sys.stderr)
+            return 1
+        where = keystore.store(url, Secret(value))
+    except keystore.KeyringUnavailable as exc:
+        print(f"cs-console: {exc}", file=sys.stderr)
+        return 1
+    print(f"stored the token for {url} in the OS keyring ({where})")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check config, store, backends and terminal; say what to fix."""
     from cs_console.services.doctor import Verdict, run_checks
@@ -569,6 +603,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     _web_options(add("run", cmd_tui, "start the console (the default)"))
     add("doctor", cmd_doctor, "check config, store, backends and terminal; say what to fix")
+    token_cmd = add("token", cmd_token, "keep your token in the OS keyring (set, clear)")
+    token_sub = token_cmd.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("set", "store a token for the configured address (asked for, never shown)"),
+        ("clear", "forget the stored token"),
+    ):
+        token_sub.add_parser(name, help=text).add_argument(
+            "--orders", action="store_true", help="the order system's key instead"
+        )
     demo = add("demo", cmd_demo, "start the demo shop and the console against it")
     _web_options(demo)
     demo.add_argument("--keep", action="store_true", help="keep the previous demo's data")

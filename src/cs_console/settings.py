@@ -214,13 +214,22 @@ def _defaults(resolved: Path | None, directory: Path, env: Mapping[str, str]) ->
     elif env.get("CS_CONSOLE_TOKEN_FILE"):
         token = read_token_file(Path(env["CS_CONSOLE_TOKEN_FILE"]))
     token_file = Path(env["CS_CONSOLE_TOKEN_FILE"]) if env.get("CS_CONSOLE_TOKEN_FILE") else None
+    backend_url = env.get("CS_CONSOLE_BACKEND_URL") or None
+    if token is None and backend_url:
+        token = _from_keyring(backend_url)
     return Settings(
         home=resolved or default_home(),
         config_home=directory,
-        backend_url=env.get("CS_CONSOLE_BACKEND_URL") or None,
+        backend_url=backend_url,
         token=token,
         token_file=token_file,
     )
+
+
+def _from_keyring(url: str) -> Secret | None:
+    from cs_console import keystore  # deferred: keyring takes ~50 ms to import
+
+    return keystore.lookup(url)
 
 
 def load_settings_fully(resolved: Path | None, directory: Path, env: Mapping[str, str]) -> Settings:
@@ -235,11 +244,15 @@ def load_settings_fully(resolved: Path | None, directory: Path, env: Mapping[str
         token = Secret(env["CS_CONSOLE_TOKEN"])
     elif loaded.token_file is not None:
         token = read_token_file(loaded.token_file)
+    elif loaded.config.backend.url:
+        token = _from_keyring(loaded.config.backend.url)
     orders_token: Secret | None = None
     if env.get("CS_CONSOLE_ORDERS_TOKEN"):
         orders_token = Secret(env["CS_CONSOLE_ORDERS_TOKEN"])
     elif loaded.orders_token_file is not None:
         orders_token = read_token_file(loaded.orders_token_file)
+    elif loaded.config.orders.url and loaded.config.orders.kind != "backend":
+        orders_token = _from_keyring(loaded.config.orders.url)
     return loaded.to_settings(
         home=resolved or default_home(),
         config_home=directory,
