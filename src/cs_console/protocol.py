@@ -359,6 +359,19 @@ class DecideCase(Record):
     note: Text = ""
 
 
+class RefundOrder(Record):
+    """Give back part or all of what the customer paid for an order (a case settled by
+    refund: DOMAIN.md's "approve the refund"). The order system makes the refund; no more
+    than the order's total. Compensation on top is a case's business, not this."""
+
+    op: Literal["refund_order"] = "refund_order"
+    order_id: Id
+    amount_minor: Annotated[int, Field(gt=0, le=100_000_000)]
+    currency: Currency
+    reason: Annotated[Line, Field(min_length=1)]
+    case_id: Id | None = None
+
+
 class AddHandover(Record):
     """End a shift with a handover note."""
 
@@ -369,7 +382,15 @@ class AddHandover(Record):
 
 
 Operation = Annotated[
-    SendMessage | SetStatus | Assign | MarkRead | AddRemark | SaveCase | DecideCase | AddHandover,
+    SendMessage
+    | SetStatus
+    | Assign
+    | MarkRead
+    | AddRemark
+    | SaveCase
+    | DecideCase
+    | AddHandover
+    | RefundOrder,
     Field(discriminator="op"),
 ]
 

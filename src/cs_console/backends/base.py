@@ -54,6 +54,7 @@ ABILITIES: dict[str, str] = {
     "orders": "show orders",
     "remarks": "store order remarks",
     "returns": "record returns",
+    "refunds": "refund orders",
     "cases": "store after-sales cases and handovers",
 }
 
@@ -70,6 +71,7 @@ class Capabilities:
     orders: bool = True
     remarks: bool = True
     returns: bool = True
+    refunds: bool = True
     cases: bool = True
     #: ability -> why it is missing, when a generic "cannot" is not enough.
     notes: tuple[tuple[str, str], ...] = ()

@@ -72,11 +72,13 @@ CAPABILITIES = Capabilities(
     orders=False,
     remarks=False,
     returns=False,
+    refunds=False,
     cases=False,
     notes=(
         ("orders", "Chatwoot holds chats only; configure an order source for orders"),
         ("remarks", "Chatwoot holds chats only; order remarks go to the order source"),
         ("returns", "Chatwoot holds chats only; returns go to the order source"),
+        ("refunds", "Chatwoot holds chats only; refunds go to the order source"),
     ),
 )
 

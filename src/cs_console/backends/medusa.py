@@ -286,9 +286,14 @@ class MedusaBackend:
         )
 
     def push(self, key: str, operation: p.Operation) -> p.OperationResult:
-        """Add a remark (into the order's metadata); Medusa keeps nothing else we send."""
+        """Add a remark (into the order's metadata) or make a refund; Medusa keeps nothing
+        else we send."""
         if isinstance(operation, p.AddRemark):
             return self._add_remark(key, operation)
+        if isinstance(operation, p.RefundOrder):
+            return self.refund_order(
+                operation.order_id, operation.amount_minor, operation.reason, key
+            )
         raise Refused(
             f"Medusa is an order source: it cannot take '{operation.op}' "
             "(only order remarks are written to it)",

@@ -15,7 +15,8 @@ Which source gets what:
 * the order system being down does not stop the chats: its page is skipped (its cursor
   kept) and :attr:`SplitBackend.degraded` says why, which the engine shows in the
   status bar; a remark for it stays in the outbox until it answers;
-* a remark is pushed to the order source; everything else to the conversation source.
+* a remark or a refund is pushed to the order source; everything else to the
+  conversation source.
   Cases and handovers need a conversation source that can keep them (the reference
   server); on one that cannot (Chatwoot), they stay in the local register and the push
   answers that they were kept locally, so the agent's register still works.
@@ -38,7 +39,7 @@ from cs_console.backends.base import (
 )
 
 #: Abilities that belong to the order source; the rest to the conversation source.
-ORDER_ABILITIES = ("orders", "remarks", "returns")
+ORDER_ABILITIES = ("orders", "remarks", "returns", "refunds")
 
 #: Operations the split backend answers itself when the conversation source cannot
 #: keep them: the register is local, and the result says so.
@@ -133,7 +134,7 @@ class SplitBackend:
 
     def push(self, key: str, operation: p.Operation) -> p.OperationResult:
         """Remarks to the order source, the rest to the conversation source."""
-        if isinstance(operation, p.AddRemark) and self.orders is not None:
+        if isinstance(operation, p.AddRemark | p.RefundOrder) and self.orders is not None:
             return self.orders.push(key, operation)
         if isinstance(operation, LOCAL_ONLY_OPS) and not self.conversations.capabilities.cases:
             return p.OperationResult(key=key, applied=True, result={"kept": "locally"})

@@ -328,6 +328,9 @@ class VendureBackend:
         self._api_key = api_key
         self._deadline = deadline
         self._recheck = timedelta(days=recheck_days)
+        # Orders this console refunded or cancelled: a refund leaves no history entry and
+        # does not move updatedAt, so the next pull reads them again by id.
+        self._touched: set[str] = set()
         self.server_id = (
             "vendure-"
             + hashlib.sha256(f"{self.url}|{channel_token or ''}".encode()).hexdigest()[:12]
@@ -412,6 +415,12 @@ class VendureBackend:
                 checked_at, history_id, emitted
             )
             orders += rechecked
+            emitted |= {o.id for o in rechecked}
+            for vendure_id in sorted(self._touched - emitted):
+                order = self._order(vendure_id)
+                if order is not None:
+                    orders.append(order)
+            self._touched.clear()
         next_cursor = _Cursor(order_time, order_id, checked_at, history_id).encode()
         if page.has_more and next_cursor == cursor:
             raise BadResponse("Vendure's order list did not move on; refusing to loop")
@@ -575,7 +584,12 @@ class VendureBackend:
     # --- push -------------------------------------------------------------------
 
     def push(self, key: str, operation: p.Operation) -> p.OperationResult:
-        """Add a remark as a private order note, once per ``key``; refuse the rest."""
+        """Add a remark as a private order note or make a refund, once per ``key``;
+        refuse the rest."""
+        if isinstance(operation, p.RefundOrder):
+            return self.refund_order(
+                operation.order_id, operation.amount_minor, operation.reason, key
+            )
         if not isinstance(operation, p.AddRemark):
             raise Refused(
                 f"Vendure is an order source: it cannot take '{operation.op}' "
@@ -625,6 +639,7 @@ class VendureBackend:
         if amount_minor <= 0:
             raise Refused("a refund must be more than zero", status=422)
         vendure_id = _vendure_order_id(order_id)
+        self._touched.add(vendure_id)
         tag = _safe_key(key)
         data = self._gql(q.ORDER_PAYMENTS, id=vendure_id).data
         order = data.get("order")
@@ -669,6 +684,7 @@ class VendureBackend:
     def cancel_order(self, order_id: str, reason: str, key: str) -> p.OperationResult:
         """Cancel the whole order (and its shipping), once per ``key``."""
         vendure_id = _vendure_order_id(order_id)
+        self._touched.add(vendure_id)
         tag = _safe_key(key)
         data = self._gql(q.ORDER_CANCELLATIONS, id=vendure_id).data
         order = data.get("order")

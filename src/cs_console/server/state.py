@@ -29,8 +29,11 @@ from cs_console.domain import (
     CaseStatus,
     ConversationStatus,
     MessageKind,
+    OrderEventKind,
+    OrderStatus,
     Role,
 )
+from cs_console.money import format_money
 from cs_console.store import convert
 from cs_console.store.db import configure_sqlite
 from cs_console.store.models import (
@@ -376,6 +379,8 @@ class ServerState:
             )
             touch(conn, "remark", op.id)
             return {"remark_id": op.id}
+        if isinstance(op, p.RefundOrder):
+            return self._refund(conn, op, now)
         if isinstance(op, p.SaveCase):
             return self._save_case(conn, caller, op, now)
         if isinstance(op, p.DecideCase):
@@ -396,6 +401,41 @@ class ServerState:
             touch(conn, "handover", op.id)
             return {"handover_id": op.id}
         raise OperationError(422, "unknown operation")  # pragma: no cover - the union is closed
+
+    def _refund(self, conn: Connection, op: p.RefundOrder, now: datetime) -> dict[str, Any]:
+        found = conn.execute(
+            select(ORDER.c.total_minor, ORDER.c.currency).where(ORDER.c.id == op.order_id)
+        ).first()
+        if found is None:
+            raise OperationError(404, f"no order {op.order_id}")
+        total, currency = int(found[0]), str(found[1])
+        if op.currency != currency:
+            raise OperationError(422, f"the order is in {currency}, not {op.currency}")
+        if op.amount_minor > total:
+            raise OperationError(
+                422,
+                f"a refund of {format_money(op.amount_minor, currency)} is more than the "
+                "order's total",
+            )
+        event_id = f"refund-{uuid.uuid4().hex[:20]}"
+        conn.execute(
+            insert(ORDER_EVENT).values(
+                id=event_id,
+                order_id=op.order_id,
+                kind=OrderEventKind.REFUNDED.value,
+                at=now,
+                detail=f"{format_money(op.amount_minor, currency)} · {op.reason}",
+            )
+        )
+        touch(conn, "order_event", event_id)
+        if op.amount_minor == total:
+            conn.execute(
+                update(ORDER)
+                .where(ORDER.c.id == op.order_id)
+                .values(status=OrderStatus.REFUNDED.value, updated_at=now)
+            )
+            touch(conn, "order", op.order_id)
+        return {"event_id": event_id}
 
     def _save_case(
         self, conn: Connection, caller: Caller, op: p.SaveCase, now: Any

@@ -55,6 +55,41 @@ def add_remark(ctx: AgentContext, order_id: str, flag: FlagColour, text: str) ->
     )
 
 
+class RefundError(ValueError):
+    """The refund cannot be queued; the message says why, for the agent."""
+
+
+def refund(
+    ctx: AgentContext,
+    order: OrderRow,
+    amount_minor: int,
+    reason: str,
+    *,
+    case_id: str | None = None,
+) -> OutboxRow:
+    """Queue a refund of ``amount_minor`` on ``order`` (the order system makes it at the
+    next sync). Refunding what the customer paid is an agent's job (DOMAIN.md: "approve
+    the refund"); more than the order's total is refused here and by the backend."""
+    if amount_minor <= 0:
+        raise RefundError("a refund needs an amount above zero")
+    if amount_minor > order.total_minor:
+        raise RefundError("that is more than the order's total")
+    text = reason.strip()
+    if not text:
+        raise RefundError("a refund needs a reason")
+    return outbox.record(
+        ctx.db,
+        p.RefundOrder(
+            order_id=order.order_id,
+            amount_minor=amount_minor,
+            currency=order.currency,
+            reason=text[:200],
+            case_id=case_id,
+        ),
+        author=ctx.agent_name,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FollowUp:
     """An order to chase today."""

@@ -845,6 +845,7 @@ class WorkspaceScreen(Screen[None]):
                 )
             else:
                 self.notify(_("Case saved."))
+                self._offer_refund(result, customer_orders, outcome.case_id)
             self.console_app.kick_sync()
 
         from cs_console.ui.screens.case_form import CaseFormScreen
@@ -1002,6 +1003,65 @@ class WorkspaceScreen(Screen[None]):
             ShiftReportScreen(
                 ctx, self.console_app.clock(), target_s=ctx.settings.response_target_minutes * 60
             )
+        )
+
+    def _offer_refund(self, draft: Any, customer_orders: list[Any], case_id: str) -> None:
+        """A case settled by a refund: offer to make it in the order system now."""
+        from cs_console.domain import Resolution
+
+        ctx = self.ctx
+        order = next((o for o in customer_orders if o.order_id == draft.order_id), None)
+        if (
+            ctx is None
+            or order is None
+            or draft.resolution not in (Resolution.REFUND, Resolution.RETURN_AND_REFUND)
+            or draft.refund_minor <= 0
+        ):
+            return
+        unable = self._missing("refunds")
+        if unable is not None:
+            self.notify(_("Refund it in the shop's own system: {why}").format(why=unable))
+            return
+        from cs_console.services import orders
+        from cs_console.ui.screens.choice import ChoiceScreen
+        from cs_console.ui.text import money
+
+        amount = money(draft.refund_minor, order.currency)
+
+        def chosen(answer: str | None) -> None:
+            if answer != "refund":
+                return
+            try:
+                orders.refund(
+                    ctx,
+                    order,
+                    draft.refund_minor,
+                    _("refund for case {case}").format(case=case_id),
+                    case_id=case_id,
+                )
+            except orders.RefundError as exc:
+                self.notify(str(exc), severity="warning", markup=False)
+                return
+            except Exception as exc:  # the store refused (disk full, locked)
+                self.notify(
+                    _("Refund not queued: {error}").format(error=exc),
+                    severity="error",
+                    markup=False,
+                )
+                return
+            self.notify(
+                _("Refund of {amount} queued; it shows in the timeline once made.").format(
+                    amount=amount
+                )
+            )
+            self.console_app.kick_sync()
+
+        title = _("Refund {amount} on order {number} now?").format(
+            amount=amount, number=safe_line(order.number)
+        )
+        self.app.push_screen(
+            ChoiceScreen(title, [("refund", _("Refund now")), ("later", _("Not now"))]),
+            chosen,
         )
 
     def action_link_customer(self) -> None:
