@@ -22,9 +22,28 @@ _STATUS_KEYS = {
 class FilterBar(Static):
     """Shows which filter applies and how many each choice would show."""
 
-    # layout=True: the bar wraps onto more lines as the counts grow (height: auto).
-    counts: reactive[QueueCounts | None] = reactive(None, layout=True)
-    current: reactive[QueueFilter] = reactive(QueueFilter, layout=True)
+    # The bar wraps onto more lines as the counts grow (height: auto), but a layout pass
+    # reflows the whole screen: ask for one only when the number of lines changes, not
+    # on every filter keystroke (the queue keys' biggest remaining cost).
+    counts: reactive[QueueCounts | None] = reactive(None)
+    current: reactive[QueueFilter] = reactive(QueueFilter)
+    _lines = 0
+
+    def watch_counts(self) -> None:
+        self._relayout_if_taller_or_shorter()
+
+    def watch_current(self) -> None:
+        self._relayout_if_taller_or_shorter()
+
+    def on_resize(self) -> None:
+        self._relayout_if_taller_or_shorter()
+
+    def _relayout_if_taller_or_shorter(self) -> None:
+        width = self.content_size.width
+        lines = len(self.render().wrap(width)) if width > 0 else 0
+        if lines != self._lines:
+            self._lines = lines
+            self.refresh(layout=True)
 
     def render(self) -> Content:
         flt, counts = self.current, self.counts
