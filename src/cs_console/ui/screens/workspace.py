@@ -257,6 +257,11 @@ class WorkspaceScreen(Screen[None]):
 
     @on(QueueList.Highlighted)
     def _highlighted(self, message: QueueList.Highlighted) -> None:
+        if message.conversation_id == self.open_id:
+            # Already on screen (next-waiting shows it before the cursor lands on it; a
+            # reloaded queue keeps it): reading and rendering it again is a keystroke's
+            # worth of work for nothing.
+            return
         self.show_conversation(message.conversation_id)
 
     @on(QueueList.Chosen)
