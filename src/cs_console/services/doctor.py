@@ -52,7 +52,15 @@ def run_checks(home: Path | None, env: Mapping[str, str] | None = None) -> Itera
             "fix the file or variable named above; `cs-console config validate` re-checks",
         )
         return
-    yield Check("config", Verdict.OK, f"read {settings.config_file} (or defaults)")
+    if settings.config_file.exists():
+        yield Check("config", Verdict.OK, f"{settings.config_file} is valid")
+    else:
+        yield Check(
+            "config",
+            Verdict.OK,
+            f"no {settings.config_file}: defaults and the environment",
+            "`cs-console config init` writes a commented one",
+        )
     yield _python()
     yield _sqlite()
     yield from _store(settings)
