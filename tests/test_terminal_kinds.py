@@ -91,3 +91,13 @@ def test_no_color_means_greys_only(tmp_path: Path) -> None:
 
 def test_80x24_in_16_colours(tmp_path: Path) -> None:
     start(tmp_path, {"TERM": "xterm"}, size=(80, 24))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (200, 60)])
+def test_the_workspace_fills_larger_terminals(tmp_path: Path, size: tuple[int, int]) -> None:
+    hostile_store(tmp_path)
+    _, screen, alive = run_in_pty(tmp_path, [], 8.0, env={"TERM": "xterm-256color"}, size=size)
+    assert alive
+    shown = screen.display
+    assert "Customer & orders" in "\n".join(shown)  # the order pane is there at both sizes
+    assert shown[-1].strip(), "the footer is on the last line"

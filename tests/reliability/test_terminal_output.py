@@ -118,12 +118,19 @@ def run_in_pty(
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console, nothing else
         os.environ.update(TERM="xterm-256color", CS_CONSOLE_HOME=str(home), TZ="UTC")
-        os.environ.pop("COLORTERM", None)
-        os.environ.pop("NO_COLOR", None)
+        for name in ("COLORTERM", "NO_COLOR"):
+            os.environ.pop(name, None)
         os.environ.update(env or {})
+        # Size the terminal before the console starts: set from the parent, it races
+        # the console's first look at its size.
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         for name in ("CS_CONSOLE_BACKEND_URL", "CS_CONSOLE_TOKEN", "CS_CONSOLE_TOKEN_FILE"):
             os.environ.pop(name, None)
-        os.execv(sys.executable, [sys.executable, "-m", "cs_console", "run"])  # noqa: S606
+        # An explicit environment: something in the test run puts COLUMNS=80 and LINES=24
+        # into the C-level environment (not os.environ), and they would override the
+        # pty's size in the console.
+        child_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        os.execve(sys.executable, [sys.executable, "-m", "cs_console", "run"], child_env)  # noqa: S606
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     written = bytearray()
     started = time.monotonic()
