@@ -199,6 +199,15 @@ def test_the_chats_keep_coming_while_the_shop_system_is_down(
         assert "cannot reach" in status.last_error
         bodies = [m.body for m in conversations.messages(ctx, "conv-2", 50)]
         assert "still there?" in bodies
+        # A console started while the shop is down syncs its chats too.
+        restarted = sync.make_engine(ctx)
+        try:
+            live_server.state.add_customer_message("conv-2", "hello again")
+            restarted.run_once()
+        finally:
+            restarted.backend.close()
+        bodies = [m.body for m in conversations.messages(ctx, "conv-2", 50)]
+        assert "hello again" in bodies
         shop_server[0].start()
         engine.run_once()
         assert engine.status().last_error is None

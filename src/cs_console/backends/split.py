@@ -93,8 +93,10 @@ class SplitBackend:
         if self.orders is None:
             self._server_id = mine.server_id
             return mine
-        theirs = self.orders.me()
-        digest = hashlib.sha256(f"{mine.server_id}\n{theirs.server_id}".encode()).hexdigest()
+        # The order source is named by its kind and address, not asked: a shop system
+        # that is down at start-up must not keep the chats from syncing.
+        theirs = f"{self.orders.name}\n{getattr(self.orders, 'url', '')}"
+        digest = hashlib.sha256(f"{mine.server_id}\n{theirs}".encode()).hexdigest()
         self._server_id = f"split-{digest[:24]}"
         return mine.model_copy(update={"server_id": self._server_id})
 
