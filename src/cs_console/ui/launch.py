@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -136,7 +137,24 @@ def run_demo(home: Path | None, *, keep: bool, rate: float, agent: str) -> int:
         def connect() -> Settings:
             return settings.with_backend(server.url, server.wait_token(agent))
 
+        _stop_with_the_terminal(server)
         ConsoleApp(settings, connect=connect, demo=True).run()
     finally:
         server.stop()
     return 0
+
+
+def _stop_with_the_terminal(server: DemoServer) -> None:
+    """A closed terminal window (SIGHUP) or a kill (SIGTERM) ends the console without
+    running its ``finally``: stop the demo shop first, or it outlives us (it runs in its
+    own session so that Ctrl+C reaches the console only). Then die of the same signal."""
+
+    def stop_then_die(signum: int, _frame: object) -> None:
+        server.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for name in ("SIGHUP", "SIGTERM"):
+        number = getattr(signal, name, None)  # no SIGHUP on Windows
+        if number is not None:
+            signal.signal(number, stop_then_die)
