@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
-
-from sqlalchemy.exc import OperationalError
 
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind
@@ -24,24 +21,6 @@ REPLY, NOTE = "reply", "note"
 
 class ActionError(Exception):
     """The action cannot be done; the message is for the agent."""
-
-
-@contextmanager
-def _writing(ctx: AgentContext) -> Iterator[None]:
-    """Turn SQLite refusing a write (disk full, read-only file) into a
-    :class:`StoreError` in plain words: the raw error carries SQL and a URL."""
-    try:
-        yield
-    except OperationalError as exc:
-        code = (
-            getattr(exc.orig, "sqlite_errorname", "") if isinstance(exc.orig, sqlite3.Error) else ""
-        )
-        path = ctx.db.path
-        if code == "SQLITE_FULL":
-            raise StoreError(f"the disk is full ({path.parent}); free some space") from None
-        if code.startswith("SQLITE_READONLY"):
-            raise StoreError(f"the store is read-only ({path}); check its permissions") from None
-        raise StoreError(f"the store could not be written ({exc.orig})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,30 +96,27 @@ def send(
         fresh = unseen(ctx, conversation_id)
         if fresh:
             return NewActivity(fresh)
-    with _writing(ctx):
-        message_id = uuid.uuid4().hex
-        op = p.SendMessage(
-            id=message_id,
-            conversation_id=conversation_id,
-            kind=MessageKind.NOTE if note else MessageKind.AGENT,
-            body=text,
-        )
-        window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
-        entry = outbox.record(
-            ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window
-        )
-        follow_keys: list[str] = []
-        open_case: str | None = None
-        for action in actions:
-            follow = _action_operation(conversation_id, action, order_id)
-            if isinstance(follow, str):
-                open_case = follow
-            elif follow is not None:
-                follow_keys.append(
-                    outbox.record(ctx.db, follow, author=ctx.agent_name, undo_seconds=window).key
-                )
+    message_id = uuid.uuid4().hex
+    op = p.SendMessage(
+        id=message_id,
+        conversation_id=conversation_id,
+        kind=MessageKind.NOTE if note else MessageKind.AGENT,
+        body=text,
+    )
+    window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
+    entry = outbox.record(ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window)
+    follow_keys: list[str] = []
+    open_case: str | None = None
+    for action in actions:
+        follow = _action_operation(conversation_id, action, order_id)
+        if isinstance(follow, str):
+            open_case = follow
+        elif follow is not None:
+            follow_keys.append(
+                outbox.record(ctx.db, follow, author=ctx.agent_name, undo_seconds=window).key
+            )
     # The reply is queued: a failure from here on must not report it as unsent.
-    with suppress(OperationalError):
+    with suppress(StoreError):
         kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
         mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
     return Queued(
@@ -259,8 +235,7 @@ def draft(ctx: AgentContext, conversation_id: str, mode: str) -> str:
 
 def save_draft(ctx: AgentContext, conversation_id: str, mode: str, body: str) -> None:
     """Save (or clear) the draft."""
-    with _writing(ctx):
-        kv.set_draft(ctx.db, conversation_id, mode, body)
+    kv.set_draft(ctx.db, conversation_id, mode, body)
 
 
 def outbox_entries(ctx: AgentContext) -> list[OutboxRow]:

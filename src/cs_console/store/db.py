@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from cs_console.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -153,6 +153,9 @@ class Database:
             try:
                 with conn.begin():
                     yield conn
+            except OperationalError as exc:
+                # In plain words: the raw error carries SQL and a documentation URL.
+                raise _refused_write(exc, self.path) from None
             finally:
                 conn.info.pop(_TOUCHED, None)
                 # Counted after the commit (or rollback): a reader that saw the old
@@ -220,6 +223,17 @@ class Database:
                 "it aside and start again: everything already synced comes back from the "
                 "server, but unsent replies live only in this file."
             )
+
+
+def _refused_write(exc: OperationalError, path: Path) -> StoreError:
+    """SQLite refusing a write (disk full, read-only file) as a :class:`StoreError`."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorname", "") if isinstance(orig, sqlite3.Error) else ""
+    if code == "SQLITE_FULL":
+        return StoreError(f"the disk is full ({path.parent}); free some space")
+    if code.startswith("SQLITE_READONLY"):
+        return StoreError(f"the store is read-only ({path}); check its permissions")
+    return StoreError(f"the store could not be written ({orig})")
 
 
 def _split_sql(script: str) -> list[str]:
