@@ -229,11 +229,6 @@ class ChatwootBackend:
         self._canned = found
         return [*changed, *gone]
 
-    def canned_responses(self) -> list[tuple[str, str]]:
-        """The account's canned responses as (short code, content), sanitised."""
-        raw = cw.bare_list(self._get(self._account("/canned_responses")), "canned responses")
-        return [(item.short_code, item.content) for item in map(cw.canned_response, raw)]
-
     def _messages_since(self, number: int, our_id: str, watermark: int) -> list[p.MessageRecord]:
         path = self._account(f"/conversations/{number}/messages")
         collected: dict[int, dict[str, Any]] = {}
