@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +41,17 @@ def shop_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     yield server, token
     server.stop()
     state.close()
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Render local times in UTC, and put the machine's zone back afterwards."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if saved is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()

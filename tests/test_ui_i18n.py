@@ -8,8 +8,6 @@ off), with ``ui.language`` set. Update the baselines with
 from __future__ import annotations
 
 import dataclasses
-import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,20 +30,6 @@ from tests.ui_support import (
 )
 
 SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture
-def utc() -> Iterator[None]:
-    """Render local times in UTC, and put the machine's zone back afterwards."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if saved is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 def app_in(language: str, tmp_path: Path) -> ConsoleApp:

@@ -8,8 +8,6 @@ with ``pytest tests/test_ui_snapshots.py --snapshot-update`` and read the diff.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -33,20 +31,6 @@ from tests.ui_support import (
 )
 
 SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture
-def utc() -> Iterator[None]:
-    """Render local times in UTC, and put the machine's zone back afterwards."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if saved is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 @pytest.fixture
