@@ -63,3 +63,18 @@ def test_an_unreachable_order_system_is_named(
     assert checks["conversations"].verdict is Verdict.OK
     assert checks["orders"].verdict is Verdict.FAIL
     assert "cannot reach" in checks["orders"].detail
+
+
+def test_plain_http_to_another_machine_needs_insecure_for_chatwoot_too(tmp_path: Path) -> None:
+    env = {
+        "CS_CONSOLE_BACKEND__KIND": "chatwoot",
+        "CS_CONSOLE_BACKEND__ACCOUNT_ID": "1",
+        "CS_CONSOLE_BACKEND_URL": "http://chat.example.com",
+        "CS_CONSOLE_TOKEN": "t",
+    }
+    refused = {c.name: c for c in run_checks(tmp_path, env)}["backend"]
+    assert refused.verdict is Verdict.FAIL
+    assert "refusing plain http" in refused.detail
+    allowed = {c.name: c for c in run_checks(tmp_path, {**env, "CS_CONSOLE_INSECURE": "1"})}
+    assert "backend" not in allowed  # built; the sources were then asked who we are
+    assert allowed["conversations"].verdict is Verdict.FAIL  # no such host here

@@ -39,10 +39,10 @@ def _conversation_source(settings: Settings) -> Backend:
         )
     if settings.token is None:
         raise SettingsError("no token: set CS_CONSOLE_TOKEN or CS_CONSOLE_TOKEN_FILE")
-    from cs_console.backends.reference import check_url
-
+    url = settings.backend_url
+    # Each adapter checks its address itself (http(s), plain http only to loopback unless
+    # insecure); a refusal is a ValueError, reported as a settings problem.
     try:
-        url = check_url(settings.backend_url, insecure=settings.insecure)
         if settings.backend_kind == "chatwoot":
             from cs_console.backends.chatwoot import ChatwootBackend
 
@@ -57,10 +57,11 @@ def _conversation_source(settings: Settings) -> Backend:
                 settings.chatwoot_account_id,
                 team_groups=settings.team_groups,
                 language=settings.agent_language,
+                insecure=settings.insecure,
             )
         from cs_console.backends.reference import ReferenceBackend
 
-        return ReferenceBackend(settings.backend_url, settings.token, insecure=settings.insecure)
+        return ReferenceBackend(url, settings.token, insecure=settings.insecure)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
 
@@ -76,10 +77,10 @@ def _order_source(settings: Settings) -> Backend | None:
         raise SettingsError(
             f"no key for the {kind} orders: set CS_CONSOLE_ORDERS_TOKEN or orders.token_file"
         )
-    from cs_console.backends.reference import ReferenceBackend, check_url
+    from cs_console.backends.reference import ReferenceBackend
 
+    url = settings.orders_url
     try:
-        url = check_url(settings.orders_url, insecure=settings.orders_insecure)
         if kind == "vendure":
             from cs_console.backends.vendure import VendureBackend
 
