@@ -78,3 +78,20 @@ def test_plain_http_to_another_machine_needs_insecure_for_chatwoot_too(tmp_path:
     allowed = {c.name: c for c in run_checks(tmp_path, {**env, "CS_CONSOLE_INSECURE": "1"})}
     assert "backend" not in allowed  # built; the sources were then asked who we are
     assert allowed["conversations"].verdict is Verdict.FAIL  # no such host here
+
+
+def test_backend_text_in_a_check_never_reaches_the_terminal_raw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cs_console.services import doctor
+    from cs_console.services.doctor import Check
+
+    def hostile(_home: object, _env: object = None) -> object:
+        yield Check("backend", Verdict.FAIL, "Chatwoot: \x1b]52;c;SGVsbG8=\x07 no", "\x9b31m fix")
+
+    monkeypatch.setattr(doctor, "run_checks", hostile)
+    assert main(["--home", str(tmp_path), "doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x9b" not in out
+    assert "Chatwoot:" in out

@@ -115,14 +115,16 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check config, store, backends and terminal; say what to fix."""
+    from cs_console.sanitize import sanitize_line
     from cs_console.services.doctor import Verdict, run_checks
 
     marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
     worst = Verdict.OK
     for check in run_checks(args.home):
-        print(f"[{marks[check.verdict]}] {check.name:<14}{check.detail}")
+        # Details quote backends' own error messages: never raw to the terminal.
+        print(f"[{marks[check.verdict]}] {check.name:<14}{sanitize_line(check.detail)}")
         if check.fix:
-            print(f"{'':22}-> {check.fix}")
+            print(f"{'':22}-> {sanitize_line(check.fix)}")
         if check.verdict is Verdict.FAIL:
             worst = Verdict.FAIL
         elif check.verdict is Verdict.WARN and worst is Verdict.OK:
@@ -149,6 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     """Run one sync cycle and print what moved."""
     from cs_console.backends.base import BackendError
+    from cs_console.sanitize import sanitize_line
     from cs_console.services import sync
     from cs_console.sync.engine import SyncStopped
 
@@ -158,7 +161,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         try:
             report = engine.run_once()
         except (BackendError, SyncStopped) as exc:
-            print(f"sync failed: {exc}", file=sys.stderr)
+            print(f"sync failed: {sanitize_line(str(exc))}", file=sys.stderr)
             return 2
         finally:
             engine.backend.close()
@@ -168,7 +171,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"in {report.pages} pages; outbox {status.outbox_depth}"
         )
         for error in report.errors:
-            print(f"  refused: {error}")
+            print(f"  refused: {sanitize_line(error)}")
         return 0
     finally:
         ctx.close()
