@@ -154,3 +154,33 @@ async def test_send_and_draft_survive_a_store_that_refuses_writes(
     delivered = [m.body for m in server_messages(live_server.state, "conv-1")]
     assert delivered.count(before) == 1
     assert delivered.count(body) == 1
+
+
+async def test_switching_to_a_note_on_a_full_disk_keeps_the_text(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    app: ConsoleApp = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    body = "Half-written reply. " * 300
+    notes: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Notify):
+            notes.append(message.notification.message)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await wait_loaded(pilot)
+        ctx = context(app)
+        if app.sync_loop is not None:
+            app.sync_loop.stop()
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "sync"])
+        await pilot.press("enter")
+        fill_store(ctx.db)
+        with refusing(ctx.db, full_disk):
+            composer(app).insert(body)
+            await pilot.press("ctrl+n")  # to an internal note: the reply's draft is saved
+            await wait_until(pilot, lambda: any("Draft not saved" in n for n in notes))
+            shown = "\n".join([*notes, screen_text(app)])
+            assert composer(app).text == body, f"the composer lost the text:\n{shown}"
+            assert "disk is full" in shown
+            no_traceback(shown)
+            assert app.is_running

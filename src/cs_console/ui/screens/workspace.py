@@ -330,20 +330,27 @@ class WorkspaceScreen(Screen[None]):
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
-        if self.ctx is None or self.open_id is None:
-            return
-        from cs_console.services import conversations
-
         composer = self.query_one("#composer", Composer)
         if composer.text == self._draft_as_loaded:
             return  # unchanged: spare the disk a synced write on every cursor move
-        try:
-            conversations.save_draft(self.ctx, self.open_id, composer.mode, composer.text)
+        if self._write_draft(composer.mode, composer.text):
             self._draft_as_loaded = composer.text
-        except Exception as exc:  # disk full, read-only store: say so, keep the text
+
+    def _write_draft(self, mode: str, text: str) -> bool:
+        """Save the open conversation's draft for ``mode``; False (and said) when the
+        store refuses it (disk full, read-only): the caller keeps the text on screen."""
+        if self.ctx is None or self.open_id is None:
+            return False
+        from cs_console.services import conversations
+
+        try:
+            conversations.save_draft(self.ctx, self.open_id, mode, text)
+        except Exception as exc:
             self.notify(
                 _("Draft not saved: {error}").format(error=exc), severity="error", markup=False
             )
+            return False
+        return True
 
     @on(TextArea.Changed, "#composer")
     def _composer_changed(self) -> None:
@@ -357,10 +364,11 @@ class WorkspaceScreen(Screen[None]):
 
     @on(Composer.ModeChanged)
     def _mode_changed(self, message: Composer.ModeChanged) -> None:
+        # Not saved (disk full): keep the text in the composer rather than load the other
+        # mode's draft over it.
         if self.ctx is not None and self.open_id is not None:
-            from cs_console.services import conversations
-
-            conversations.save_draft(self.ctx, self.open_id, message.old, message.composer.text)
+            if not self._write_draft(message.old, message.composer.text):
+                return
         self._load_draft()
 
     @on(Composer.Left)
