@@ -366,9 +366,9 @@ class WorkspaceScreen(Screen[None]):
     def _mode_changed(self, message: Composer.ModeChanged) -> None:
         # Not saved (disk full): keep the text in the composer rather than load the other
         # mode's draft over it.
-        if self.ctx is not None and self.open_id is not None:
-            if not self._write_draft(message.old, message.composer.text):
-                return
+        open_draft = self.ctx is not None and self.open_id is not None
+        if open_draft and not self._write_draft(message.old, message.composer.text):
+            return
         self._load_draft()
 
     @on(Composer.Left)
