@@ -205,13 +205,19 @@ async def wait_until(
 
 
 async def wait_loaded(pilot: Pilot[None], *, online: bool = True) -> None:
-    """Wait until the store is open, the queue shows rows and (if ``online``) sync ran."""
+    """Wait until the store is open, the queue shows rows, the highlighted conversation
+    is on screen and (if ``online``) sync ran."""
     app = pilot.app
     assert isinstance(app, ConsoleApp)
 
     def loaded() -> bool:
+        # The highlighted conversation is shown by a message handler after the queue
+        # fills: wait for it too, or a test may look at the workspace a moment early.
         return (
-            app.context is not None and queue_list(app).total > 0 and (is_online(app) or not online)
+            app.context is not None
+            and queue_list(app).total > 0
+            and (is_online(app) or not online)
+            and workspace(app).open_id == highlighted_id(app)
         )
 
     try:
