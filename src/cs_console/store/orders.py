@@ -11,8 +11,13 @@ from sqlalchemy import func, select
 from cs_console.domain import DeliveryState, FlagColour, OrderEventKind, OrderStatus
 from cs_console.store import links
 from cs_console.store.db import Database
-from cs_console.store.models import CONVERSATION, ORDER, ORDER_EVENT, ORDER_REMARK
-from cs_console.timeutil import parse_stored
+from cs_console.store.models import (
+    CONVERSATION,
+    ORDER,
+    ORDER_EVENT,
+    ORDER_REMARK,
+    UTCDateTime,
+)
 from cs_console.views import OrderEventRow, OrderLine, OrderRow, RemarkRow
 
 ORDERS_SHOWN = 50
@@ -94,7 +99,8 @@ def follow_up_orders(
             .order_by(o.placed_at)
             .limit(limit)
         ).all()
-        start = func.coalesce(o.group_formed_at, o.paid_at)
+        # Typed as the columns are, so the result comes back an aware datetime.
+        start = func.coalesce(o.group_formed_at, o.paid_at, type_=UTCDateTime)
         late = conn.execute(
             select(o.id, o.number, o.customer_id, start)
             .where(o.status.in_(unshipped), o.shipped_at.is_(None), start < paid_before)
@@ -102,7 +108,7 @@ def follow_up_orders(
             .limit(limit)
         ).all()
     rows = [("unpaid", r[0], r[1], r[2], r[3]) for r in unpaid]
-    rows += [("ship-by", r[0], r[1], r[2], parse_stored(r[3])) for r in late]
+    rows += [("ship-by", r[0], r[1], r[2], r[3]) for r in late]
     return rows
 
 
