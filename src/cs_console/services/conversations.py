@@ -11,6 +11,7 @@ from datetime import timedelta
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind
 from cs_console.replies.library import ReplyAction
+from cs_console.sanitize import sanitize
 from cs_console.services.context import AgentContext, StoreError
 from cs_console.store import agents, kv, outbox, threads
 from cs_console.timeutil import utcnow
@@ -165,10 +166,8 @@ def _action_operation(
 def undo(ctx: AgentContext, queued: Queued) -> bool:
     """Take a reply back while it is still in its undo window; the text goes back to
     draft so nothing typed is lost."""
-    taken = outbox.undo(ctx.db, queued.entry.key)
+    taken = outbox.undo(ctx.db, queued.entry.key, *queued.follow_keys)
     if taken:
-        for key in queued.follow_keys:
-            outbox.undo(ctx.db, key)
         mode = NOTE if queued.note else REPLY
         # Whatever the agent typed meanwhile stays, after the reply taken back.
         typed = kv.get_draft(ctx.db, queued.entry.conversation_id or "", mode)
@@ -229,8 +228,9 @@ def mark_read(ctx: AgentContext, conversation_id: str) -> OutboxRow | None:
 
 
 def draft(ctx: AgentContext, conversation_id: str, mode: str) -> str:
-    """The saved draft for this conversation and mode."""
-    return kv.get_draft(ctx.db, conversation_id, mode)
+    """The saved draft for this conversation and mode, sanitised: a draft saved by an
+    older version could hold a quick reply's escape sequences, replayed at every start."""
+    return sanitize(kv.get_draft(ctx.db, conversation_id, mode))
 
 
 def save_draft(ctx: AgentContext, conversation_id: str, mode: str, body: str) -> None:

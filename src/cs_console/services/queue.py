@@ -39,3 +39,8 @@ def waiting_over_alert(ctx: AgentContext, now: datetime | None = None) -> int:
     """Customers who have waited longer than the alert threshold at ``now``."""
     threshold = (now or utcnow()) - timedelta(seconds=ctx.settings.alert_after_s)
     return queue.waiting_over(ctx.db, format_stored(threshold))
+
+
+def wake_snoozed(ctx: AgentContext, now: datetime | None = None) -> list[str]:
+    """Bring back the snoozed conversations whose time has come; the ids woken."""
+    return queue.wake_due_snoozes(ctx.db, now or utcnow())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
@@ -115,15 +115,37 @@ def _apply_case(conn: Connection, op: p.SaveCase, *, author: str, now: datetime)
 
 
 def revert_send(conn: Connection, op: p.SendMessage) -> None:
-    """Take back an undone message: remove it and restore the conversation's snippet.
-
-    The waiting clock is not restored here; the next pull brings the backend's."""
+    """Take back an undone message: remove it; the conversation's snippet and last
+    activity become its newest remaining message's again. (Its waiting clock is put
+    back by the outbox, which kept it: see ``outbox.undo``.)"""
     conn.execute(delete(MESSAGE).where(MESSAGE.c.id == op.id))
-    conn.execute(
-        update(CONVERSATION)
-        .where(_C.id == op.conversation_id)
-        .values(snippet=latest_snippet(op.conversation_id))
-    )
+    newest = conn.execute(
+        select(func.max(MESSAGE.c.created_at)).where(
+            MESSAGE.c.conversation_id == op.conversation_id
+        )
+    ).scalar_one()
+    values: dict[str, object] = {"snippet": latest_snippet(op.conversation_id)}
+    if newest is not None:
+        values["last_activity_at"] = newest  # max() keeps the column's type: a datetime
+    conn.execute(update(CONVERSATION).where(_C.id == op.conversation_id).values(**values))
+
+
+def revert_remark(conn: Connection, op: p.AddRemark) -> None:
+    """Take back a remark that never left (a quick reply's action, undone with it)."""
+    conn.execute(delete(ORDER_REMARK).where(ORDER_REMARK.c.id == op.id))
+
+
+def rerank(conn: Connection, conversation_id: str) -> None:
+    """Recompute a conversation's queue position from its waiting clock and activity."""
+    row = conn.execute(
+        select(_C.waiting_since, _C.last_activity_at).where(_C.id == conversation_id)
+    ).first()
+    if row is not None:
+        conn.execute(
+            update(CONVERSATION)
+            .where(_C.id == conversation_id)
+            .values(queue_rank=queue_rank(row[0], row[1]))
+        )
 
 
 def mark_delivery(conn: Connection, op: p.Operation, state: DeliveryState) -> None:

@@ -17,9 +17,15 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cs_console import protocol as p
-from cs_console.domain import DeliveryState
+from cs_console.domain import DeliveryState, MessageKind
 from cs_console.store.db import Database
-from cs_console.store.local_apply import apply_locally, mark_delivery, revert_send
+from cs_console.store.local_apply import (
+    apply_locally,
+    mark_delivery,
+    rerank,
+    revert_remark,
+    revert_send,
+)
 from cs_console.store.models import CONVERSATION, MESSAGE, OUTBOX, SYNC_STATE
 from cs_console.timeutil import format_stored, parse_stored, utcnow
 from cs_console.views import OutboxRow
@@ -84,20 +90,30 @@ def record(db: Database, op: p.Operation, *, author: str, undo_seconds: float = 
     )
 
 
-def undo(db: Database, key: str) -> bool:
-    """Take back a message still inside its undo window. False if it is too late."""
+def undo(db: Database, key: str, *follow_keys: str) -> bool:
+    """Take back an entry still inside its undo window, with the entries queued behind
+    it (a quick reply's actions), in one transaction: the store is left exactly as it
+    was before them. False, and nothing changed, if the first one is too late."""
     with db.write() as conn:
-        found = conn.execute(
-            select(_O.payload).where(
-                _O.key == key, _O.state == PENDING, _O.attempts == 0, _O.not_before > utcnow()
-            )
-        ).first()
+        now = utcnow()
+        undoable = (_O.state == PENDING) & (_O.attempts == 0) & (_O.not_before > now)
+        found = conn.execute(select(_O.payload).where(_O.key == key, undoable)).first()
         if found is None:
             return False
-        op = _OPERATION.validate_json(found[0])
-        if isinstance(op, p.SendMessage):
-            revert_send(conn, op)
-        conn.execute(delete(OUTBOX).where(_O.key == key))
+        taken = [(key, found[0])]
+        for follow in follow_keys:
+            row = conn.execute(select(_O.payload).where(_O.key == follow, undoable)).first()
+            if row is not None:
+                taken.append((follow, row[0]))
+        # Newest first: each one's "before" was kept after the earlier ones had applied.
+        for entry_key, payload in reversed(taken):
+            op = _OPERATION.validate_json(payload)
+            if isinstance(op, p.SendMessage):
+                revert_send(conn, op)
+            elif isinstance(op, p.AddRemark):
+                revert_remark(conn, op)
+            _restore_before(conn, entry_key, op)
+            conn.execute(delete(OUTBOX).where(_O.key == entry_key))
     return True
 
 
@@ -160,7 +176,11 @@ _BEFORE = "before:"
 _BEFORE_FIELDS: dict[type[p.Record], tuple[str, ...]] = {
     p.SetStatus: ("status", "snoozed_until"),
     p.Assign: ("assignee", "group"),
+    # A reply stops the customer's waiting clock at once; undone or refused, the clock
+    # (and so their place at the top of the queue) comes back.
+    p.SendMessage: ("waiting_since", "unread_count"),
 }
+_TIME_FIELDS = ("snoozed_until", "waiting_since")
 
 
 def _keep_before(conn: Connection, key: str, op: p.Operation) -> None:
@@ -168,6 +188,8 @@ def _keep_before(conn: Connection, key: str, op: p.Operation) -> None:
     conversation_id = _conversation_of(op)
     if names is None or conversation_id is None:
         return
+    if isinstance(op, p.SendMessage) and op.kind is not MessageKind.AGENT:
+        return  # a note changes nothing about the conversation
     c = CONVERSATION.c
     row = conn.execute(select(*(c[name] for name in names)).where(c.id == conversation_id)).first()
     if row is None:
@@ -180,7 +202,7 @@ def _jsonable(value: object) -> object:
     return format_stored(value) if isinstance(value, datetime) else value
 
 
-def _restore_before(conn: Connection, key: str) -> None:
+def _restore_before(conn: Connection, key: str, op: p.Operation) -> None:
     found = conn.execute(
         select(SYNC_STATE.c.value).where(SYNC_STATE.c.key == _BEFORE + key)
     ).first()
@@ -188,10 +210,19 @@ def _restore_before(conn: Connection, key: str) -> None:
         return
     before = json.loads(found[0])
     conversation_id = before.pop("id")
-    if "snoozed_until" in before and before["snoozed_until"] is not None:
-        before["snoozed_until"] = parse_stored(before["snoozed_until"])
-    conn.execute(update(CONVERSATION).where(CONVERSATION.c.id == conversation_id).values(**before))
+    for name in _TIME_FIELDS:
+        if before.get(name) is not None:
+            before[name] = parse_stored(before[name])
+    c = CONVERSATION.c
+    if isinstance(op, p.SendMessage):
+        # Messages may have been pulled in meanwhile: keep the larger unread count.
+        current = conn.execute(select(c.unread_count).where(c.id == conversation_id)).first()
+        if current is not None:
+            before["unread_count"] = max(int(before["unread_count"]), int(current[0]))
+    conn.execute(update(CONVERSATION).where(c.id == conversation_id).values(**before))
     conn.execute(delete(SYNC_STATE).where(SYNC_STATE.c.key == _BEFORE + key))
+    if isinstance(op, p.SendMessage):
+        rerank(conn, conversation_id)
 
 
 def _adopt_remote_id(conn: Connection, local_id: str, remote_id: str) -> None:
@@ -213,7 +244,7 @@ def fail(db: Database, entry: ReadyEntry, error: str, *, permanent: bool) -> Non
         )
         if permanent:
             mark_delivery(conn, entry.operation, DeliveryState.FAILED)
-            _restore_before(conn, entry.key)
+            _restore_before(conn, entry.key, entry.operation)
 
 
 def retry(db: Database, key: str) -> bool:

@@ -8,9 +8,10 @@ written: counting a status holding 40,000 conversations on every keystroke is no
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 
 from cs_console.domain import ConversationStatus, Group
 from cs_console.store.db import Database
@@ -176,3 +177,26 @@ def waiting_count(db: Database, flt: QueueFilter) -> int:
             return int(conn.execute(stmt).scalar_one())
 
     return db.cached(_TABLE, ("waiting_count", *_filter_key(flt)), count)
+
+
+def wake_due_snoozes(db: Database, now: datetime) -> list[str]:
+    """Snoozed conversations whose time has come go back to the open queue, keeping
+    their waiting clock (so their place in it); the ids woken.
+
+    The server wakes them too, and its copy replaces this one at the next pull: this
+    is what the agent sees meanwhile, or while offline. One indexed read when none is due.
+    """
+    snoozed = ConversationStatus.SNOOZED.value
+    due = (_C.status == snoozed) & (_C.snoozed_until <= now)
+    with db.read() as conn:
+        if conn.execute(select(_C.id).where(due).limit(1)).first() is None:
+            return []
+    with db.write() as conn:
+        ids = [str(r[0]) for r in conn.execute(select(_C.id).where(due)).all()]
+        if ids:
+            conn.execute(
+                update(CONVERSATION)
+                .where(_C.id.in_(ids))
+                .values(status=ConversationStatus.OPEN.value, snoozed_until=None)
+            )
+    return ids

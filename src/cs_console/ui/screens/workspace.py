@@ -112,6 +112,9 @@ class WorkspaceScreen(Screen[None]):
         #: What each reply key inserts right now: hotkeys, then suggestion keys.
         self._reply_keys: dict[str, QuickReply] = {}
         self._loading_draft = False
+        #: Conversations the agent switched to note; every other one opens as a reply, so
+        #: a note mode left on never carries a customer's answer into the next chat.
+        self._note_mode: set[str] = set()
         #: What the backend can do; None until known (nothing is greyed out meanwhile).
         self.abilities: Abilities | None = None
 
@@ -233,6 +236,7 @@ class WorkspaceScreen(Screen[None]):
             self._pending_actions.clear()
             keep_position = False
             composer.disabled = info is None
+            composer.show_mode(NOTE if conversation_id in self._note_mode else REPLY)
             self._load_draft()
         rows = conversations.messages(ctx, conversation_id, THREAD_PAGE)
         thread.show(rows, has_older=len(rows) == THREAD_PAGE, keep_position=keep_position)
@@ -306,6 +310,22 @@ class WorkspaceScreen(Screen[None]):
     def _tick(self) -> None:
         self.query_one("#queue", QueueList).refresh()
         self.query_one("#orders", OrderPane).refresh_clock()
+        self._wake_snoozed()
+
+    def _wake_snoozed(self) -> None:
+        """A snoozed customer whose time has come is back in the open queue at once,
+        not at the next sync (nor never, offline)."""
+        if self.ctx is None:
+            return
+        from cs_console.services import queue
+        from cs_console.services.context import StoreError
+
+        try:
+            woken = queue.wake_snoozed(self.ctx, self.console_app.clock())
+        except StoreError:
+            return  # read-only or full disk: the server's wake arrives with the next pull
+        if woken:
+            self.reload_queue()
 
     # --- composer ------------------------------------------------------------
 
@@ -364,6 +384,11 @@ class WorkspaceScreen(Screen[None]):
 
     @on(Composer.ModeChanged)
     def _mode_changed(self, message: Composer.ModeChanged) -> None:
+        if self.open_id is not None:
+            if message.new == NOTE:
+                self._note_mode.add(self.open_id)
+            else:
+                self._note_mode.discard(self.open_id)
         # Not saved (disk full): keep the text in the composer rather than load the other
         # mode's draft over it.
         open_draft = self.ctx is not None and self.open_id is not None
@@ -528,7 +553,10 @@ class WorkspaceScreen(Screen[None]):
             self.notify(_("Open a conversation first."), severity="warning")
         return self.open_id
 
-    def _do(self, label: str, call: Any) -> None:
+    def _do(self, label: str, call: Any, *, leaves_view: bool = False) -> None:
+        """Run a conversation action and show its outcome. ``leaves_view``: the
+        conversation no longer belongs in the queue on screen (resolved, snoozed...), so
+        the cursor goes on to the next waiting customer, the agent's next job."""
         from cs_console.services.conversations import ActionError
 
         try:
@@ -545,6 +573,14 @@ class WorkspaceScreen(Screen[None]):
             return
         self.notify(label, markup=False)  # labels carry agent names from the backend
         self.console_app.kick_sync()
+        if leaves_view and self.ctx is not None:
+            from cs_console.services import queue
+
+            following = queue.longest_waiting(self.ctx, self.filter)
+            if following is not None:
+                self.reload_queue(jump_to=following)
+                self.show_conversation(following)
+                return
         self.reload_queue()
         if self.open_id is not None:
             self.show_conversation(self.open_id, keep_position=True)
@@ -580,7 +616,11 @@ class WorkspaceScreen(Screen[None]):
                 "open": _("Reopened"),
                 "pending": _("Marked pending"),
             }.get(status, status)
-            self._do(label, lambda: conversations.set_status(ctx, target, value))
+            self._do(
+                label,
+                lambda: conversations.set_status(ctx, target, value),
+                leaves_view=value is not self.filter.status,
+            )
 
     def action_snooze(self) -> None:
         target, ctx = self._target(), self.ctx
@@ -595,6 +635,7 @@ class WorkspaceScreen(Screen[None]):
                     lambda: conversations.set_status(
                         ctx, target, ConversationStatus.SNOOZED, snooze_minutes=int(minutes)
                     ),
+                    leaves_view=self.filter.status is not ConversationStatus.SNOOZED,
                 )
 
         choices = [(minutes, _(label)) for minutes, label in SNOOZE_CHOICES]
@@ -773,10 +814,19 @@ class WorkspaceScreen(Screen[None]):
     ) -> None:
         """Insert a filled reply at the cursor; with ``send``, send it at once (unless a
         spot is still blank). ``how`` is recorded for the usage figures."""
+        if self.ctx is None or self.open_id is None:
+            return
+        if self.query_one("#composer", Composer).mode == NOTE:
+            self._ask_reply_into_note(reply, send=send, how=how)
+            return
+        self._insert_reply_now(reply, send=send, how=how)
+
+    def _insert_reply_now(self, reply: QuickReply, *, send: bool, how: UseKind) -> None:
         ctx, conversation_id = self.ctx, self.open_id
         if ctx is None or conversation_id is None:
             return
         from cs_console.replies.placeholders import fill
+        from cs_console.sanitize import sanitize
         from cs_console.services import replies
 
         def record() -> None:
@@ -790,10 +840,57 @@ class WorkspaceScreen(Screen[None]):
         filled = fill(reply.body, self._reply_context())
         composer = self.query_one("#composer", Composer)
         composer.focus()
-        composer.insert_filled(filled.text, filled.holes, filled.landing())
+        # The library is files anyone could have edited, filled with customer data: no
+        # escape sequence may reach the terminal through the composer (nor the draft).
+        composer.insert_filled(sanitize(filled.text), filled.holes, filled.landing())
         self._pending_actions.extend(reply.actions)
         if send:
             composer.post_message(Composer.Submitted(composer, composer.text, composer.mode))
+
+    def _ask_reply_into_note(self, reply: QuickReply, *, send: bool, how: UseKind) -> None:
+        """Quick replies speak to the customer: one chosen while the composer is on an
+        internal note asks where it belongs, rather than go out as a note unseen."""
+
+        def chosen(answer: str | None) -> None:
+            composer = self.query_one("#composer", Composer)
+            if answer == REPLY and self._switch_mode_now(REPLY):
+                self.insert_reply(reply, send=send, how=how)
+            elif answer == NOTE:
+                self._insert_reply_now(reply, send=False, how=how)
+            else:
+                composer.focus()
+
+        from cs_console.ui.screens.choice import ChoiceScreen
+
+        self.app.push_screen(
+            ChoiceScreen(
+                _("“{title}” is written for the customer, but you are writing a note.").format(
+                    title=safe_line(reply.title)
+                ),
+                [
+                    (REPLY, _("Switch to a reply and insert it")),
+                    (NOTE, _("Insert it into the internal note")),
+                ],
+            ),
+            chosen,
+        )
+
+    def _switch_mode_now(self, mode: str) -> bool:
+        """Switch reply/note at once (the drafts swapped before the next keystroke);
+        False, with the text kept, when the store refuses the draft."""
+        composer = self.query_one("#composer", Composer)
+        if composer.mode == mode:
+            return True
+        if self.open_id is not None:
+            if not self._write_draft(composer.mode, composer.text):
+                return False
+            if mode == NOTE:
+                self._note_mode.add(self.open_id)
+            else:
+                self._note_mode.discard(self.open_id)
+        composer.show_mode(mode)
+        self._load_draft()
+        return True
 
     @on(Composer.PaletteRequested)
     def _palette_requested(self) -> None:

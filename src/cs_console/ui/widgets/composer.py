@@ -99,6 +99,7 @@ suggestions; Tab jumps to the next ‹blank›.
         self.enter_sends = enter_sends
         #: Keys that insert a quick reply (hotkeys and suggestion keys), set by the screen.
         self.reply_keys: frozenset[str] = frozenset()
+        self._announce_mode = True
 
     @property
     def send_key(self) -> str:
@@ -175,13 +176,23 @@ suggestions; Tab jumps to the next ‹blank›.
     def action_toggle_mode(self) -> None:
         self.mode = NOTE if self.mode == REPLY else REPLY
 
+    def show_mode(self, mode: str) -> None:
+        """Put the composer in ``mode`` for another conversation, without posting
+        :class:`ModeChanged`: the screen loads that conversation's draft itself, and the
+        message would otherwise save this text as the new conversation's other draft."""
+        self._announce_mode = False
+        try:
+            self.mode = mode
+        finally:
+            self._announce_mode = True
+
     def watch_mode(self, old: str, new: str) -> None:
         self.set_class(new == NOTE, "-note")
         # Content: a translation must never be read as markup.
         self.border_title = Content(
             _("Internal note (only agents see it)") if new == NOTE else _("Reply")
         )
-        if old != new:
+        if old != new and self._announce_mode:
             self.post_message(self.ModeChanged(self, old, new))
 
     def action_leave(self) -> None:
