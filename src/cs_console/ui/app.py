@@ -6,8 +6,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -16,6 +18,7 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from cs_console.i18n import N_, _, set_language
+from cs_console.sanitize import sanitize_line
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
 from cs_console.ui.messages import RepliesLoaded, StoreFailed, StoreOpened, SyncChanged
@@ -39,6 +42,26 @@ APP_COLOURS = {
     "flag-blue": "#61afef",
     "flag-purple": "#c678dd",
 }
+
+
+class Crashed(Exception):
+    """What the terminal shows after an unexpected error: where the log is."""
+
+    def __init__(self, log: Path, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.log = log
+        self.error = error
+
+    def __rich__(self) -> Text:
+        what = sanitize_line(f"{type(self.error).__name__}: {self.error}")[:300]
+        return Text(
+            _(
+                "cs-console stopped on an unexpected error ({what}).\n"
+                "Nothing you wrote is lost: it is in the store and goes out at the next "
+                "start.\nThe details are in {log}; please send that file to whoever looks "
+                "after cs-console."
+            ).format(what=what, log=sanitize_line(str(self.log)))
+        )
 
 
 class ConsoleApp(App[None]):
@@ -276,6 +299,27 @@ class ConsoleApp(App[None]):
                 timeout=20,
                 markup=False,
             )
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no handler caught: log it, stop sync, leave with a short message.
+
+        Textual's own handler prints a traceback *with local variables* (customer text,
+        the token's holder) on the terminal and leaves the sync thread running, which
+        kept the process alive after the screen closed. This is the only hook Textual
+        offers for it, so it is overridden: the log gets the traceback without locals,
+        the terminal gets one line pointing to it, and the exit code is 1.
+        """
+        from cs_console.crash import write_crash_log
+
+        if self.sync_loop is not None:
+            self.sync_loop.stop()
+        token = self.settings.token
+        log = write_crash_log(
+            self.settings.home / "logs", error, secrets=[token.reveal()] if token else []
+        )
+        crash = Crashed(log, error)
+        crash.__cause__ = error
+        super()._handle_exception(crash)
 
     async def action_quit(self) -> None:
         """Keep what is in the composer, then leave."""
