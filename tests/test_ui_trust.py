@@ -26,6 +26,7 @@ from tests.ui_support import (
     composer,
     context,
     highlighted_id,
+    screen_text,
     server_conversation,
     server_messages,
     type_text,
@@ -98,7 +99,8 @@ async def test_note_mode_stays_with_its_conversation(
         )
         await pilot.press("escape", "j")
         second = workspace(app).open_id
-        assert second is not None and second != first
+        assert second is not None
+        assert second != first
         assert composer(app).mode == REPLY, "a new conversation opens as a reply"
         await pilot.press("r")
         await type_text(pilot, "your parcel left today")
@@ -200,7 +202,8 @@ async def test_undo_takes_back_a_quick_replys_remark(
             if found:
                 target, order_id = row.conversation_id, found[0].order_id
                 break
-        assert target is not None and order_id is not None
+        assert target is not None
+        assert order_id is not None
         remarks_before = [r.remark_id for r in orders.for_customer(ctx, row.customer_id)[0].remarks]
         queued = conversations.send(
             ctx,
@@ -265,7 +268,8 @@ async def test_resolve_goes_on_to_the_next_waiting_customer(
         # Resolve the one at the bottom: the cursor must not stay down there.
         await pilot.press("G")
         last = workspace(app).open_id
-        assert last is not None and last not in waiting()[:1]
+        assert last is not None
+        assert last not in waiting()[:1]
         await pilot.press("x")
         await wait_until(pilot, lambda: workspace(app).open_id == waiting()[0])
         assert highlighted_id(app) == waiting()[0]
@@ -278,3 +282,19 @@ async def test_resolve_goes_on_to_the_next_waiting_customer(
             pilot,
             lambda: server_conversation(server.state, first).status is ConversationStatus.RESOLVED,
         )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
+async def test_queue_names_never_run_into_the_desk(
+    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]], size: tuple[int, int]
+) -> None:
+    server, tokens = demo_server
+    app = demo_app(tmp_path / "lan", server, tokens["Lan"])
+    async with app.run_test(size=size) as pilot:
+        await wait_loaded(pilot)
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        names = {r.customer_name for r in queue.page(context(app), workspace(app).filter, 0, 30)}
+    for name in names:
+        for desk in ("pre", "after"):
+            assert name + desk not in shown, f"{name!r} runs into {desk!r}"

@@ -284,7 +284,8 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         name_width = max(4, width - fixed)
         return [
             (" ", Style()),
-            (fit(safe_line(row.customer_name), name_width), self._style("queue--name")),
+            # One blank cell always stands between a long name and the desk.
+            (fit(safe_line(row.customer_name), name_width - 1) + " ", self._style("queue--name")),
             (fit(group, 6), self._style(group_style)),
             (clock_text.rjust(7)[:7] + " ", clock_style),
         ]
@@ -296,7 +297,7 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         snippet_width = max(4, width - 3 - tail_width)
         return [
             ("   ", Style()),
-            (fit(safe_line(row.snippet), snippet_width), self._style("queue--snippet")),
+            (fit(safe_line(row.snippet), snippet_width - 1) + " ", self._style("queue--snippet")),
             (fit(unread, 4), self._style("queue--unread")),
             (fit(assignee, 9), self._style("queue--assignee")),
         ]
