@@ -470,14 +470,15 @@ class _Builder:
         self.events.append(_Event(order, kind, self.at(ago), detail, len(self.events)))
 
     def remark(self, order: _Order, flag: FlagColour, reason: str, author: str, ago: int) -> None:
-        """A flagged remark signed the way the seeds ask: reason — agent month-day."""
+        """A flagged remark: the reason only. The console signs it the way the seeds ask
+        (reason — agent month-day) from its author and time, as it does the agent's own."""
         created = self.at(ago)
         self.remarks.append(
             RemarkRecord(
                 id=f"rmk-{len(self.remarks) + 1:03d}",
                 order_id=order.id,
                 flag=flag,
-                text=f"{reason} — {author} {_md(created)}",
+                text=reason,
                 author=author,
                 created_at=created,
             )
