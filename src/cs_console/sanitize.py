@@ -52,6 +52,42 @@ _SUSPECT = re.compile(
 )
 
 
+# Characters refused outright in text we write ourselves (quick-reply files, theme
+# files): C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings,
+# overrides and isolates (the "Trojan Source" set). Unlike customer text, such files
+# can be fixed by whoever wrote them, so they are rejected rather than repaired.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def find_control(text: str) -> str | None:
+    """Describe the first control character in ``text``, or return ``None``.
+
+    Looks for C0 controls other than tab and newline (ESC among them), DEL, C1
+    controls (8-bit CSI, OSC, ST ...) and bidi embeddings, overrides and isolates:
+    what :func:`sanitize` would have to neutralise before a terminal shows the text.
+
+    Args:
+        text: text from a file the user wrote (a quick reply, a theme).
+
+    Returns:
+        A short description such as ``"ESC (U+001B)"``, for an error message.
+    """
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    code = f"U+{ord(char):04X}"
+    if char == "\x1b":
+        return f"ESC ({code})"
+    if char == "\r":
+        return f"a carriage return ({code})"
+    if "\x80" <= char <= "\x9f":
+        return f"a C1 control character ({code})"
+    if char >= "\u202a":
+        return f"a bidi control character ({code})"
+    return f"a control character ({code})"
+
+
 def _format_char(found: re.Match[str]) -> str:
     ch = found.group()
     return _REPLACEMENT if unicodedata.category(ch) in ("Cf", "Cs") else ch

@@ -25,6 +25,7 @@ from cs_console.replies.placeholders import (
     fill_label,
     iter_tokens,
 )
+from cs_console.sanitize import find_control, sanitize
 
 SCENARIOS: frozenset[str] = frozenset(
     {
@@ -121,7 +122,9 @@ class LintIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        # Printed as it is by `replies lint`: a file name or a quoted value must not
+        # carry an escape sequence to the terminal.
+        return sanitize(f"{self.path}:{self.line}: {self.message}")
 
 
 class Problem(NamedTuple):
@@ -457,6 +460,8 @@ def check_reply(
             if spec is not None:
                 actions.append(spec)
 
+    problems.extend(check_controls(table))
+
     # The isinstance tests only narrow types for the checker: whenever one fails,
     # a fatal problem was recorded above.
     if (
@@ -479,6 +484,55 @@ def check_reply(
         actions=tuple(actions),
     )
     return checked, problems
+
+
+def check_controls(table: Mapping[str, object]) -> list[Problem]:
+    """Refuse control characters in the text of a reply table.
+
+    A reply's title is drawn in the palette and its body goes into the composer, the
+    draft and the customer's chat: an ESC or C1 sequence there (OSC 52 writes the
+    clipboard, OSC 2 the window title) would be obeyed by the agent's terminal. C0
+    controls other than newline and tab, DEL, C1 controls and bidi overrides are
+    therefore fatal, each named with the reply and the field it is in.
+
+    Args:
+        table: the parsed ``[[reply]]`` table (or an imported row).
+    """
+    reply_id = table.get("id")
+    who = f"reply {reply_id!r}" if isinstance(reply_id, str) else "reply"
+    texts: list[tuple[str, str, object]] = [
+        ("title", "title", table.get("title")),
+        # A body written on Windows (or in a spreadsheet) ends its lines with CRLF.
+        ("body", "body", _crlf_to_lf(table.get("body"))),
+    ]
+    keywords = table.get("keywords")
+    if isinstance(keywords, list):
+        texts.extend(("keywords", "a keyword", keyword) for keyword in keywords)
+    actions = table.get("actions")
+    if isinstance(actions, list):
+        for action in actions:
+            if isinstance(action, Mapping):
+                kind = action.get("kind")
+                texts.extend(
+                    ("actions", f"action {kind!r} {name}", value)
+                    for name, value in action.items()
+                    if name != "kind"
+                )
+    problems: list[Problem] = []
+    for key, label, value in texts:
+        found = find_control(value) if isinstance(value, str) else None
+        if found is not None:
+            problems.append(
+                Problem(
+                    f"{who}: {label} contains {found}, which a terminal would act on; remove it",
+                    key,
+                )
+            )
+    return problems
+
+
+def _crlf_to_lf(value: object) -> object:
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
 def _key(table: Mapping[str, object], key: str) -> str | None:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from cs_console.sanitize import sanitize
+
 #: Every placeholder a body may use (the library README's table).
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -184,7 +186,11 @@ def fill(body: str, ctx: ReplyContext) -> FilledReply:
     """Fill a body's placeholders from ``ctx``.
 
     Values go in literally: a value that contains ``{x}`` or markup such as
-    ``[bold]`` stays exactly as it is (no second expansion). A placeholder without a
+    ``[bold]`` stays exactly as it is (no second expansion). The text is terminal-safe:
+    the body (a file anyone could have edited) and every value (customer and order
+    data) go through :func:`~cs_console.sanitize.sanitize` piece by piece, so no escape
+    sequence reaches the composer and the hole offsets match the text returned. A
+    placeholder without a
     value (``None`` or blank) becomes ``‹name›`` and is listed in ``holes``; so does
     every ``{fill:label}``, as ``‹label›``. An
     unknown placeholder or an unpaired brace (which the linter rejects) is kept as
@@ -203,6 +209,7 @@ def fill(body: str, ctx: ReplyContext) -> FilledReply:
     cursor: int | None = None
     position = 0
     for kind, value, _offset in iter_tokens(body):
+        hole: str | None = None
         if kind == "field":
             if value == "cursor":
                 # Only the first {cursor} counts; the linter flags any others.
@@ -211,19 +218,21 @@ def fill(body: str, ctx: ReplyContext) -> FilledReply:
                 continue
             label = fill_label(value)
             if label:
-                piece = HOLE_OPEN + label + HOLE_CLOSE
-                holes.append((position, position + len(piece), label))
+                hole = sanitize(label)
+                piece = HOLE_OPEN + hole + HOLE_CLOSE
             elif value not in values:
-                piece = "{" + value + "}"
+                piece = sanitize("{" + value + "}")
             else:
                 filled = values[value]
                 if filled is None or not filled.strip():
-                    piece = HOLE_OPEN + value + HOLE_CLOSE
-                    holes.append((position, position + len(piece), value))
+                    hole = value
+                    piece = HOLE_OPEN + hole + HOLE_CLOSE
                 else:
-                    piece = filled
+                    piece = sanitize(filled)
         else:
-            piece = value
+            piece = sanitize(value)
+        if hole is not None:
+            holes.append((position, position + len(piece), hole))
         parts.append(piece)
         position += len(piece)
     return FilledReply(text="".join(parts), holes=tuple(holes), cursor=cursor)

@@ -25,6 +25,7 @@ from cs_console.replies.lint import (
     check_reply,
     normalize_body,
 )
+from cs_console.sanitize import find_control, sanitize
 
 if TYPE_CHECKING:
     from cs_console import protocol as p
@@ -67,9 +68,14 @@ def export_replies(replies: Sequence[QuickReply], fmt: Format) -> str:
         fmt: ``"csv"`` or ``"json"``.
 
     Raises:
-        ValueError: on an unknown format, or a keyword containing ``|`` (CSV cannot
-            carry it through a round trip).
+        ValueError: on an unknown format, a keyword containing ``|`` (CSV cannot
+            carry it through a round trip), or a control character in any text (an
+            escape sequence would reach whatever shows the file; the library loader
+            refuses such replies, so only a reply built in code can have one).
     """
+    problems = [problem for reply in replies if (problem := _control_in(reply)) is not None]
+    if problems:
+        raise ValueError(sanitize("cannot export quick replies:\n" + "\n".join(problems)))
     if fmt == "json":
         rows = [
             {
@@ -117,21 +123,52 @@ def export_replies(replies: Sequence[QuickReply], fmt: Format) -> str:
     return buffer.getvalue()
 
 
-def import_replies(text: str, fmt: Format) -> dict[tuple[str, str], str]:
+def _control_in(reply: QuickReply) -> str | None:
+    """Say where the first control character of a reply is, or return ``None``."""
+    texts: list[tuple[str, str]] = [("title", reply.title), ("body", reply.body)]
+    texts.extend(("a keyword", keyword) for keyword in reply.keywords)
+    texts.extend(
+        (f"action {action.kind!r} {name}", value)
+        for action in reply.actions
+        for name, value in action.params.items()
+        if isinstance(value, str)
+    )
+    for label, value in texts:
+        found = find_control(value)
+        if found is not None:
+            return f"{reply.source}:{reply.line}: reply {reply.id!r}: {label} contains {found}"
+    return None
+
+
+def import_replies(
+    text: str, fmt: Format, *, source: str | None = None
+) -> dict[tuple[str, str], str]:
     """Turn exported CSV or JSON into library files.
 
     Args:
         text: the CSV or JSON text (a leading byte-order mark is ignored).
         fmt: ``"csv"`` or ``"json"``.
+        source: the file the text was read from, named in the error.
 
     Returns:
         ``{(language, group): toml_text}``: write each to
         ``<library>/<language>/<group>.toml``. Replies keep their order within a file.
 
     Raises:
-        ValueError: naming every bad row (``row N``: the spreadsheet row for CSV,
-            counting the header as row 1; the 1-based item for JSON) and what is wrong.
+        ValueError: naming the file (``source``), every bad row (``row N``: the
+            spreadsheet row for CSV, counting the header as row 1; the 1-based item for
+            JSON) and what is wrong; a reply with a control character (ESC, C1, a bidi
+            override) is refused by name. The message is safe to print.
     """
+    try:
+        return _import_files(text, fmt)
+    except ValueError as error:
+        message = f"{source}: {error}" if source else str(error)
+        # The message quotes the file's own text (an unknown column, a bad value).
+        raise ValueError(sanitize(message)) from None
+
+
+def _import_files(text: str, fmt: Format) -> dict[tuple[str, str], str]:
     text = text.removeprefix("\ufeff")
     if fmt == "csv":
         rows = _csv_rows(text)

@@ -178,7 +178,8 @@ def context_for(
 
 def filled(reply: QuickReply, context: ReplyContext) -> FilledReply:
     """The reply's text with the conversation's particulars; missing ones and
-    ``{fill:...}`` blanks become holes."""
+    ``{fill:...}`` blanks become holes. The text is sanitised (body and values alike),
+    so it can go into the composer and the draft as it is."""
     return fill(reply.body, context)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
+from rich.text import Text
 from textual.content import Content
 
 from cs_console.domain import (
@@ -118,8 +119,22 @@ def safe(text: str | None) -> Content:
 
 
 def safe_line(text: str | None) -> str:
-    """Untrusted text folded onto one line and sanitised (for list cells)."""
+    """Untrusted text folded onto one line and sanitised (for list cells).
+
+    Still a plain string: give it to a widget only inside ``Content``/``Text`` (see
+    :func:`safe_text`), never where Textual would parse it as markup.
+    """
     return sanitize_line(text or "")
+
+
+def safe_text(text: str | None) -> Text:
+    """Untrusted text on one line as a Rich ``Text``, for ``Select`` options.
+
+    ``Select`` parses a plain-string option as markup (``N[/]`` raises MarkupError,
+    ``[@click=...]`` becomes a live action) and its type-to-search only reads ``str``
+    and ``Text`` prompts, so a ``Text`` keeps both the label literal and the search.
+    """
+    return Text(sanitize_line(text or ""))
 
 
 def status_label(status: ConversationStatus) -> str:

@@ -9,6 +9,7 @@ the console. See ``themes/README.md`` for the format.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
@@ -17,6 +18,8 @@ from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+
+from cs_console.sanitize import sanitize
 
 #: The app's own colour variables (waiting clock, message kinds, order flags). Shipped
 #: themes define them all; a user theme may omit them (the app's defaults apply).
@@ -50,6 +53,10 @@ COLOUR_FIELDS: tuple[str, ...] = (
 _BOOL_FIELDS = ("dark", "ansi")
 _NUMBER_FIELDS = ("luminosity_spread", "text_alpha")
 _KNOWN_KEYS = frozenset({"name", *COLOUR_FIELDS, *_BOOL_FIELDS, *_NUMBER_FIELDS, "variables"})
+#: A theme's name is shown in the theme picker, which reads it as markup, and Textual
+#: puts it in a CSS class (``-theme-<name>``), which allows only these characters.
+#: So an ESC, a ``[`` or a space in a name would reach the terminal or break the app.
+THEME_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class ThemeFileError(ValueError):
@@ -101,6 +108,10 @@ def theme_from_table(data: Mapping[str, Any]) -> Theme:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ThemeFileError('expected name = "your-theme-name"')
+    if not THEME_NAME_RE.fullmatch(name):
+        raise ThemeFileError(
+            f"name: expected letters, digits, '-' and '_' (at most 64), found {name!r}"
+        )
     if "primary" not in data:
         raise ThemeFileError("expected a primary colour")
     colours: dict[str, str] = {}
@@ -202,7 +213,9 @@ def load_themes(dirs: Sequence[Path]) -> tuple[list[Theme], list[str]]:
             try:
                 theme = load_theme_file(path)
             except ThemeFileError as exc:
-                problems.append(f"{path}: {exc}")
+                # Shown in a notification and by `config validate`: the file's own text
+                # (and its name) must not carry an escape sequence to the terminal.
+                problems.append(sanitize(f"{path}: {exc}"))
                 continue
             by_name.pop(theme.name, None)  # re-insert: the replacement keeps load order
             by_name[theme.name] = theme

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
@@ -19,7 +20,14 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from cs_console.domain import CaseCategory, CaseStatus, Resolution, Responsible
 from cs_console.i18n import N_, _
-from cs_console.ui.text import case_status_label, resolution_label, responsible_label, safe_line
+from cs_console.sanitize import sanitize
+from cs_console.ui.text import (
+    case_status_label,
+    resolution_label,
+    responsible_label,
+    safe_line,
+    safe_text,
+)
 
 CATEGORY_LABELS: dict[CaseCategory, str] = {
     CaseCategory.WRONG_ADDRESS: N_("Logistics · wrong address"),
@@ -108,14 +116,14 @@ class CaseFormScreen(ModalScreen[Any]):
             with Grid(id="fields"):
                 yield Label(_("Category"))
                 yield Select(
-                    [(_(label), c.value) for c, label in CATEGORY_LABELS.items()],
+                    [(Text(_(label)), c.value) for c, label in CATEGORY_LABELS.items()],
                     value=d.category.value,
                     allow_blank=False,
                     id="category",
                 )
                 yield Label(_("Order"))
                 yield Select(
-                    [(safe_line(label), order_id) for order_id, label in self.orders],
+                    [(safe_text(label), order_id) for order_id, label in self.orders],
                     value=d.order_id
                     if d.order_id in {o for o, _label in self.orders}
                     else Select.NULL,
@@ -124,21 +132,21 @@ class CaseFormScreen(ModalScreen[Any]):
                 )
                 yield Label(_("Responsible"))
                 yield Select(
-                    [(responsible_label(r.value), r.value) for r in Responsible],
+                    [(Text(responsible_label(r.value)), r.value) for r in Responsible],
                     value=d.responsible.value if d.responsible else Select.NULL,
                     prompt=_("(not known yet)"),
                     id="responsible",
                 )
                 yield Label(_("Resolution"))
                 yield Select(
-                    [(resolution_label(r.value), r.value) for r in Resolution],
+                    [(Text(resolution_label(r.value)), r.value) for r in Resolution],
                     value=d.resolution.value if d.resolution else Select.NULL,
                     prompt=_("(not decided)"),
                     id="resolution",
                 )
                 yield Label(_("Status"))
                 yield Select(
-                    [(case_status_label(s.value), s.value) for s in CaseStatus],
+                    [(Text(case_status_label(s.value)), s.value) for s in CaseStatus],
                     value=d.status.value,
                     allow_blank=False,
                     id="status",
@@ -163,12 +171,14 @@ class CaseFormScreen(ModalScreen[Any]):
                 )
                 yield Label(_("Evidence"))
                 yield Input(
-                    ", ".join(d.evidence),
+                    safe_line(", ".join(d.evidence)),
                     placeholder=_("photo paths or URLs, comma-separated"),
                     id="evidence",
                 )
             yield Label(_("Notes"))
-            yield TextArea(d.notes, id="notes", soft_wrap=True, tab_behavior="focus")
+            # Notes are pre-filled from the customer's messages: no escape sequence may
+            # reach the terminal through the editor.
+            yield TextArea(sanitize(d.notes), id="notes", soft_wrap=True, tab_behavior="focus")
             yield Static(
                 Content.styled(_("Ctrl+S save · Esc cancel · Tab next field"), "$text-muted"),
                 id="hint",

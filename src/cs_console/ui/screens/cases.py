@@ -141,7 +141,11 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
     def _add_case(self, table: DataTable[Text], case: CaseRow, *, kind: str, when: str) -> None:
         from cs_console.domain import CaseCategory
 
-        category = _(CATEGORY_LABELS.get(CaseCategory(case.category), case.category))
+        try:
+            category = _(CATEGORY_LABELS[CaseCategory(case.category)])
+        except (ValueError, KeyError):
+            # A category this version does not know (a newer backend): show it as sent.
+            category = safe_line(case.category)
         who = safe_line(case.customer_name or case.customer_id or "—")
         amounts = []
         if case.refund_minor:

@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_console.i18n import N_
+from cs_console.ui.text import safe_line
 
 
 class ChoiceScreen(ModalScreen[str | None]):
@@ -21,16 +22,18 @@ class ChoiceScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="choice.cancel")]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        """``options`` are (value, label); the title and labels may carry shop data (an
+        agent's name, an order number) and are shown as literal, sanitised text."""
         super().__init__()
         self.title_text = title
         self.choices = options
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Content.styled(self.title_text, "bold"), id="title")
+            yield Static(Content.styled(safe_line(self.title_text), "bold"), id="title")
             yield OptionList(
                 *[
-                    Option(Content(f"{i + 1}  {label}"), id=value)
+                    Option(Content(f"{i + 1}  {safe_line(label)}"), id=value)
                     for i, (value, label) in enumerate(self.choices)
                 ],
                 id="choices",

@@ -65,7 +65,7 @@ class HandoverScreen(ModalScreen[str | None]):
             yield Static(
                 Content("\n").join(
                     [Content.styled(_("Still open:"), "bold")]
-                    + [Content("• " + line) for line in self.open_lines]
+                    + [Content("• " + safe_line(line)) for line in self.open_lines]
                 ),
                 id="open",
             )

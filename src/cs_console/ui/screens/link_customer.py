@@ -68,7 +68,11 @@ class LinkCustomerScreen(ModalScreen[str | None]):
                 continue
             contact = " · ".join(safe_line(v) for v in (match.email, match.phone) if v)
             label = Content.assemble(
-                (safe_line(match.name), "bold"), "  ", contact, "  ", (match.customer_id, "dim")
+                (safe_line(match.name), "bold"),
+                "  ",
+                contact,
+                "  ",
+                (safe_line(match.customer_id), "dim"),
             )
             results.add_option(Option(label, id=match.customer_id))
         if results.option_count:

@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, Static
 
 from cs_console.domain import FLAG_SYMBOLS, FlagColour
 from cs_console.i18n import N_, _
-from cs_console.ui.text import flag_label, safe_line
+from cs_console.ui.text import flag_label, safe_line, safe_text
 
 
 class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
@@ -38,8 +38,9 @@ class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
             yield Select(
                 [
                     (
-                        f"{FLAG_SYMBOLS[f]} {flag_label(f)} — "
-                        f"{safe_line(self.meanings.get(f, ''))}",
+                        safe_text(
+                            f"{FLAG_SYMBOLS[f]} {flag_label(f)} — {self.meanings.get(f, '')}"
+                        ),
                         f.value,
                     )
                     for f in FlagColour

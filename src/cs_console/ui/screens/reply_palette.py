@@ -170,7 +170,9 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         actions = describe_actions(reply)
         if actions:
             parts.append(
-                Content.styled(_("On send: {actions}").format(actions=actions), "bold $warning")
+                Content.styled(
+                    _("On send: {actions}").format(actions=safe_line(actions)), "bold $warning"
+                )
             )
         if filled.holes:
             parts.append(

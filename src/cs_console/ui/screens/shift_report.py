@@ -141,7 +141,8 @@ class ShiftReportScreen(ModalScreen[None]):
             self.query_one("#shift", Static).update(
                 Content.styled(
                     _("Could not count the figures: {error}").format(
-                        error=f"{type(error).__name__}: {error}"
+                        # The error may quote store data (a name, a message).
+                        error=safe_line(f"{type(error).__name__}: {error}")
                     ),
                     "$error",
                 )

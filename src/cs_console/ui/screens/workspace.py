@@ -1130,7 +1130,10 @@ class WorkspaceScreen(Screen[None]):
             return
         unable = self._missing("refunds")
         if unable is not None:
-            self.notify(_("Refund it in the shop's own system: {why}").format(why=unable))
+            self.notify(
+                _("Refund it in the shop's own system: {why}").format(why=safe_line(unable)),
+                markup=False,
+            )
             return
         from cs_console.services import orders
         from cs_console.ui.screens.choice import ChoiceScreen

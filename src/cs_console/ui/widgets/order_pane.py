@@ -147,7 +147,7 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
             if self.orders:
                 detail.update("")
             elif self.unavailable:
-                detail.update(Content.styled(self.unavailable, "$text-muted"))
+                detail.update(Content.styled(safe_line(self.unavailable), "$text-muted"))
             else:
                 detail.update(Content.styled(_("No orders."), "$text-muted"))
             return
