@@ -39,8 +39,10 @@ def sync_once(ctx: AgentContext) -> None:
 
 
 def test_a_full_refund_reaches_the_shop_and_comes_back_in_the_timeline(
-    ctx: AgentContext, live_server: LiveServer
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
 ) -> None:
+    # ¥78 is over an agent's own limit (¥20): the supervisor refunds.
+    ctx = client_context(tmp_path / "sofia", live_server, tokens["Sofia"])
     sync_once(ctx)
     [order] = orders.for_customer(ctx, "cus-1")
     orders.refund(ctx, order, order.total_minor, "parcel lost")
@@ -51,6 +53,28 @@ def test_a_full_refund_reaches_the_shop_and_comes_back_in_the_timeline(
     assert after.status is OrderStatus.REFUNDED
     refunded = [e for e in after.events if e.kind is OrderEventKind.REFUNDED]
     assert [e.detail for e in refunded] == ["¥78.00 · parcel lost"]
+    ctx.close()
+
+
+def test_an_agent_refund_over_the_limit_needs_an_approved_case(
+    ctx: AgentContext, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    sync_once(ctx)
+    [order] = orders.for_customer(ctx, "cus-1")
+    with pytest.raises(orders.RefundError, match="over your limit"):
+        orders.refund(ctx, order, 2001, "goodwill")
+    orders.refund(ctx, order, 1500, "goodwill")  # within ¥20.00
+    sync_once(ctx)
+    # Together with the first, a second one passes the limit: the server refuses it.
+    backend = ReferenceBackend(live_server.url, Secret(tokens["Lan"]))
+    try:
+        with pytest.raises(Refused, match="supervisor"):
+            backend.push(
+                "k-more",
+                p.RefundOrder(order_id="ord-1", amount_minor=600, currency="CNY", reason="x"),
+            )
+    finally:
+        backend.close()
 
 
 def test_a_refund_is_never_more_than_the_order(
@@ -113,15 +137,43 @@ async def test_a_case_settled_by_refund_offers_to_make_it(
         await pilot.pause()
         app.screen.query_one("#resolution", Select).value = "refund"
         app.screen.query_one("#refund").focus()
-        await type_text(pilot, "78")
+        await type_text(pilot, "15")  # within the agent's own limit of ¥20
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), what="the offer")
         await pilot.press("1")  # refund now
         await wait_until(
             pilot,
             lambda: any(
-                o.id == "ord-1" and o.status is OrderStatus.REFUNDED
-                for o in live_server.state.changes(0, 1000).orders
+                e.order_id == "ord-1"
+                and e.kind is OrderEventKind.REFUNDED
+                and (e.detail or "").startswith("¥15.00")
+                for e in live_server.state.changes(0, 1000).order_events
             ),
             what="the refund at the shop",
         )
+
+
+async def test_a_case_refunding_over_the_limit_waits_for_approval(
+    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    app = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("l")  # conv-1: 王芳, order ord-1 (¥78.00)
+        await wait_until(pilot, lambda: isinstance(app.screen, CaseFormScreen))
+        await pilot.pause()
+        app.screen.query_one("#resolution", Select).value = "refund"
+        app.screen.query_one("#refund").focus()
+        await type_text(pilot, "78")
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot,
+            lambda: any(
+                c.status.value == "awaiting-approval"
+                for c in live_server.state.changes(0, 1000).cases
+            ),
+            what="the case awaiting approval on the server",
+        )
+        assert not isinstance(app.screen, ChoiceScreen), "no refund offered before approval"
+    events = live_server.state.changes(0, 1000).order_events
+    assert not any(e.kind is OrderEventKind.REFUNDED for e in events)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, table
 from cs_console.backends import http
 from cs_console.backends.base import AuthFailed, BadResponse, Unavailable
 from cs_console.backends.reference import ReferenceBackend, check_url, parse_retry_after
-from cs_console.domain import DeliveryState, Role
+from cs_console.domain import DeliveryState
 from cs_console.secret import Secret
 from cs_console.services import conversations
 from cs_console.services.context import AgentContext
@@ -419,7 +419,7 @@ def test_401_mid_queue_keeps_the_rest_pending(rig: Rig, tokens: dict[str, str]) 
     new_token: list[str] = []
 
     def rotate() -> None:  # the admin issues Lan a new token; the old one stops working
-        new_token.append(rig.server.state.add_agent("Lan", Role.AGENT, "after-sale"))
+        new_token.append(rig.server.state.rotate_token("Lan"))
 
     rig.transport.inject(then(rotate), method="POST", path="/operations")
     with pytest.raises(AuthFailed):

@@ -1,5 +1,5 @@
 """The reference server's HTTP layer (Starlette). Every endpoint but /health needs a
-bearer token; errors are JSON ``{"error": ..., "detail": ...}``."""
+bearer token; errors are JSON ``{"error": ..., "detail": ...}``, a 500 included."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cs_console import protocol as p
-from cs_console.domain import Role
-from cs_console.server.state import Caller, OperationError, ServerState
+from cs_console.domain import Group, Role
+from cs_console.sanitize import sanitize, sanitize_line
+from cs_console.server.agents import Keep, check_name
+from cs_console.server.errors import OperationError
+from cs_console.server.limits import cut
+from cs_console.server.state import Caller, FeedError, ServerState
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,18 @@ def _json(status: int, payload: Any) -> Response:
 
 
 def _error(status: int, error: str, detail: str = "") -> Response:
-    return _json(status, {"error": error, "detail": detail})
+    # Held to ErrorBody's own limits, so a strict client can always read the reason.
+    return _json(
+        status,
+        {
+            "error": cut(sanitize_line(error), p.MAX_NAME_CHARS),
+            "detail": cut(sanitize(detail), p.MAX_BODY_CHARS),
+        },
+    )
+
+
+def _refused(exc: OperationError) -> Response:
+    return _error(exc.status, str(exc), exc.detail)
 
 
 def create_app(state: ServerState) -> Starlette:
@@ -82,15 +97,23 @@ def create_app(state: ServerState) -> Starlette:
         if not problem and (not 0 <= since <= MAX_SINCE or not 1 <= limit <= p.MAX_PAGE):
             problem = f"0 <= since <= {MAX_SINCE} and 1 <= limit <= {p.MAX_PAGE}"
 
-        def work() -> tuple[bool, p.ChangePage | None]:
+        def work() -> tuple[bool, p.ChangePage | None, str]:
             if state.authenticate(token.strip()) is None:
-                return False, None
-            return True, None if problem else state.changes(since, limit)
+                return False, None, ""
+            if problem:
+                return True, None, ""
+            try:
+                return True, state.changes(since, limit), ""
+            except FeedError as exc:
+                log.error("change feed: %s", exc)
+                return True, None, str(exc)
 
         # As before, the token is checked first: an unknown caller learns nothing more.
-        known, page = await run_in_threadpool(work)
+        known, page, broken = await run_in_threadpool(work)
         if not known:
             return _error(401, "unknown or revoked token")
+        if broken:
+            return _error(500, "the change feed holds a row it cannot serve", broken)
         if page is None:
             return _error(422, problem)
         return _json(200, page)
@@ -123,7 +146,7 @@ def create_app(state: ServerState) -> Starlette:
         try:
             result = await run_in_threadpool(state.apply, caller, key, envelope.operation)
         except OperationError as exc:
-            return _error(exc.status, str(exc))
+            return _refused(exc)
         return _json(200, result)
 
     async def list_agents(_request: Request, _caller: Caller) -> Response:
@@ -137,16 +160,89 @@ def create_app(state: ServerState) -> Starlette:
             },
         )
 
-    async def add_agent(request: Request, _caller: Caller) -> Response:
+    async def read_object(request: Request) -> dict[str, Any] | Response:
         body = await read_body(request)
         if isinstance(body, Response):
             return body
         try:
-            rec = p.AgentRecord.model_validate_json(body)
-        except ValidationError:
-            return _error(422, "expected {name, role, group}")
-        token = await run_in_threadpool(state.add_agent, rec.name, rec.role, rec.group)
-        return _json(200, {"name": rec.name, "token": token})
+            found = json.loads(body or b"{}")
+        except (ValueError, RecursionError):
+            return _error(422, "expected a JSON object")
+        if not isinstance(found, dict):
+            return _error(422, "expected a JSON object")
+        return found
+
+    def role_and_group(found: dict[str, Any]) -> tuple[Role, Group | Keep | None] | Response:
+        try:
+            role = Role(str(found.get("role")))
+        except ValueError:
+            return _error(422, "role must be agent or supervisor")
+        if "group" not in found:
+            return role, Keep.KEEP
+        if found["group"] is None:
+            return role, None
+        try:
+            return role, Group(found["group"])
+        except ValueError:
+            return _error(422, "group must be pre-sale, after-sale or null")
+
+    async def add_agent(request: Request, caller: Caller) -> Response:
+        found = await read_object(request)
+        if isinstance(found, Response):
+            return found
+        # The raw name is checked before the protocol model would sanitise it: a name
+        # with control characters is refused, not quietly changed.
+        try:
+            name = check_name(found.get("name"))
+        except OperationError as exc:
+            return _refused(exc)
+        parsed = role_and_group(found)
+        if isinstance(parsed, Response):
+            return parsed
+        role, group = parsed
+        chosen = group.value if isinstance(group, Group) else None
+        try:
+            token = await run_in_threadpool(
+                lambda: state.add_agent(name, role, chosen, by=caller.name)
+            )
+        except OperationError as exc:
+            return _refused(exc)
+        return _json(200, {"name": name, "token": token})
+
+    def target(request: Request, caller: Caller) -> str | Response:
+        name = str(request.path_params["name"])
+        if name == caller.name:
+            return _error(403, "ask another supervisor to change your own account")
+        return name
+
+    async def change_role(request: Request, caller: Caller) -> Response:
+        name = target(request, caller)
+        if isinstance(name, Response):
+            return name
+        found = await read_object(request)
+        if isinstance(found, Response):
+            return found
+        parsed = role_and_group(found)
+        if isinstance(parsed, Response):
+            return parsed
+        role, group = parsed
+        try:
+            record = await run_in_threadpool(
+                lambda: state.set_agent_role(name, role, group=group, by=caller.name)
+            )
+        except OperationError as exc:
+            return _refused(exc)
+        return _json(200, record.model_dump(mode="json"))
+
+    async def enable_agent(request: Request, caller: Caller) -> Response:
+        name = target(request, caller)
+        if isinstance(name, Response):
+            return name
+        try:
+            token = await run_in_threadpool(lambda: state.enable_agent(name, by=caller.name))
+        except OperationError as exc:
+            return _refused(exc)
+        return _json(200, {"name": name, "token": token})
 
     routes = [
         Route("/health", health),
@@ -155,6 +251,16 @@ def create_app(state: ServerState) -> Starlette:
         Route("/api/v1/operations", authed(operations), methods=["POST"]),
         Route("/api/v1/agents", authed(list_agents, supervisor=True)),
         Route("/api/v1/agents", authed(add_agent, supervisor=True), methods=["POST"]),
+        Route(
+            "/api/v1/agents/{name}/role",
+            authed(change_role, supervisor=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/api/v1/agents/{name}/enable",
+            authed(enable_agent, supervisor=True),
+            methods=["POST"],
+        ),
     ]
 
     async def http_error(_request: Request, exc: Exception) -> Response:
@@ -164,4 +270,11 @@ def create_app(state: ServerState) -> Starlette:
         response.headers.update(exc.headers or {})
         return response
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    async def server_error(_request: Request, exc: Exception) -> Response:
+        # Whatever went wrong, the client gets the JSON error body, never a traceback.
+        log.error("unexpected error", exc_info=exc)
+        return _error(500, "the server had a problem", type(exc).__name__)
+
+    return Starlette(
+        routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error}
+    )

@@ -31,8 +31,13 @@ def load_demo(state: ServerState, *, seed: int = 7) -> dict[str, str]:
                 "remark": list(shop.remarks),
             }
         )
+    known = {rec.name for rec, _ in state.list_agents()}
     return {
-        agent.name: state.add_agent(agent.name, Role(agent.role), agent.group)
+        agent.name: (
+            state.rotate_token(agent.name, by="demo")
+            if agent.name in known
+            else state.add_agent(agent.name, Role(agent.role), agent.group, by="demo")
+        )
         for agent in shop.agents
     }
 

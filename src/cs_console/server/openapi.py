@@ -10,6 +10,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from cs_console import protocol as p
+from cs_console.domain import Group, Role
 
 
 def build_spec() -> dict[str, Any]:
@@ -34,6 +35,24 @@ def build_spec() -> dict[str, Any]:
     errors = {
         "401": answer("ErrorBody", "missing, unknown or revoked token"),
         "422": answer("ErrorBody", "invalid request"),
+    }
+    agent_errors = {
+        "403": answer("ErrorBody", "agents may not; nor may a supervisor change their own"),
+        "404": answer("ErrorBody", "no such agent"),
+        "413": answer("ErrorBody", "request over 64 KiB"),
+        **errors,
+    }
+    agent_name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    role_change = {
+        "type": "object",
+        "required": ["role"],
+        "properties": {
+            "role": {"enum": [role.value for role in Role]},
+            "group": {
+                "anyOf": [{"enum": [group.value for group in Group]}, {"type": "null"}],
+                "description": "left as it is when absent",
+            },
+        },
     }
     return {
         "openapi": "3.1.0",
@@ -79,6 +98,11 @@ def build_spec() -> dict[str, Any]:
                     "responses": {
                         "200": answer("ChangePage", "one page; pull again while has_more"),
                         **errors,
+                        "500": answer(
+                            "ErrorBody",
+                            "a stored row breaks the protocol beyond what cutting it to size "
+                            "mends; the detail names it",
+                        ),
                     },
                 }
             },
@@ -101,9 +125,20 @@ def build_spec() -> dict[str, Any]:
                         "200": answer(
                             "OperationResult", "applied (or the first answer to this key)"
                         ),
-                        "403": answer("ErrorBody", "not allowed for this agent's role"),
-                        "404": answer("ErrorBody", "unknown conversation or order"),
-                        "409": answer("ErrorBody", "id already taken"),
+                        "400": answer(
+                            "ErrorBody", "no Idempotency-Key, or one over 128 characters"
+                        ),
+                        "403": answer(
+                            "ErrorBody",
+                            "not allowed for this agent's role, or over the agent's authority "
+                            "limit on the order without a supervisor's approval",
+                        ),
+                        "404": answer("ErrorBody", "unknown conversation, order or case"),
+                        "409": answer(
+                            "ErrorBody",
+                            "id already taken, a case not awaiting approval, or a refund past "
+                            "what is left of what was paid",
+                        ),
                         "413": answer("ErrorBody", "request over 64 KiB"),
                         **errors,
                     },
@@ -120,6 +155,12 @@ def build_spec() -> dict[str, Any]:
                 },
                 "post": {
                     "summary": "Create an agent, returning its token once (supervisors)",
+                    "description": (
+                        "Never changes an existing agent (409): a role is changed and a "
+                        "revoked agent enabled by their own endpoints. A name is one line "
+                        "of visible text without '/', spaces at either end or control "
+                        "characters (422)."
+                    ),
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": ref("AgentRecord")}},
@@ -127,9 +168,40 @@ def build_spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "name and token"},
                         "403": answer("ErrorBody", "agents may not"),
+                        "409": answer("ErrorBody", "an agent of that name exists"),
                         **errors,
                     },
                 },
+            },
+            "/api/v1/agents/{name}/role": {
+                "post": {
+                    "summary": "Change an agent's role, and its group if given (supervisors)",
+                    "description": "Recorded in the server's agent audit and the change feed.",
+                    "parameters": [agent_name],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": role_change}},
+                    },
+                    "responses": {
+                        "200": answer("AgentRecord", "the agent as it is now"),
+                        **agent_errors,
+                    },
+                }
+            },
+            "/api/v1/agents/{name}/enable": {
+                "post": {
+                    "summary": "Turn a revoked agent back on with a new token (supervisors)",
+                    "description": (
+                        "The revoked token stays dead; the new one is returned once. "
+                        "Recorded in the server's agent audit and the change feed."
+                    ),
+                    "parameters": [agent_name],
+                    "responses": {
+                        "200": {"description": "name and the new token"},
+                        "409": answer("ErrorBody", "the agent is not revoked"),
+                        **agent_errors,
+                    },
+                }
             },
         },
         "components": {"schemas": components},

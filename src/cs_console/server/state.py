@@ -1,26 +1,44 @@
 """The reference server's data and rules: agents and tokens, the change feed, and the
 operations agents push (applied once per idempotency key).
 
-Any SQLAlchemy URL works; SQLite by default. Writes are serialised in-process so the
-change feed's sequence numbers commit in order (a client's cursor never skips a
-change that commits late): run one server process per database.
+Any SQLAlchemy URL works; SQLite by default (the file and its -wal and -shm owner-only).
+Writes are serialised in-process so the change feed's sequence numbers commit in order
+(a client's cursor never skips a change that commits late): run one server process per
+database.
+
+The rules live in their own modules: money (``money.py``), agent accounts
+(``agents.py``) and the protocol's size limits (``limits.py``). Snoozed conversations
+wake here, lazily: every change-feed read and every operation first wakes those whose
+time has come, so no one can see a conversation still snoozed after its time, and no
+timer thread needs managing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
+import os
+import stat
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, update
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlmodel import SQLModel
 
 from cs_console import protocol as p
@@ -28,12 +46,18 @@ from cs_console.domain import (
     DEFAULT_AUTHORITY_LIMIT_MINOR,
     CaseStatus,
     ConversationStatus,
+    Group,
     MessageKind,
     OrderEventKind,
     OrderStatus,
     Role,
 )
 from cs_console.money import format_money
+from cs_console.server import agents, limits, money
+from cs_console.server.agents import LOCAL_ADMIN, AuditEntry, Keep, hash_token
+from cs_console.server.errors import OperationError
+from cs_console.server.feed import touch
+from cs_console.server.tables import create_rule_tables
 from cs_console.store import convert
 from cs_console.store.db import configure_sqlite
 from cs_console.store.models import (
@@ -53,6 +77,7 @@ from cs_console.store.models import (
     SERVER_META,
     SERVER_TABLES,
     SHOP_REPLY,
+    UTCDateTime,
     table_of,
 )
 from cs_console.timeutil import utcnow
@@ -76,17 +101,12 @@ ENTITIES: dict[str, tuple[Any, type[p.Record], str]] = {
 _KEY_COLUMN = {"agent": "name"}
 
 
-class OperationError(Exception):
-    """An operation the server refuses; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+_PRIVATE = 0o600
 
 
-def hash_token(token: str) -> str:
-    """SHA-256 of a token: tokens are 256 random bits, so no salt or stretching is needed."""
-    return hashlib.sha256(token.encode()).hexdigest()
+class FeedError(Exception):
+    """A stored row the change feed cannot carry even cut to size (a broken enum, a
+    bad id): the feed stops there, loudly, naming the row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +126,10 @@ class ServerState:
         self.authority_limit_minor = authority_limit_minor
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
+            _private_sqlite_file(self.engine)
             configure_sqlite(self.engine)
         SQLModel.metadata.create_all(self.engine, tables=[table_of(t) for t in SERVER_TABLES])
+        create_rule_tables(self.engine)
         self._write_lock = threading.Lock()
         with self.write() as conn:
             found = conn.execute(
@@ -139,37 +161,64 @@ class ServerState:
 
     # --- agents and tokens ------------------------------------------------------
 
-    def add_agent(self, name: str, role: Role, group: str | None) -> str:
-        """Create an agent (or replace its token) and return the new token, once."""
-        token = secrets.token_urlsafe(32)
-        with self.write() as conn:
-            rec = p.AgentRecord.model_validate(
-                {"name": name, "role": role, "group": group}, strict=False
-            )
-            convert.upsert(conn, AGENT, [convert.agent_row(rec)], ["name"])
-            touch(conn, "agent", rec.name)
-            convert.upsert(
-                conn,
-                API_TOKEN,
-                [
-                    {
-                        "agent_name": rec.name,
-                        "token_hash": hash_token(token),
-                        "revoked": False,
-                        "created_at": utcnow(),
-                    }
-                ],
-                ["agent_name"],
-            )
-        return token
+    def add_agent(self, name: str, role: Role, group: str | None, *, by: str = LOCAL_ADMIN) -> str:
+        """Create an agent and return its token, once (stored hashed).
 
-    def revoke_agent(self, name: str) -> bool:
+        Raises:
+            OperationError: 422 for a bad name (blank, control characters, ...), 409 if
+                the agent exists: use :meth:`rotate_token`, :meth:`set_agent_role` or
+                :meth:`enable_agent` to change one.
+        """
+        try:
+            checked = Group(group) if group is not None else None
+        except ValueError:
+            raise OperationError(422, f"no group {group!r}: pre-sale or after-sale") from None
+        with self.write() as conn:
+            return agents.create(conn, by, name, role, checked, utcnow())
+
+    def rotate_token(self, name: str, *, by: str = LOCAL_ADMIN) -> str:
+        """A new token for an existing agent (the old one stops working).
+
+        Raises:
+            OperationError: 404 if there is no such agent.
+        """
+        with self.write() as conn:
+            return agents.rotate_token(conn, by, name, utcnow())
+
+    def revoke_agent(self, name: str, *, by: str = LOCAL_ADMIN) -> bool:
         """Revoke an agent's token; False if there is no such agent."""
         with self.write() as conn:
-            result = conn.execute(
-                update(API_TOKEN).where(API_TOKEN.c.agent_name == name).values(revoked=True)
-            )
-            return bool(result.rowcount)
+            return agents.revoke(conn, by, name, utcnow())
+
+    def enable_agent(self, name: str, *, by: str = LOCAL_ADMIN) -> str:
+        """Turn a revoked agent back on, with a new token returned once.
+
+        Raises:
+            OperationError: 404 if there is no such agent, 409 if it is not revoked.
+        """
+        with self.write() as conn:
+            return agents.enable(conn, by, name, utcnow())
+
+    def set_agent_role(
+        self,
+        name: str,
+        role: Role,
+        *,
+        group: Group | Keep | None = Keep.KEEP,
+        by: str = LOCAL_ADMIN,
+    ) -> p.AgentRecord:
+        """Change an agent's role (and its group, unless ``group`` is ``Keep.KEEP``).
+
+        Raises:
+            OperationError: 404 if there is no such agent.
+        """
+        with self.write() as conn:
+            return agents.set_role(conn, by, name, role, utcnow(), group)
+
+    def agent_audit(self, name: str | None = None) -> list[AuditEntry]:
+        """Changes to agent accounts, oldest first (of one agent if ``name`` is given)."""
+        with self.read() as conn:
+            return agents.audit(conn, name)
 
     def list_agents(self) -> list[tuple[p.AgentRecord, bool]]:
         """Every agent with whether its token is revoked."""
@@ -211,20 +260,34 @@ class ServerState:
 
     def changes(self, since: int, limit: int) -> p.ChangePage:
         """Changes after ``since``; parents of every child are included so that each
-        page can be applied on its own (foreign keys hold on the client)."""
+        page can be applied on its own (foreign keys hold on the client).
+
+        Snoozed conversations whose time has come wake first, so the page carries them.
+
+        Raises:
+            FeedError: a row in the page breaks the protocol beyond what cutting mends.
+        """
+        # The check for due snoozes shares the page's read: an idle poll costs no more.
         with self.read() as conn:
-            rows = conn.execute(
-                select(CHANGE.c.seq, CHANGE.c.entity, CHANGE.c.entity_id)
-                .where(CHANGE.c.seq > since)
-                .order_by(CHANGE.c.seq)
-                .limit(limit)
-            ).all()
-            ids: dict[str, set[str]] = {name: set() for name in ENTITIES}
-            for _, entity, entity_id in rows:
-                if entity in ids:
-                    ids[entity].add(entity_id)
-            fetched = {name: self._fetch(conn, name, ids[name]) for name in ENTITIES}
-            self._add_parents(conn, fetched)
+            if not self._snoozes_due(conn):
+                return self._page(conn, since, limit)
+        self.wake_snoozed()
+        with self.read() as conn:
+            return self._page(conn, since, limit)
+
+    def _page(self, conn: Connection, since: int, limit: int) -> p.ChangePage:
+        rows = conn.execute(
+            select(CHANGE.c.seq, CHANGE.c.entity, CHANGE.c.entity_id)
+            .where(CHANGE.c.seq > since)
+            .order_by(CHANGE.c.seq)
+            .limit(limit)
+        ).all()
+        ids: dict[str, set[str]] = {name: set() for name in ENTITIES}
+        for _, entity, entity_id in rows:
+            if entity in ids:
+                ids[entity].add(entity_id)
+        fetched = {name: self._fetch(conn, name, ids[name]) for name in ENTITIES}
+        self._add_parents(conn, fetched)
         cursor = rows[-1][0] if rows else since
         page: dict[str, Any] = {
             "server_id": self.server_id,
@@ -245,10 +308,7 @@ class ServerState:
         for start in range(0, len(chunk), 500):
             part = chunk[start : start + 500]
             for row in conn.execute(select(table).where(table.c[key].in_(part))).mappings():
-                if entity == "agent":
-                    out[row[key]] = convert.to_agent(row)
-                else:
-                    out[row[key]] = convert.to_record(model, row)
+                out[row[key]] = _served(entity, model, row)
         return out
 
     def _add_parents(self, conn: Connection, fetched: dict[str, dict[str, p.Record]]) -> None:
@@ -271,6 +331,7 @@ class ServerState:
     def apply(self, caller: Caller, key: str, operation: p.Operation) -> p.OperationResult:
         """Apply ``operation`` once per ``key``: a repeat gets the first answer; the same
         key with a different operation is refused (422)."""
+        self.wake_snoozed()
         body = operation.model_dump_json()
         request_hash = hashlib.sha256(f"{caller.name}\n{body}".encode()).hexdigest()
         with self.write() as conn:
@@ -330,9 +391,10 @@ class ServerState:
             conv = self._conversation(conn, op.conversation_id)
             if op.status is ConversationStatus.SNOOZED and op.snoozed_until is None:
                 raise OperationError(422, "snoozing needs snoozed_until")
+            snoozing = op.status is ConversationStatus.SNOOZED
             values = {
                 "status": op.status.value,
-                "snoozed_until": op.snoozed_until,
+                "snoozed_until": op.snoozed_until if snoozing else None,
                 "updated_at": now,
             }
             self._update_conversation(conn, conv, values)
@@ -380,7 +442,7 @@ class ServerState:
             touch(conn, "remark", op.id)
             return {"remark_id": op.id}
         if isinstance(op, p.RefundOrder):
-            return self._refund(conn, op, now)
+            return self._refund(conn, caller, op, now)
         if isinstance(op, p.SaveCase):
             return self._save_case(conn, caller, op, now)
         if isinstance(op, p.DecideCase):
@@ -402,21 +464,11 @@ class ServerState:
             return {"handover_id": op.id}
         raise OperationError(422, "unknown operation")  # pragma: no cover - the union is closed
 
-    def _refund(self, conn: Connection, op: p.RefundOrder, now: datetime) -> dict[str, Any]:
-        found = conn.execute(
-            select(ORDER.c.total_minor, ORDER.c.currency).where(ORDER.c.id == op.order_id)
-        ).first()
-        if found is None:
-            raise OperationError(404, f"no order {op.order_id}")
-        total, currency = int(found[0]), str(found[1])
-        if op.currency != currency:
-            raise OperationError(422, f"the order is in {currency}, not {op.currency}")
-        if op.amount_minor > total:
-            raise OperationError(
-                422,
-                f"a refund of {format_money(op.amount_minor, currency)} is more than the "
-                "order's total",
-            )
+    def _refund(
+        self, conn: Connection, caller: Caller, op: p.RefundOrder, now: datetime
+    ) -> dict[str, Any]:
+        actor = money.Actor(caller.name, caller.role)
+        plan = money.plan_refund(conn, actor, op, self.authority_limit_minor)
         event_id = f"refund-{uuid.uuid4().hex[:20]}"
         conn.execute(
             insert(ORDER_EVENT).values(
@@ -424,43 +476,33 @@ class ServerState:
                 order_id=op.order_id,
                 kind=OrderEventKind.REFUNDED.value,
                 at=now,
-                detail=f"{format_money(op.amount_minor, currency)} · {op.reason}",
+                detail=f"{format_money(op.amount_minor, plan.currency)} · {op.reason}",
             )
         )
         touch(conn, "order_event", event_id)
-        if op.amount_minor == total:
+        money.record_refund(conn, actor, op, plan, event_id, now)
+        if plan.completes_order:
             conn.execute(
                 update(ORDER)
                 .where(ORDER.c.id == op.order_id)
                 .values(status=OrderStatus.REFUNDED.value, updated_at=now)
             )
             touch(conn, "order", op.order_id)
-        return {"event_id": event_id}
+        return {"event_id": event_id, "covered_minor": plan.covered_minor}
 
     def _save_case(
-        self, conn: Connection, caller: Caller, op: p.SaveCase, now: Any
+        self, conn: Connection, caller: Caller, op: p.SaveCase, now: datetime
     ) -> dict[str, Any]:
-        over_limit = op.compensation_minor > self.authority_limit_minor
         existing = conn.execute(select(CASE).where(CASE.c.id == op.id)).mappings().first()
-        # An approval covers the approved amount: the agent may then carry the case on.
-        approved = (
-            existing is not None
-            and existing["approved_by"] is not None
-            and op.compensation_minor <= existing["compensation_minor"]
+        approved_by, withdrawn = money.approval_after_save(existing, op)
+        money.check_case_save(
+            conn,
+            money.Actor(caller.name, caller.role),
+            op,
+            existing,
+            approved_by,
+            self.authority_limit_minor,
         )
-        if caller.role is not Role.SUPERVISOR and not approved:
-            if over_limit and op.status is not CaseStatus.AWAITING_APPROVAL:
-                limit = self.authority_limit_minor / 100
-                raise OperationError(
-                    403,
-                    f"compensation over {limit:.2f} needs a supervisor: "
-                    "save the case as awaiting-approval",
-                )
-            waiting = (
-                existing is not None and existing["status"] == CaseStatus.AWAITING_APPROVAL.value
-            )
-            if waiting and op.status is not CaseStatus.AWAITING_APPROVAL and over_limit:
-                raise OperationError(403, "only a supervisor can approve this case")
         fields = convert.case_fields_row(op)
         if existing is None:
             conn.execute(
@@ -480,9 +522,15 @@ class ServerState:
                 for key, value in fields.items()
                 if existing[key] != value
             ]
+            if withdrawn:
+                changes.append(withdrawn)
             if not changes:
                 return {"case_id": op.id, "changed": False}
-            conn.execute(update(CASE).where(CASE.c.id == op.id).values(updated_at=now, **fields))
+            conn.execute(
+                update(CASE)
+                .where(CASE.c.id == op.id)
+                .values(updated_at=now, approved_by=approved_by, **fields)
+            )
             self._case_event(conn, op.id, caller.name, "updated", "\n".join(changes), now)
         touch(conn, "case", op.id)
         return {"case_id": op.id, "changed": True}
@@ -512,6 +560,8 @@ class ServerState:
         self, conn: Connection, case_id: str, author: str, action: str, changes: str, now: Any
     ) -> None:
         event_id = "ce-" + uuid.uuid4().hex[:20]
+        # Two long notes, old and new, can pass the protocol's limit between them.
+        changes = limits.cut(changes, p.MAX_BODY_CHARS)
         conn.execute(
             insert(CASE_EVENT).values(
                 id=event_id, case_id=case_id, at=now, author=author, action=action, changes=changes
@@ -527,18 +577,71 @@ class ServerState:
         conn.execute(update(CONVERSATION).where(CONVERSATION.c.id == conv["id"]).values(**values))
         touch(conn, "conversation", conv["id"])
 
+    # --- snoozes ----------------------------------------------------------------------
+
+    def wake_snoozed(self) -> int:
+        """Return every snoozed conversation whose time has come to the open queue, with
+        its waiting clock as it was (so a customer who was waiting is back near the top)
+        and a change-feed entry that tells every console. Returns how many woke.
+
+        Called before every change-feed read and every operation; costs one indexed
+        read when nothing is due.
+        """
+        with self.read() as conn:
+            if not self._snoozes_due(conn):
+                return 0
+        now = utcnow()
+        with self.write() as conn:
+            rows = conn.execute(_due_snoozes(now)).mappings().all()
+            for conv in rows:
+                self._update_conversation(
+                    conn,
+                    conv,
+                    {
+                        "status": ConversationStatus.OPEN.value,
+                        "snoozed_until": None,
+                        "updated_at": now,
+                    },
+                )
+        return len(rows)
+
+    def _snoozes_due(self, conn: Connection) -> bool:
+        return conn.execute(_ANY_SNOOZE_DUE, {"now": utcnow()}).first() is not None
+
     # --- used by the demo loader and the simulator -----------------------------------
 
-    def add_customer_message(self, conversation_id: str, body: str) -> str:
-        """A customer writes: the conversation reopens and its waiting clock starts."""
+    def add_customer_message(self, conversation_id: str, body: str) -> list[str]:
+        """A customer writes: the conversation reopens and its waiting clock starts.
+
+        The text is held to the protocol's limits like everything else that enters the
+        server: sanitised, and a message over ``MAX_BODY_CHARS`` arrives as numbered
+        parts, "(1/2) ...", "(2/2) ...". Returns the ids of the messages stored.
+        """
         now = utcnow()
-        message_id = "msg-" + uuid.uuid4().hex[:16]
         with self.write() as conn:
             conv = self._conversation(conn, conversation_id)
             customer = conn.execute(
                 select(CUSTOMER.c.name).where(CUSTOMER.c.id == conv["customer_id"])
             ).scalar_one()
-            _insert_message(conn, message_id, conversation_id, "customer", customer, body, now)
+            ids = []
+            for index, part in enumerate(limits.split_text(body)):
+                # A microsecond apart, so every thread shows the parts in order.
+                at = now + timedelta(microseconds=index)
+                record = limits.fit(
+                    p.MessageRecord,
+                    {
+                        "id": "msg-" + uuid.uuid4().hex[:16],
+                        "conversation_id": conversation_id,
+                        "kind": MessageKind.CUSTOMER.value,
+                        "author": customer,
+                        "body": part,
+                        "created_at": at,
+                    },
+                )
+                _insert_message(
+                    conn, record.id, conversation_id, "customer", record.author, record.body, at
+                )
+                ids.append(record.id)
             self._update_conversation(
                 conn,
                 conv,
@@ -546,15 +649,22 @@ class ServerState:
                     "status": ConversationStatus.OPEN.value,
                     "snoozed_until": None,
                     "waiting_since": conv["waiting_since"] or now,
-                    "unread_count": conv["unread_count"] + 1,
+                    "unread_count": conv["unread_count"] + len(ids),
                     "last_activity_at": now,
                     "updated_at": now,
                 },
             )
-        return message_id
+        return ids
 
     def load_records(self, records: dict[str, list[p.Record]]) -> None:
-        """Insert records (entity name -> list) and register them in the change feed."""
+        """Insert records (entity name -> list) and register them in the change feed.
+
+        Each record is checked again against the protocol's limits; text past them is
+        cut with a visible mark.
+
+        Raises:
+            ValueError: a record breaks a rule other than a length.
+        """
         converters: dict[str, Any] = {
             "agent": convert.agent_row,
             "customer": convert.customer_row,
@@ -573,9 +683,11 @@ class ServerState:
                 batch = records.get(entity, [])
                 if not batch:
                     continue
-                table = ENTITIES[entity][0]
+                table, model, _ = ENTITIES[entity]
                 key = _KEY_COLUMN.get(entity, "id")
-                rows = [converters[entity](r) for r in batch]
+                # A record built without validation (model_construct, model_copy) would
+                # otherwise carry text past the limits into the feed.
+                rows = [converters[entity](_fitted(model, r)) for r in batch]
                 convert.upsert(
                     conn, table, rows, [key], keep=["seq"] if entity == "message" else ()
                 )
@@ -588,7 +700,8 @@ class ServerState:
         New and changed replies get ``updated_at`` = now and enter the change feed; a
         published reply missing from ``records`` becomes a tombstone (``deleted``),
         which the feed carries to every client; unchanged replies are left alone, so
-        publishing the same library twice moves nothing.
+        publishing the same library twice moves nothing. Text past the protocol's
+        limits is cut with a visible mark.
         """
         now = utcnow()
         added = updated = unchanged = 0
@@ -598,7 +711,8 @@ class ServerState:
             }
             rows = []
             for record in records:
-                row = convert.reply_row(record.model_copy(update={"updated_at": now}))
+                fitted = _fitted(p.ReplyRecord, record.model_copy(update={"updated_at": now}))
+                row = convert.reply_row(fitted)
                 row["deleted"] = False
                 old = existing.get(record.id)
                 if old is None or old["deleted"]:
@@ -699,13 +813,67 @@ def _insert_message(
     touch(conn, "message", message_id)
 
 
-def touch(conn: Connection, entity: str, entity_id: str) -> None:
-    """Move ``entity_id`` to the head of the change feed.
+# Built once: every poll runs it, and building a statement costs more than running it.
+_ANY_SNOOZE_DUE = (
+    select(CONVERSATION.c.id)
+    .where(
+        CONVERSATION.c.status == ConversationStatus.SNOOZED.value,
+        CONVERSATION.c.snoozed_until <= bindparam("now", type_=UTCDateTime),
+    )
+    .limit(1)
+)
 
-    The new ``seq`` is taken above the current highest *before* the old row goes:
-    SQLite's rowid (the table has no AUTOINCREMENT) would otherwise hand the deleted
-    head's number out again, and a client whose cursor already stands there would
-    never see the change. Writes are serialised, so max + 1 cannot collide."""
-    head = conn.execute(select(func.coalesce(func.max(CHANGE.c.seq), 0))).scalar_one()
-    conn.execute(delete(CHANGE).where(CHANGE.c.entity == entity, CHANGE.c.entity_id == entity_id))
-    conn.execute(insert(CHANGE).values(seq=int(head) + 1, entity=entity, entity_id=entity_id))
+
+def _due_snoozes(now: datetime) -> Any:
+    """Snoozed conversations whose time has come (an index on status, snoozed_until)."""
+    return (
+        select(CONVERSATION)
+        .where(
+            CONVERSATION.c.status == ConversationStatus.SNOOZED.value,
+            CONVERSATION.c.snoozed_until <= now,
+        )
+        .order_by(CONVERSATION.c.snoozed_until)
+    )
+
+
+def _fitted(model: type[p.Record], record: p.Record) -> Any:
+    """``record`` checked against the protocol's limits again, cut to fit."""
+    try:
+        return model.model_validate(record.model_dump(), strict=False)
+    except ValidationError:
+        return limits.fit(model, record.model_dump())
+
+
+def _served(entity: str, model: type[p.Record], row: Any) -> p.Record:
+    """A stored row as the record the feed carries. A row past the protocol's limits
+    (stored before they held, or written around them) is cut to fit rather than
+    failing the page for every agent."""
+    try:
+        if entity == "agent":
+            return convert.to_agent(row)
+        return convert.to_record(model, row)
+    except ValidationError:
+        pass
+    try:
+        return limits.record_from_row(model, row)
+    except ValueError as exc:
+        key = row[_KEY_COLUMN.get(entity, "id")]
+        raise FeedError(f"the {entity} {key} cannot be served: {exc}") from None
+
+
+def _private_sqlite_file(engine: Engine) -> None:
+    """Create the database file owner-only before SQLite would make it 0644 (SQLite
+    gives the -wal and -shm files the mode of the database), and tighten an older
+    file and its companions. Someone else's file is left as it is."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    # A missing folder or a read-only one: SQLite says so when it opens the file.
+    with suppress(OSError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, _PRIVATE))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with suppress(OSError):
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                file.chmod(mode & _PRIVATE)

@@ -172,20 +172,10 @@ def save(ctx: AgentContext, draft: CaseDraft) -> Saved:
     """Record the case (new or changed) locally and queue it for the backend."""
     status = draft.status
     needs_approval = False
-    existing = cases.get_case(ctx.db, draft.case_id) if draft.case_id else None
-    covered = (
-        existing is not None
-        and existing.approved_by is not None
-        and draft.compensation_minor <= existing.compensation_minor
-    )
-    if (
-        not ctx.is_supervisor
-        and draft.compensation_minor > authority_limit_minor(ctx)
-        and not covered
-    ):
+    case_id = draft.case_id or "case-" + uuid.uuid4().hex[:20]
+    if not ctx.is_supervisor and _beyond_own_limit(ctx, draft, case_id):
         status = CaseStatus.AWAITING_APPROVAL
         needs_approval = True
-    case_id = draft.case_id or "case-" + uuid.uuid4().hex[:20]
     op = p.SaveCase(
         id=case_id,
         conversation_id=draft.conversation_id,
@@ -205,6 +195,35 @@ def save(ctx: AgentContext, draft: CaseDraft) -> Saved:
     )
     entry = outbox.record(ctx.db, op, author=ctx.agent_name)
     return Saved(case_id=case_id, entry=entry, needs_approval=needs_approval)
+
+
+def _beyond_own_limit(ctx: AgentContext, draft: CaseDraft, case_id: str) -> bool:
+    """Whether the case needs a supervisor, by the server's rules (``server/money.py``),
+    so the console asks for approval instead of having the save refused: the refund
+    and compensation the agent gives on this order, over all their cases not approved,
+    pass the limit; and an approval covers only what was approved."""
+    existing = cases.get_case(ctx.db, draft.case_id) if draft.case_id else None
+    if (
+        existing is not None
+        and existing.approved_by is not None
+        and existing.order_id == draft.order_id
+        and existing.customer_id == draft.customer_id
+        and existing.currency == draft.currency
+        and draft.compensation_minor <= existing.compensation_minor
+        and draft.refund_minor <= existing.refund_minor
+    ):
+        return False
+    given = draft.refund_minor + draft.compensation_minor
+    if given == 0:
+        return False
+    others = cases.granted_alone(
+        ctx.db,
+        ctx.agent_name,
+        order_id=draft.order_id,
+        customer_id=draft.customer_id,
+        skip_case=case_id,
+    )
+    return others + given > authority_limit_minor(ctx)
 
 
 def decide(ctx: AgentContext, case_id: str, *, approve: bool, note: str = "") -> OutboxRow:

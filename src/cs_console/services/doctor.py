@@ -2,7 +2,8 @@
 
 Every check answers in plain words with the fix, so an agent (or whoever set the
 console up) can act on it without reading a traceback. Checks never change anything:
-the store is opened read-only and the backends are only asked who we are.
+the store is opened read-only, and the backends are asked who we are and for the page
+of changes this console would pull next (read, never applied).
 """
 
 from __future__ import annotations
@@ -148,13 +149,17 @@ def _backends(settings: Settings) -> Iterator[Check]:
         yield Check("backend", Verdict.FAIL, str(exc), "see `cs-console config init` for keys")
         return
     try:
+        answered = True
+        server_id = ""
         for name, source in _sources(backend):
             started = time.perf_counter()
             try:
                 me = source.me()
             except BackendError as exc:
+                answered = False
                 yield Check(name, Verdict.FAIL, f"{source.name}: {exc}", _fix_for(exc))
                 continue
+            server_id = server_id or me.server_id
             elapsed = (time.perf_counter() - started) * 1000
             yield Check(
                 name,
@@ -162,6 +167,10 @@ def _backends(settings: Settings) -> Iterator[Check]:
                 f"{source.name} answers in {elapsed:.0f} ms; you are {me.agent.name} "
                 f"({me.agent.role.value}) on {me.server_id}",
             )
+        if answered:
+            # Who we are is no proof that sync works: one row the backend cannot serve
+            # stops every console's pull while /me still answers.
+            yield _change_feed(backend, settings, server_id)
         missing = [
             backend.capabilities.reason(ability, backend.name) or ability
             for ability in ABILITIES
@@ -178,6 +187,52 @@ def _backends(settings: Settings) -> Iterator[Check]:
             yield Check("capabilities", Verdict.OK, "everything the console offers")
     finally:
         backend.close()
+
+
+def _change_feed(backend: Backend, settings: Settings, server_id: str) -> Check:
+    """Pull the page this console would pull next (from the start without a store)."""
+    from cs_console import protocol as p
+
+    cursor = _stored_cursor(settings, server_id)
+    where = "from where this console stands" if cursor else "from the start"
+    started = time.perf_counter()
+    try:
+        page = backend.pull(cursor, p.DEFAULT_PAGE)
+    except BackendError as exc:
+        return Check(
+            "changes",
+            Verdict.FAIL,
+            f"the change feed fails {where}: {exc}",
+            "sync is stuck until the backend serves this page: tell whoever runs it (its "
+            "log names the row); replies stay queued in the outbox meanwhile",
+        )
+    elapsed = (time.perf_counter() - started) * 1000
+    more = ", more to come" if page.has_more else ""
+    return Check(
+        "changes",
+        Verdict.OK,
+        f"the next page {where}: {page.count()} record(s) in {elapsed:.0f} ms{more}",
+    )
+
+
+def _stored_cursor(settings: Settings, server_id: str) -> str:
+    """The store's sync cursor, if the store belongs to this backend; else ""."""
+    from cs_console.services.context import StoreError, open_context
+    from cs_console.store import kv
+    from cs_console.sync.engine import CURSOR, SERVER_ID
+
+    if not settings.store_path.exists():
+        return ""
+    try:
+        ctx = open_context(settings, writer=False)
+    except StoreError:
+        return ""  # the store check above says what is wrong with it
+    try:
+        if kv.get_state(ctx.db, SERVER_ID) not in (None, server_id):
+            return ""
+        return kv.get_state(ctx.db, CURSOR) or ""
+    finally:
+        ctx.close()
 
 
 def _sources(backend: Backend) -> list[tuple[str, Backend]]:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from cs_console import protocol as p
 from cs_console.domain import FlagColour, OrderStatus
+from cs_console.money import format_money
 from cs_console.services.context import AgentContext
-from cs_console.store import orders, outbox
+from cs_console.store import cases, orders, outbox
 from cs_console.timeutil import utcnow
 from cs_console.views import OrderRow, OutboxRow
 
@@ -77,6 +78,8 @@ def refund(
     text = reason.strip()
     if not text:
         raise RefundError("a refund needs a reason")
+    if not ctx.is_supervisor:
+        _check_own_limit(ctx, order, amount_minor, case_id)
     return outbox.record(
         ctx.db,
         p.RefundOrder(
@@ -88,6 +91,32 @@ def refund(
         ),
         author=ctx.agent_name,
     )
+
+
+def _check_own_limit(
+    ctx: AgentContext, order: OrderRow, amount_minor: int, case_id: str | None
+) -> None:
+    """The server's rule (``server/money.py``), checked first for a quick answer: what
+    an agent gives on one order, over all their cases and refunds, stays within their
+    limit unless a supervisor approved a case covering it."""
+    case = cases.get_case(ctx.db, case_id) if case_id else None
+    if (
+        case is not None
+        and case.approved_by is not None
+        and case.order_id == order.order_id
+        and amount_minor <= case.refund_minor
+    ):
+        return
+    given = amount_minor + (case.compensation_minor if case is not None else 0)
+    others = cases.granted_alone(
+        ctx.db, ctx.agent_name, order_id=order.order_id, customer_id=None, skip_case=case_id or ""
+    )
+    limit = ctx.settings.authority_limit_minor
+    if others + given > limit:
+        raise RefundError(
+            f"that is over your limit of {format_money(limit, order.currency)} on this "
+            "order: log a case for a supervisor's approval first"
+        )
 
 
 @dataclass(frozen=True, slots=True)

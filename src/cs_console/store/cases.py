@@ -101,3 +101,25 @@ def due_by(db: Database, day: date) -> list[CaseRow]:
     )
     with db.read() as conn:
         return [_row(r) for r in conn.execute(stmt).mappings()]
+
+
+def granted_alone(
+    db: Database, agent: str, *, order_id: str | None, customer_id: str | None, skip_case: str
+) -> int:
+    """What ``agent`` gives on their own on one order (or, for cases without an order,
+    one customer): refund and compensation of their cases that are neither approved nor
+    awaiting approval, ``skip_case`` left out. The server's rule, read from the store."""
+    stmt = select(_K.refund_minor, _K.compensation_minor).where(
+        _K.created_by == agent,
+        _K.id != skip_case,
+        _K.approved_by.is_(None),
+        _K.status != "awaiting-approval",
+    )
+    if order_id is not None:
+        stmt = stmt.where(_K.order_id == order_id)
+    elif customer_id is not None:
+        stmt = stmt.where(_K.order_id.is_(None), _K.customer_id == customer_id)
+    else:
+        return 0
+    with db.read() as conn:
+        return sum(int(r[0]) + int(r[1]) for r in conn.execute(stmt).all())

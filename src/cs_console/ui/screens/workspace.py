@@ -947,8 +947,8 @@ class WorkspaceScreen(Screen[None]):
             if outcome.needs_approval:
                 self.notify(
                     _(
-                        "Compensation is over your limit: the case waits for a supervisor's "
-                        "approval."
+                        "Refund and compensation are over your limit on this order: the case "
+                        "waits for a supervisor's approval."
                     ),
                     severity="warning",
                     timeout=8,
