@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
@@ -574,3 +575,43 @@ def test_story_offline_message_was_left_at_night() -> None:
         assert first.hour == 0, now
         assert conv.waiting_since == messages[0].created_at
         assert conv.assignee is None
+
+
+# --- what the story files' placeholders stand for ------------------------------------------
+
+
+def test_story_placeholders_name_the_story_s_own_values(shop: DemoShop) -> None:
+    shop_clock = timezone(timedelta(hours=8))
+    # A reissued parcel: one SF number in the event, the remark and the chat, while
+    # the order keeps the number it first shipped with.
+    conv, messages = _story(shop, "missing-item")
+    order = _story_order(shop, conv)
+    (reissued,) = [d for k, _, d in _events(shop, order.id) if k is OrderEventKind.REISSUED]
+    found = re.search(r"SF\d{13}", reissued)
+    assert found is not None
+    (remark,) = [r for r in shop.remarks if r.order_id == order.id]
+    assert found.group() in remark.text
+    assert found.group() in _text(messages)
+    assert order.tracking_number != found.group()
+    # A reissue that replaces the shipment: the order shows it; the event names both.
+    conv, _ = _story(shop, "outside-area")
+    order = _story_order(shop, conv)
+    (reissued,) = [d for k, _, d in _events(shop, order.id) if k is OrderEventKind.REISSUED]
+    (shipped,) = [d for k, _, d in _events(shop, order.id) if k is OrderEventKind.SHIPPED]
+    first = shipped.split()[2]  # "中通快递 ZTO <number> · ..."
+    assert reissued == f"改发 EMS {order.tracking_number}（原中通快递 ZTO {first} 退回）"
+    # Dates on the shop's clock, three days ahead less three hours.
+    _, messages = _story(shop, "no-tracking-update")
+    ahead = NOW + timedelta(days=3) - timedelta(hours=3)
+    assert f"{ahead.astimezone(shop_clock):%m-%d} 还没结果" in _text(messages)
+    # Two orders in one story: each line names its own order's number.
+    conv, messages = _story(shop, "combine-orders")
+    numbers = [o.number for o in sorted(_orders_of(shop, conv.customer_id), key=lambda o: o.id)]
+    paid = [m.body for m in messages if m.kind is MessageKind.SYSTEM]
+    assert [body.split(" · ")[-1] for body in paid] == numbers[:2]
+    # A new address: the order ships there, and the customer's old one is quoted.
+    conv, messages = _story(shop, "address-confirm")
+    order = _story_order(shop, conv)
+    new = order.shipping_address.split("，", 2)[2]
+    assert f"改成 {new}" in _text(messages)
+    assert new not in messages[1].body
