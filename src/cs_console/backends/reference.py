@@ -50,7 +50,10 @@ def check_url(url: str, *, insecure: bool = False) -> str:
     if parts.scheme == "http" and not is_loopback(url) and not insecure:
         raise ValueError(
             f"refusing plain http to {parts.hostname}: the token would cross the network "
-            "unencrypted. Use https, or pass --insecure if you really mean it."
+            "unencrypted. Use https, or, if you really mean it, set insecure = true under "
+            "[backend] in config.toml (under [orders] for the order system), or the "
+            "environment variable CS_CONSOLE_BACKEND__INSECURE=true "
+            "(CS_CONSOLE_ORDERS__INSECURE=true)."
         )
     return url.rstrip("/")
 

@@ -6,10 +6,27 @@ from dataclasses import dataclass
 
 from cs_console.settings import Settings
 from cs_console.store import kv
-from cs_console.store.db import Database, StoreError
+from cs_console.store.db import (
+    Database,
+    SessionHolder,
+    SessionKind,
+    StoreBusy,
+    StoreError,
+    StoreInUse,
+    session_holder,
+)
 from cs_console.sync.engine import AGENT_NAME, AGENT_ROLE
 
-__all__ = ["AgentContext", "StoreError", "open_context"]
+__all__ = [
+    "AgentContext",
+    "SessionHolder",
+    "SessionKind",
+    "StoreBusy",
+    "StoreError",
+    "StoreInUse",
+    "open_context",
+    "store_session",
+]
 
 
 @dataclass(slots=True)
@@ -30,10 +47,32 @@ class AgentContext:
         return kv.get_state(self.db, AGENT_ROLE) == "supervisor"
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (and give up its session, if this context held it)."""
         self.db.close()
 
 
-def open_context(settings: Settings, *, writer: bool = True) -> AgentContext:
-    """Open (and if needed create or upgrade) the store under ``settings.home``."""
-    return AgentContext(settings=settings, db=Database(settings.store_path, writer=writer))
+def open_context(
+    settings: Settings, *, writer: bool = True, session: SessionKind | None = "console"
+) -> AgentContext:
+    """Open (and if needed create or upgrade) the store under ``settings.home``.
+
+    Args:
+        settings: Whose store, and everything else the services read.
+        writer: False opens the store read-only (it must exist).
+        session: ``"console"`` (the default, what the TUI opens) holds the store's
+            session until :meth:`AgentContext.close`, so a second console is refused
+            with the first one's pid; ``"sync"`` holds it for one ``cs-console sync``;
+            None writes beside whoever holds it (the command line queuing a reply).
+
+    Raises:
+        StoreInUse: another session holds the store (the message names its pid).
+        StoreError: the store cannot be opened; the message says why and what to do.
+    """
+    return AgentContext(
+        settings=settings, db=Database(settings.store_path, writer=writer, session=session)
+    )
+
+
+def store_session(settings: Settings) -> SessionHolder | None:
+    """Who holds the session of ``settings``' store now (a console or a sync), or None."""
+    return session_holder(settings.store_path)

@@ -20,6 +20,11 @@ def find(ctx: AgentContext, text: str, limit: int = 20) -> list[CustomerMatch]:
     return links.find_customers(ctx.db, text, limit)
 
 
+def exists(ctx: AgentContext, customer_id: str) -> bool:
+    """Whether the store holds a customer record with this id."""
+    return links.customer_exists(ctx.db, customer_id)
+
+
 def link(ctx: AgentContext, customer_id: str, other_id: str) -> None:
     """Record that ``customer_id`` and ``other_id`` are one person; their orders then show
     together. Kept in this store only: no backend we speak to has a place for it."""

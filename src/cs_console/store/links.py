@@ -139,3 +139,10 @@ def find_customers(db: Database, text: str, limit: int = 20) -> list[CustomerMat
             .limit(limit)
         ).all()
     return [CustomerMatch(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+def customer_exists(db: Database, customer_id: str) -> bool:
+    """Whether the store holds a customer record with this id."""
+    with db.read() as conn:
+        found = conn.execute(select(CUSTOMER.c.id).where(CUSTOMER.c.id == customer_id)).first()
+    return found is not None

@@ -179,7 +179,7 @@ class ConsoleApp(App[None]):
         from cs_console.services.context import StoreError, open_context
 
         try:
-            context = open_context(self.settings)
+            context = open_context(self.settings, session="console")
         except StoreError as exc:
             self.post_message(StoreFailed(str(exc)))
             return
@@ -331,7 +331,7 @@ class ConsoleApp(App[None]):
         if self.sync_loop is not None:
             self.sync_loop.stop()
         if self.context is not None:
-            # Releases the store's writer lock for the next console (or the next test).
+            # Releases the store's session for the next console (or the next test).
             self.context.close()
             self.context = None
 

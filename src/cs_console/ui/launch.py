@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -12,23 +13,47 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cs_console.secret import Secret
-from cs_console.settings import Settings, SettingsError, default_home, load_settings
+from cs_console.settings import (
+    CONFIG_FILE_NAME,
+    UI_STATE_FILE_NAME,
+    Settings,
+    SettingsError,
+    config_dir,
+    default_home,
+    resolve_home,
+)
 
 DEMO_START_TIMEOUT_S = 60.0
 
 
 def run_console(settings: Settings) -> int:
-    """Run the TUI until the agent quits."""
+    """Run the TUI until the agent quits; refuse at once if a console has the store."""
     from cs_console.i18n import set_language
+    from cs_console.services.context import store_session
 
+    holder = store_session(settings)
+    if holder is not None and holder.kind == "console":
+        _refuse_second_console(settings.store_path, holder.pid)
+        return 2
     set_language(settings.ui_language)
     from cs_console.ui.app import ConsoleApp
 
-    ConsoleApp(settings).run()
-    return 0
+    app = ConsoleApp(settings)
+    app.run()
+    return app.return_code or 0  # 1 after an unexpected error (the log says where)
+
+
+def _refuse_second_console(store: Path, pid: str) -> None:
+    print(
+        f"cs-console: another console (pid {pid}) has the store {store} open; switch to it, "
+        "or give this one its own --home. Commands such as `cs-console reply` and "
+        "`cs-console conversations` work beside it.",
+        file=sys.stderr,
+    )
 
 
 def _free_port() -> int:
@@ -104,30 +129,185 @@ class DemoServer:
                 self.process.kill()
 
 
-def prepare_demo_home(home: Path | None, *, keep: bool) -> Path:
-    """The demo's folder (beside, never inside, a real store); wiped unless ``keep``."""
-    env_home = os.environ.get("CS_CONSOLE_HOME")
-    base = home or (Path(env_home) if env_home else None) or default_home()
-    demo_home = base / "demo"
-    if not keep and demo_home.exists():
-        shutil.rmtree(demo_home)
-    demo_home.mkdir(parents=True, exist_ok=True)
-    return demo_home
+@dataclass(frozen=True, slots=True)
+class DemoHome:
+    """Where ``cs-console demo`` keeps its shop (server) and the console's store (client)."""
+
+    root: Path
+
+    @property
+    def client(self) -> Path:
+        """The console's home: its store, drafts."""
+        return self.root / "client"
+
+    @property
+    def server(self) -> Path:
+        """The demo shop server's home: its database."""
+        return self.root / "server"
+
+    @property
+    def agent_file(self) -> Path:
+        """Names the demo agent whose store ``client`` is."""
+        return self.root / "agent"
+
+    def holds_data(self) -> tuple[bool, bool]:
+        """Whether a client store and a server database are there."""
+        return (self.client / "store.db").exists(), (self.server / "server.db").exists()
+
+    def last_agent(self) -> str | None:
+        """The demo agent the kept client store belongs to, if known."""
+        try:
+            return self.agent_file.read_text(encoding="utf-8").strip() or None
+        except (OSError, UnicodeDecodeError):
+            return None
 
 
-def run_demo(home: Path | None, *, keep: bool, rate: float, agent: str) -> int:
-    """Start the demo shop, run the console against it as ``agent``, stop the shop."""
-    demo_home = prepare_demo_home(home, keep=keep)
-    server = DemoServer(demo_home, rate=rate)
-    from dataclasses import replace
+def demo_home(home: Path | None) -> DemoHome:
+    """The demo's folder: ``demo`` in the home (beside, never inside, a real store)."""
+    return DemoHome((resolve_home(home) or default_home()) / "demo")
 
-    from cs_console.demo.stories import RETURN_ADDRESS, SHOP_NAME
 
-    settings = replace(
-        load_settings(home=demo_home / "client"),
+def demo_agents() -> tuple[str, ...]:
+    """The agents of the demo shop."""
+    from cs_console.demo.stories import HAO, JUN, LAN, MEI, SOFIA
+
+    return (LAN, JUN, MEI, HAO, SOFIA)
+
+
+def demo_agent(home: Path | None, asked: str | None) -> str:
+    """Who to be in the demo: ``asked``, else the config's ``[agent] name`` when it is
+    a demo agent, else Lan. The spelling of the demo's own list wins.
+
+    Raises:
+        SettingsError: ``asked`` is not a demo agent, or the config has a bad value.
+    """
+    agents = demo_agents()
+    by_name = {name.lower(): name for name in agents}
+    if asked:
+        found = by_name.get(asked.strip().lower())
+        if found is None:
+            raise SettingsError(f"no demo agent named {asked}; choose one of {', '.join(agents)}")
+        return found
+    configured = _own_config(home).agent_name
+    return by_name.get((configured or "").strip().lower(), agents[0])
+
+
+def _own_config(home: Path | None) -> Settings:
+    """The agent's own config file and environment, read without touching any token
+    (the demo needs none, and a keyring may ask for a password)."""
+    from cs_console.config import read_config
+
+    directory = config_dir(home)
+    loaded = read_config(directory / CONFIG_FILE_NAME, os.environ, directory / UI_STATE_FILE_NAME)
+    return loaded.to_settings(
+        home=resolve_home(home) or default_home(), config_home=directory, token=None
+    )
+
+
+def demo_settings(home: Path | None, agent: str) -> Settings:
+    """The console's settings in the demo: the agent's own config (language, theme,
+    keymap, timers; user themes and quick replies from its folder), with the demo's
+    store, and the demo shop in place of the backend, order system and shop.
+
+    Raises:
+        SettingsError: the config file or the environment has a bad value.
+    """
+    from cs_console.demo.stories import CURRENCY, RETURN_ADDRESS, SHOP_NAME
+
+    own = _own_config(home)
+    plain = Settings(home=demo_home(home).client)
+    return replace(
+        own,
+        home=plain.home,
+        agent_name=agent,
+        agent_role=plain.agent_role,
+        agent_group=plain.agent_group,
+        # The backend: the demo server's address and token arrive when it is up.
+        backend_url=None,
+        token=None,
+        token_file=None,
+        insecure=False,
+        backend_kind=plain.backend_kind,
+        chatwoot_account_id=None,
+        team_groups={},
+        orders_kind=plain.orders_kind,
+        orders_url=None,
+        orders_token=None,
+        orders_token_file=None,
+        orders_channel_token=None,
+        orders_insecure=False,
+        # The demo shop is a shop of its own, with its own rules.
         shop_name=SHOP_NAME,
         shop_return_address=RETURN_ADDRESS,
+        currency=CURRENCY,
+        authority_limit_minor=plain.authority_limit_minor,
+        flag_meanings=plain.flag_meanings,
     )
+
+
+def prepare_demo_home(home: Path | None, *, fresh: bool, agent: str) -> tuple[DemoHome, list[str]]:
+    """Keep the last demo's shop and store, or wipe both; what was done, in words.
+
+    The client store and the server database are kept or wiped together: a store synced
+    from another server would be refused by sync. A store kept for another demo agent
+    is replaced (its outbox would otherwise go out under the new agent's name).
+
+    Raises:
+        SettingsError: a console is running on the demo's store.
+    """
+    demo = demo_home(home)
+    from cs_console.services.context import store_session
+
+    holder = store_session(Settings(home=demo.client))
+    if holder is not None:
+        raise SettingsError(
+            f"the demo is already running (pid {holder.pid}); switch to it, or quit it first"
+        )
+    has_client, has_server = demo.holds_data()
+    notes: list[str] = []
+    if not (has_client or has_server):
+        notes.append(f"a new demo shop in {demo.root}")
+    elif fresh:
+        _wipe(demo.root)
+        notes.append(f"wiped the last demo in {demo.root} (--fresh); a new demo shop starts")
+    elif not has_server:
+        _wipe(demo.root)
+        notes.append(f"the demo in {demo.root} had no shop data left; a new demo shop starts")
+    else:
+        notes.append(f"the demo shop kept in {demo.root} goes on (--fresh starts over)")
+        last = demo.last_agent()
+        if has_client and last is not None and last != agent:
+            shutil.rmtree(demo.client)
+            notes.append(
+                f"{agent}'s console starts from the shop's data ({last}'s store was wiped: "
+                f"what it had queued must not go out under {agent}'s name)"
+            )
+    demo.root.mkdir(parents=True, exist_ok=True)
+    demo.agent_file.write_text(agent + "\n", encoding="utf-8")
+    return demo, notes
+
+
+def _wipe(root: Path) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+
+
+def run_demo(
+    home: Path | None, *, fresh: bool = False, rate: float, agent: str | None = None
+) -> int:
+    """Start the demo shop, run the console against it as ``agent``, stop the shop."""
+    who = demo_agent(home, agent)
+    settings = demo_settings(home, who)
+    demo, notes = prepare_demo_home(home, fresh=fresh, agent=who)
+    for note in notes:
+        print(f"cs-console demo: {note}", file=sys.stderr)
+    hint = "" if home is None else f" --home {shlex.quote(str(home))}"
+    print(
+        f"cs-console demo: its store is {settings.store_path}; the command line reaches it "
+        f"with --demo, e.g. `cs-console conversations --demo{hint}`",
+        file=sys.stderr,
+    )
+    server = DemoServer(demo.root, rate=rate)
     try:
         from cs_console.i18n import set_language
 
@@ -135,13 +315,14 @@ def run_demo(home: Path | None, *, keep: bool, rate: float, agent: str) -> int:
         from cs_console.ui.app import ConsoleApp
 
         def connect() -> Settings:
-            return settings.with_backend(server.url, server.wait_token(agent))
+            return settings.with_backend(server.url, server.wait_token(who))
 
         _stop_with_the_terminal(server)
-        ConsoleApp(settings, connect=connect, demo=True).run()
+        app = ConsoleApp(settings, connect=connect, demo=True)
+        app.run()
     finally:
         server.stop()
-    return 0
+    return app.return_code or 0
 
 
 def _stop_with_the_terminal(server: DemoServer) -> None:
