@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cs_console.backends.reference import check_url
+from cs_console.backends.http import check_url
 from cs_console.domain import Role
 from cs_console.server.state import ServerState
 from cs_console.services import conversations

@@ -21,7 +21,8 @@ from sqlalchemy import func, select, table
 
 from cs_console.backends import http
 from cs_console.backends.base import AuthFailed, BadResponse, Unavailable
-from cs_console.backends.reference import ReferenceBackend, check_url, parse_retry_after
+from cs_console.backends.http import check_url, parse_retry_after
+from cs_console.backends.reference import ReferenceBackend
 from cs_console.domain import DeliveryState
 from cs_console.secret import Secret
 from cs_console.services import conversations

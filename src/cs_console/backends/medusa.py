@@ -47,8 +47,12 @@ from cs_console.backends.base import (
     Refused,
     Unavailable,
 )
-from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request
-from cs_console.backends.reference import check_url, parse_retry_after
+from cs_console.backends.http import (
+    REQUEST_DEADLINE_S,
+    capped_request,
+    check_url,
+    parse_retry_after,
+)
 from cs_console.domain import Role
 from cs_console.sanitize import sanitize_line
 from cs_console.secret import Secret

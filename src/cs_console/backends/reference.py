@@ -8,10 +8,7 @@ The token travels in a header only: httpx logs URLs.
 
 from __future__ import annotations
 
-import ipaddress
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -24,54 +21,15 @@ from cs_console.backends.base import (
     Refused,
     Unavailable,
 )
-from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request
+from cs_console.backends.http import (
+    REQUEST_DEADLINE_S,
+    capped_request,
+    check_url,
+    parse_retry_after,
+)
 from cs_console.secret import Secret
-from cs_console.timeutil import utcnow
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def is_loopback(url: str) -> bool:
-    """True for http(s) URLs on this machine (127.0.0.0/8, ::1, localhost)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, *, insecure: bool = False) -> str:
-    """Refuse anything but http(s), and plain http to another machine unless ``insecure``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"backend URL must be http:// or https:// with a host, not {url!r}")
-    if parts.scheme == "http" and not is_loopback(url) and not insecure:
-        raise ValueError(
-            f"refusing plain http to {parts.hostname}: the token would cross the network "
-            "unencrypted. Use https, or, if you really mean it, set insecure = true under "
-            "[backend] in config.toml (under [orders] for the order system), or the "
-            "environment variable CS_CONSOLE_BACKEND__INSECURE=true "
-            "(CS_CONSOLE_ORDERS__INSECURE=true)."
-        )
-    return url.rstrip("/")
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds (``120``) or an HTTP date; None for garbage or absence."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # '²'.isdigit() is True too
-        return min(float(value), 3600.0)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, min((when - utcnow()).total_seconds(), 3600.0))
 
 
 class ReferenceBackend:

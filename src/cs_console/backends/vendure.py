@@ -31,8 +31,7 @@ from cs_console.backends import vendure_mapping as vm
 from cs_console.backends import vendure_queries as q
 from cs_console.backends import vendure_wire as vw
 from cs_console.backends.base import AuthFailed, BadResponse, Capabilities, Refused
-from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request
-from cs_console.backends.reference import check_url
+from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request, check_url
 from cs_console.backends.vendure_cursor import Cursor, iso, order_key
 from cs_console.secret import Secret
 from cs_console.timeutil import utcnow

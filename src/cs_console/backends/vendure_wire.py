@@ -30,7 +30,7 @@ from cs_console.backends.base import (
     Refused,
     Unavailable,
 )
-from cs_console.backends.reference import parse_retry_after
+from cs_console.backends.http import parse_retry_after
 
 M = TypeVar("M", bound=BaseModel)
 
