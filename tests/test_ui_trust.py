@@ -298,3 +298,22 @@ async def test_queue_names_never_run_into_the_desk(
     for name in names:
         for desk in ("pre", "after"):
             assert name + desk not in shown, f"{name!r} runs into {desk!r}"
+
+
+async def test_f7_and_f6_reach_the_register_and_orders_from_the_composer(
+    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+) -> None:
+    from cs_console.ui.screens.cases import CasesScreen
+
+    server, tokens = demo_server
+    app = demo_app(tmp_path / "lan", server, tokens["Lan"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("ctrl+g", "r")
+        assert app.focused is composer(app)
+        await pilot.press("f7")
+        await wait_until(pilot, lambda: isinstance(app.screen, CasesScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, CasesScreen))
+        await pilot.press("r", "f6")
+        assert app.focused is not composer(app)

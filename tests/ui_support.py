@@ -211,6 +211,9 @@ async def wait_loaded(pilot: Pilot[None], *, online: bool = True) -> None:
     assert isinstance(app, ConsoleApp)
 
     def loaded() -> bool:
+        if not app.is_running:
+            # A crash at start-up: say so now, not "the queue did not load" in 5 s.
+            raise AssertionError("the console stopped while loading")
         # The highlighted conversation is shown by a message handler after the queue
         # fills: wait for it too, or a test may look at the workspace a moment early.
         return (

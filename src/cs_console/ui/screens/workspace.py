@@ -87,10 +87,19 @@ class WorkspaceScreen(Screen[None]):
             show=False,
             id="workspace.focus_composer",
         ),
-        Binding("f6", "focus_orders", N_("Orders"), show=False, id="workspace.focus_orders"),
+        # F6 and F7 are priority keys: in the composer, the text box would take them
+        # first (select line, select all) and the agent could not reach either.
+        Binding(
+            "f6",
+            "focus_orders",
+            N_("Orders"),
+            show=False,
+            id="workspace.focus_orders",
+            priority=True,
+        ),
         Binding("ctrl+l", "log_case", N_("Log case"), id="workspace.log_case"),
         Binding("f8", "add_remark", N_("Remark"), id="workspace.add_remark"),
-        Binding("f7", "cases", N_("Cases"), id="workspace.cases"),
+        Binding("f7", "cases", N_("Cases"), id="workspace.cases", priority=True),
         Binding("f10", "end_shift", N_("End shift"), show=False, id="workspace.end_shift"),
         Binding("f9", "figures", N_("Figures"), show=False, id="workspace.figures"),
         Binding(

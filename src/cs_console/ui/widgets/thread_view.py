@@ -20,7 +20,6 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.timer import Timer
 
 from cs_console.domain import DeliveryState, MessageKind
 from cs_console.i18n import N_, LazyText, _
@@ -30,8 +29,6 @@ from cs_console.views import MessageRow
 
 #: Rendered blocks kept (a message at one width is one block): a few threads' worth.
 MAX_CACHED_BLOCKS = 2_000
-#: The part of the thread above the first screen is rendered this long after it.
-SETTLE_AFTER_S = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +112,8 @@ Internal notes are only seen by agents.
         self._starts: list[int] = []
         self._strips: OrderedDict[tuple[Block, int], list[Strip]] = OrderedDict()
         self._styles: dict[str, Style] = {}
-        self._settle_timer: Timer | None = None
+        #: Bumped by every layout: a settle queued for an older layout does nothing.
+        self._layout_generation = 0
 
     def show(
         self, messages: list[MessageRow], *, has_older: bool, keep_position: bool = False
@@ -157,9 +155,7 @@ Internal notes are only seen by agents.
     def _layout(self, *, fill: int | None) -> None:
         """Lay the blocks out; render exactly those at the bottom that cover ``fill``
         lines (all of them if None) and estimate the others until :meth:`_settle`."""
-        if self._settle_timer is not None:
-            self._settle_timer.stop()
-            self._settle_timer = None
+        self._layout_generation += 1
         width = max(self.scrollable_content_region.width, 10)
         self._width = width
         blocks: list[Block] = []
@@ -185,7 +181,10 @@ Internal notes are only seen by agents.
         self._exact = exact
         self._recount()
         if not all(exact):
-            self._settle_timer = self.set_timer(SETTLE_AFTER_S, self._settle)
+            # The part above the first screen is rendered once that screen is painted.
+            # (Not a 0 s timer: Textual divides by a timer's interval, and the dead
+            # timer task ended the app with ZeroDivisionError when it stopped.)
+            self.call_after_refresh(self._settle, self._layout_generation)
         self.refresh()
 
     def _recount(self) -> None:
@@ -193,9 +192,10 @@ Internal notes are only seen by agents.
         self._starts = starts[:-1]
         self.virtual_size = Size(self._width, starts[-1])
 
-    def _settle(self) -> None:
+    def _settle(self, generation: int) -> None:
         """Render the blocks laid out by estimate, keeping the lines on screen in place."""
-        self._settle_timer = None
+        if generation != self._layout_generation:
+            return  # laid out again since: that layout queued its own settle
         width = self._width
         at_end = self.scroll_y >= self.max_scroll_y - 1
         top = int(self.scroll_y)

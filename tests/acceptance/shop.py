@@ -1,0 +1,158 @@
+"""The demo shop as a test fixture: the server ``cs-console demo`` starts, in-process.
+
+``cs-console demo`` runs ``cs-console serve --demo`` in a child process and the console
+against it (``ui/launch.py: run_demo``). Here the same ``ServerState`` and ``load_demo``
+run in this process under ``tests.harness.LiveServer`` (uvicorn on 127.0.0.1), so the
+tests can read the server's state directly; the console is built with the settings
+``run_demo`` gives it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+
+from cs_console import protocol as p
+from cs_console.demo.stories import RETURN_ADDRESS, SHOP_NAME
+from cs_console.domain import MessageKind
+from cs_console.secret import Secret
+from cs_console.server.demo import load_demo
+from cs_console.server.state import ServerState
+from cs_console.settings import Settings
+from cs_console.timeutil import utcnow
+from cs_console.ui.app import ConsoleApp
+from tests.harness import LiveServer
+
+#: Sync as often as the other UI tests do: the demo's 3 s would only make waits longer.
+SYNC_INTERVAL_S = 0.2
+#: What the previous shift (Mei) left for the one starting: the shift-start screen shows it.
+PREVIOUS_HANDOVER = "Mei: 李晓雯 waits for the courier's answer; the oak lamp refund is pending."
+
+
+@dataclass(frozen=True)
+class DemoShop:
+    """The demo server, running, and the agents' tokens."""
+
+    state: ServerState
+    server: LiveServer
+    tokens: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        """Where the server answers."""
+        return self.server.url
+
+
+@contextmanager
+def demo_shop(directory: Path, *, previous_handover: bool = True) -> Iterator[DemoShop]:
+    """Start the demo shop on a free loopback port; stop it afterwards.
+
+    Args:
+        directory: Where the server's SQLite file goes.
+        previous_handover: Leave a handover note from Mei's shift (through the HTTP API,
+            as her console would), so the console opens on the shift-start screen. The
+            demo data has no handover of its own.
+    """
+    state = ServerState(f"sqlite:///{directory / 'server.db'}")
+    server: LiveServer | None = None
+    try:
+        tokens = load_demo(state)
+        server = LiveServer(state).start()
+        shop = DemoShop(state=state, server=server, tokens=tokens)
+        if previous_handover:
+            post_operation(
+                shop,
+                "Mei",
+                p.AddHandover(
+                    id="ho-" + uuid.uuid4().hex[:20],
+                    shift_started_at=utcnow().replace(microsecond=0),
+                    note=PREVIOUS_HANDOVER,
+                ),
+            )
+        yield shop
+    finally:
+        if server is not None:
+            server.stop()
+        state.close()
+
+
+def post_operation(shop: DemoShop, agent: str, operation: p.Operation) -> None:
+    """Apply one operation as ``agent`` through ``POST /api/v1/operations``."""
+    envelope = p.OperationEnvelope(operation=operation)
+    response = httpx.post(
+        shop.url + "/api/v1/operations",
+        content=envelope.model_dump_json(),
+        headers={
+            "Authorization": f"Bearer {shop.tokens[agent]}",
+            "Idempotency-Key": uuid.uuid4().hex,
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+def demo_settings(
+    home: Path,
+    shop: DemoShop,
+    *,
+    agent: str = "Lan",
+    language: str = "en",
+    undo_seconds: float = 5.0,
+    sync_interval_s: float = SYNC_INTERVAL_S,
+) -> Settings:
+    """The settings ``run_demo`` gives the console, for ``agent``.
+
+    ``language`` is what ``[agent] language`` in config.toml sets: the interface and the
+    agent's own reply language. The undo window is the product's default unless asked.
+    """
+    base = Settings(
+        home=home,
+        backend_url=shop.url,
+        token=Secret(shop.tokens[agent]),
+        undo_seconds=undo_seconds,
+        sync_interval_s=sync_interval_s,
+        ui_language=language,
+        agent_language=language,
+    )
+    return replace(base, shop_name=SHOP_NAME, shop_return_address=RETURN_ADDRESS)
+
+
+def demo_app(settings: Settings) -> ConsoleApp:
+    """The console as ``cs-console demo`` runs it (the demo's sub-title included)."""
+    return ConsoleApp(settings, demo=True)
+
+
+# --- what the server holds ----------------------------------------------------------
+
+
+def everything(state: ServerState) -> p.ChangePage:
+    """Every record the server holds, current version of each."""
+    page = state.changes(0, 100_000)
+    assert not page.has_more
+    return page
+
+
+def messages_with_body(state: ServerState, body: str) -> list[p.MessageRecord]:
+    """The server's messages whose text is exactly ``body``."""
+    return [m for m in everything(state).messages if m.body == body]
+
+
+def server_counts(state: ServerState) -> dict[str, int]:
+    """How many records of each kind the server holds: a write sent twice shows here."""
+    page = everything(state)
+    return {
+        "messages": len(page.messages),
+        "agent replies": sum(m.kind is MessageKind.AGENT for m in page.messages),
+        "notes": sum(m.kind is MessageKind.NOTE for m in page.messages),
+        "remarks": len(page.remarks),
+        "cases": len(page.cases),
+        "case events": len(page.case_events),
+        "handovers": len(page.handovers),
+        "order events": len(page.order_events),
+    }
