@@ -317,3 +317,19 @@ async def test_f7_and_f6_reach_the_register_and_orders_from_the_composer(
         await wait_until(pilot, lambda: not isinstance(app.screen, CasesScreen))
         await pilot.press("r", "f6")
         assert app.focused is not composer(app)
+
+
+async def test_escape_gives_the_queue_back_from_the_orders_in_a_narrow_terminal(
+    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+) -> None:
+    from cs_console.ui.widgets.queue_list import QueueList
+
+    server, tokens = demo_server
+    app = demo_app(tmp_path / "lan", server, tokens["Lan"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("f6")
+        assert workspace(app).has_class("-show-orders")
+        await pilot.press("escape")
+        assert not workspace(app).has_class("-show-orders")
+        assert isinstance(app.focused, QueueList)

@@ -19,6 +19,7 @@ def _areas() -> list[tuple[str, list[Binding]]]:
     from cs_console.ui.app import ConsoleApp
     from cs_console.ui.screens.workspace import WorkspaceScreen
     from cs_console.ui.widgets.composer import Composer
+    from cs_console.ui.widgets.order_pane import OrderPane
     from cs_console.ui.widgets.queue_list import QueueList
     from cs_console.ui.widgets.thread_view import ThreadView
 
@@ -30,6 +31,7 @@ def _areas() -> list[tuple[str, list[Binding]]]:
         (N_("Queue (single keys)"), bindings(QueueList)),
         (N_("Thread"), bindings(ThreadView)),
         (N_("Composer"), bindings(Composer)),
+        (N_("Orders"), bindings(OrderPane)),
     ]
 
 

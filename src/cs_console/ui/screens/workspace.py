@@ -407,8 +407,13 @@ class WorkspaceScreen(Screen[None]):
 
     @on(Composer.Left)
     def _composer_left(self) -> None:
-        self.remove_class("-show-orders")
         self._save_draft_now()
+        self._back_to_queue()
+
+    @on(OrderPane.Left)
+    def _back_to_queue(self) -> None:
+        # In a narrow terminal the orders stand in the queue's place: give it back.
+        self.remove_class("-show-orders")
         self.query_one("#queue", QueueList).focus()
 
     @on(Composer.Submitted)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_console.domain import FLAG_SYMBOLS, OrderEventKind, OrderStatus
-from cs_console.i18n import LazyText, _, ngettext
+from cs_console.i18n import N_, LazyText, _, ngettext
 from cs_console.timeutil import humanize_duration
 from cs_console.ui.text import (
     event_label,
@@ -38,8 +41,15 @@ class OrderPane(VerticalScroll):
 ## Customer and orders
 
 Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
+Escape goes back to the queue.
 """
     )
+
+    BINDINGS = [Binding("escape", "leave", N_("Queue"), id="orders.leave")]
+
+    @dataclass
+    class Left(Message):
+        """The agent went back to the queue."""
 
     def __init__(
         self,
@@ -59,6 +69,9 @@ Up/Down picks an order; its timeline, ship-by deadline and remarks show below.
         yield Static(Content(_("No conversation open.")), id="customer-card")
         yield OptionList(id="order-list", markup=False)
         yield Static(id="order-detail")
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
 
     def set_unavailable(self, reason: str | None) -> None:
         """Say ``reason`` where the orders would be (the backend keeps none)."""
