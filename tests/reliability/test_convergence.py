@@ -43,6 +43,7 @@ from cs_console.domain import CaseCategory, CaseStatus, ConversationStatus, Flag
 from cs_console.sanitize import sanitize
 from cs_console.secret import Secret
 from cs_console.server.state import ServerState
+from cs_console.server.tables import IDEMPOTENCY
 from cs_console.services import cases, conversations, orders
 from cs_console.services.context import AgentContext
 from cs_console.store import outbox
@@ -53,7 +54,6 @@ from cs_console.store.models import (
     CONVERSATION,
     CUSTOMER,
     HANDOVER,
-    IDEMPOTENCY,
     MESSAGE,
     ORDER,
     ORDER_EVENT,

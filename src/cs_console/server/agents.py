@@ -1,7 +1,7 @@
-"""Agent accounts on the reference server: create, rotate a token, revoke, enable, change
-a role. Each is its own operation, and each is written to the agent audit (who did
-what to which account, when); a change others should see (a role, an account turned
-off or on) also enters the change feed.
+"""Agent accounts on the reference server: who a token belongs to, and create, rotate a
+token, revoke, enable, change a role. Each change is its own operation, and each is
+written to the agent audit (who did what to which account, when); a change others
+should see (a role, an account turned off or on) also enters the change feed.
 
 Creating never touches an existing account: that is a 409, so nobody replaces a
 colleague's token or role by "creating" them again.
@@ -10,6 +10,7 @@ colleague's token or role by "creating" them again.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -23,12 +24,20 @@ from cs_console import protocol as p
 from cs_console.domain import Group, Role
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import touch
-from cs_console.server.tables import AGENT_AUDIT
+from cs_console.server.tables import AGENT_AUDIT, API_TOKEN
 from cs_console.store import convert
-from cs_console.store.models import AGENT, API_TOKEN
+from cs_console.store.models import AGENT
 
 #: Who the audit names for changes made on the server's own machine (CLI, demo).
 LOCAL_ADMIN = "(server admin)"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated agent making a request."""
+
+    name: str
+    role: Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,34 @@ class AuditEntry:
     agent_name: str
     action: str
     detail: str
+
+
+def authenticate(conn: Connection, token: str) -> Caller | None:
+    """The agent a token belongs to, or None (unknown or revoked)."""
+    digest = hash_token(token)
+    row = conn.execute(
+        select(API_TOKEN.c.token_hash, API_TOKEN.c.revoked, AGENT.c.name, AGENT.c.role)
+        .select_from(API_TOKEN.join(AGENT, AGENT.c.name == API_TOKEN.c.agent_name))
+        .where(API_TOKEN.c.token_hash == digest)
+    ).first()
+    # The lookup is by hash; compare_digest keeps the final check constant-time.
+    if row is None or row[1] or not hmac.compare_digest(row[0], digest):
+        return None
+    return Caller(name=row[2], role=Role(row[3]))
+
+
+def listing(conn: Connection) -> list[tuple[p.AgentRecord, bool]]:
+    """Every agent by name, with whether its token is revoked."""
+    rows = (
+        conn.execute(
+            select(AGENT, API_TOKEN.c.revoked)
+            .select_from(AGENT.outerjoin(API_TOKEN, API_TOKEN.c.agent_name == AGENT.c.name))
+            .order_by(AGENT.c.name)
+        )
+        .mappings()
+        .all()
+    )
+    return [(convert.to_agent(r), bool(r["revoked"])) for r in rows]
 
 
 def check_name(name: object) -> str:

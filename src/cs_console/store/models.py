@@ -1,5 +1,6 @@
-"""SQLModel tables. Shared entity tables (both the client store and the reference
-server keep them), then client-only and server-only tables.
+"""SQLModel tables: the shared entity tables (both the client store and the reference
+server keep them), then the client's own. The server's own tables are in
+``server/tables.py``.
 
 Times go through :class:`UTCDateTime`: SQLAlchemy's own ``DateTime(timezone=True)``
 silently drops an offset on SQLite, a nine-hour error for a ``+09:00`` time.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -328,50 +329,6 @@ class ReplyUse(SQLModel, table=True):
     conversation_id: str | None = None
 
 
-# --- server only ---------------------------------------------------------------
-
-
-class ApiToken(SQLModel, table=True):
-    """An agent's token, kept only as a SHA-256 hash (tokens are 256 random bits)."""
-
-    __tablename__ = "api_token"
-    agent_name: str = Field(primary_key=True, foreign_key="agent.name")
-    token_hash: str = Field(index=True)
-    revoked: bool = False
-    created_at: datetime = _time()
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The first answer to an operation key; repeats get the same answer."""
-
-    __tablename__ = "idempotency"
-    key: str = Field(primary_key=True)
-    agent_name: str
-    request_hash: str
-    response: str = Field(sa_type=Text)
-    created_at: datetime = _time()
-
-
-class Change(SQLModel, table=True):
-    """The change feed: one row per entity, moved to a new ``seq`` on every write."""
-
-    __tablename__ = "change"
-    __table_args__ = (UniqueConstraint("entity", "entity_id"),)
-    seq: int | None = Field(
-        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
-    )
-    entity: str
-    entity_id: str
-
-
-class ServerMeta(SQLModel, table=True):
-    """Facts about the server instance (its id)."""
-
-    __tablename__ = "server_meta"
-    key: str = Field(primary_key=True)
-    value: str
-
-
 SHARED_TABLES = (
     Agent,
     Customer,
@@ -395,7 +352,6 @@ CLIENT_TABLES = (
     CustomerKey,
     CustomerLink,
 )
-SERVER_TABLES = (*SHARED_TABLES, ApiToken, IdempotencyRecord, Change, ServerMeta)
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -424,7 +380,3 @@ SYNC_STATE = table_of(SyncState)
 SEEN_MARKER = table_of(SeenMarker)
 CUSTOMER_KEY = table_of(CustomerKey)
 CUSTOMER_LINK = table_of(CustomerLink)
-API_TOKEN = table_of(ApiToken)
-IDEMPOTENCY = table_of(IdempotencyRecord)
-CHANGE = table_of(Change)
-SERVER_META = table_of(ServerMeta)
