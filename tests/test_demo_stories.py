@@ -615,3 +615,12 @@ def test_story_placeholders_name_the_story_s_own_values(shop: DemoShop) -> None:
     new = order.shipping_address.split("，", 2)[2]
     assert f"改成 {new}" in _text(messages)
     assert new not in messages[1].body
+
+
+def test_the_morning_shift_handed_over(shop: DemoShop) -> None:
+    """The console opens on the shift-start screen, as after a real handover."""
+    [handover] = shop.handovers
+    agents = {a.name for a in shop.agents}
+    assert handover.author in agents
+    assert handover.shift_started_at < handover.created_at <= NOW
+    assert "48-hour" in handover.note

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from cs_console.domain import ConversationStatus, MessageKind
 from cs_console.secret import Secret
@@ -20,6 +21,7 @@ from cs_console.store import threads
 from cs_console.timeutil import utcnow
 from cs_console.ui.app import ConsoleApp
 from cs_console.ui.screens.choice import ChoiceScreen
+from cs_console.ui.screens.handover import HandoverScreen
 from cs_console.ui.widgets.composer import NOTE, REPLY
 from tests.harness import LiveServer
 from tests.ui_support import (
@@ -59,6 +61,15 @@ class Clock:
         return utcnow() + self.offset
 
 
+async def ready(pilot: Pilot[None]) -> None:
+    """Loaded, and past the morning shift's handover that the demo shows at start."""
+    await wait_loaded(pilot)
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, HandoverScreen), what="handover")
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: not isinstance(app.screen, HandoverScreen))
+
+
 def demo_app(
     home: Path,
     server: LiveServer,
@@ -83,7 +94,7 @@ async def test_note_mode_stays_with_its_conversation(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await pilot.press("ctrl+g")
         first = workspace(app).open_id
         assert first is not None
@@ -127,7 +138,7 @@ async def test_a_quick_reply_into_a_note_asks_first(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await wait_until(pilot, lambda: app.replies is not None, what="quick replies")
         await pilot.press("ctrl+g", "r", "ctrl+n")
         await wait_until(pilot, lambda: "alt+a" in composer(app).reply_keys)
@@ -154,7 +165,7 @@ async def test_undo_puts_back_the_waiting_clock_and_the_replys_actions(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"], undo_seconds=60)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await pilot.press("ctrl+g")
         target = workspace(app).open_id
         assert target is not None
@@ -193,7 +204,7 @@ async def test_undo_takes_back_a_quick_replys_remark(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"], undo_seconds=60)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         ctx = context(app)
         # A conversation whose customer has an order, as a remark action needs one.
         target = order_id = None
@@ -228,7 +239,7 @@ async def test_a_snoozed_customer_comes_back_at_the_time(
     clock = Clock()
     app = demo_app(tmp_path / "lan", server, tokens["Lan"], clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await pilot.press("ctrl+g")
         target = workspace(app).open_id
         assert target is not None
@@ -254,7 +265,7 @@ async def test_resolve_goes_on_to_the_next_waiting_customer(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         ctx = context(app)
         flt = workspace(app).filter
 
@@ -291,7 +302,7 @@ async def test_queue_names_never_run_into_the_desk(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=size) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await pilot.pause(0.2)
         shown = screen_text(app)
         names = {r.customer_name for r in queue.page(context(app), workspace(app).filter, 0, 30)}
@@ -308,7 +319,7 @@ async def test_f7_and_f6_reach_the_register_and_orders_from_the_composer(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await pilot.press("ctrl+g", "r")
         assert app.focused is composer(app)
         await pilot.press("f7")
@@ -327,7 +338,7 @@ async def test_escape_gives_the_queue_back_from_the_orders_in_a_narrow_terminal(
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_loaded(pilot)
+        await ready(pilot)
         await pilot.press("f6")
         assert workspace(app).has_class("-show-orders")
         await pilot.press("escape")

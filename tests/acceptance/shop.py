@@ -24,14 +24,11 @@ from cs_console.secret import Secret
 from cs_console.server.demo import load_demo
 from cs_console.server.state import ServerState
 from cs_console.settings import Settings
-from cs_console.timeutil import utcnow
 from cs_console.ui.app import ConsoleApp
 from tests.harness import LiveServer
 
 #: Sync as often as the other UI tests do: the demo's 3 s would only make waits longer.
 SYNC_INTERVAL_S = 0.2
-#: What the previous shift (Mei) left for the one starting: the shift-start screen shows it.
-PREVIOUS_HANDOVER = "Mei: 李晓雯 waits for the courier's answer; the oak lamp refund is pending."
 
 
 @dataclass(frozen=True)
@@ -49,32 +46,19 @@ class DemoShop:
 
 
 @contextmanager
-def demo_shop(directory: Path, *, previous_handover: bool = True) -> Iterator[DemoShop]:
-    """Start the demo shop on a free loopback port; stop it afterwards.
+def demo_shop(directory: Path) -> Iterator[DemoShop]:
+    """Start the demo shop on a free loopback port; stop it afterwards. Its data holds
+    the morning shift's handover, so the console opens on the shift-start screen.
 
     Args:
         directory: Where the server's SQLite file goes.
-        previous_handover: Leave a handover note from Mei's shift (through the HTTP API,
-            as her console would), so the console opens on the shift-start screen. The
-            demo data has no handover of its own.
     """
     state = ServerState(f"sqlite:///{directory / 'server.db'}")
     server: LiveServer | None = None
     try:
         tokens = load_demo(state)
         server = LiveServer(state).start()
-        shop = DemoShop(state=state, server=server, tokens=tokens)
-        if previous_handover:
-            post_operation(
-                shop,
-                "Mei",
-                p.AddHandover(
-                    id="ho-" + uuid.uuid4().hex[:20],
-                    shift_started_at=utcnow().replace(microsecond=0),
-                    note=PREVIOUS_HANDOVER,
-                ),
-            )
-        yield shop
+        yield DemoShop(state=state, server=server, tokens=tokens)
     finally:
         if server is not None:
             server.stop()

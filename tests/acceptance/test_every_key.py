@@ -106,7 +106,7 @@ async def send_safety(walker: Walker, shop: DemoShop) -> None:
             await walker.press("composer", "ctrl+n")  # notes skip the check
         if box.text:
             # What the composer walk left there (quick replies with blanks to fill).
-            await walker.press("composer", "f7")  # select all
+            await walker.press("composer", "ctrl+a")  # select all
             await walker.press("composer", "backspace")
         for character in "still there":
             await walker.press("composer", character)

@@ -234,7 +234,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
                 inserted = composer(app).text
                 if inserted and not HOLE_RE.search(inserted):
                     break
-                await pilot.press("f7", "backspace")  # select all, delete: try the next
+                await pilot.press("ctrl+a", "backspace")  # select all, delete: try the next
                 inserted = ""
             assert inserted, f"no quick reply without blanks on {bound} for {second}"
             await pilot.press("enter")
@@ -336,7 +336,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
                 f"after Ctrl+R the customer is row {queue_ids(app).index(undone_in)} of the "
                 f"queue, not back at row {place}",
             )
-            await pilot.press("f7", "backspace", "escape")  # the agent drops the text
+            await pilot.press("ctrl+a", "backspace", "escape")  # the agent drops the text
 
             # --- snooze one, resolve one ----------------------------------------------------
             await pilot.press("j")

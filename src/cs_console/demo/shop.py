@@ -7,7 +7,7 @@ catalogue, cities, customers and stories are data files that ``builder.py`` read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 
 from cs_console.domain import Group, Role
@@ -15,6 +15,7 @@ from cs_console.protocol import (
     AgentRecord,
     ConversationRecord,
     CustomerRecord,
+    HandoverRecord,
     MessageRecord,
     OrderEventRecord,
     OrderRecord,
@@ -88,6 +89,8 @@ class DemoShop:
     orders: list[OrderRecord]
     order_events: list[OrderEventRecord]
     remarks: list[RemarkRecord]
+    #: The previous shift's handover, shown when the console starts.
+    handovers: list[HandoverRecord] = field(default_factory=list)
 
 
 def yuan(minor: int) -> str:

@@ -16,12 +16,14 @@ conversation by the quick-reply scenario it exercises.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from cs_console.demo.builder import load_stories
 from cs_console.demo.catalogue import load_catalogue
 from cs_console.demo.drafts import Drafts
 from cs_console.demo.fillers import add_fillers
+from cs_console.demo.notation import parse_offset
 from cs_console.demo.resources import DemoDataError, LazyMapping, read_toml
 from cs_console.demo.shop import (
     CARRIERS,
@@ -43,6 +45,7 @@ from cs_console.demo.shop import (
     DemoShop,
 )
 from cs_console.demo.telling import tell
+from cs_console.protocol import HandoverRecord
 
 __all__ = [
     "CARRIERS",
@@ -84,7 +87,25 @@ def build_demo_shop(now: datetime, seed: int = 7) -> DemoShop:
     for story in load_stories():
         tell(story, drafts)
     add_fillers(drafts)
-    return drafts.finish()
+    shop = drafts.finish()
+    return replace(shop, handovers=[_handover(now.astimezone(UTC))])
+
+
+def _handover(now: datetime) -> HandoverRecord:
+    """The morning shift's handover (``handover.toml``), for the shift-start screen."""
+    label, data = read_toml("handover.toml")
+    try:
+        started = parse_offset(str(data["shift_started"])).ago(now)
+        created = parse_offset(str(data["created"])).ago(now)
+        return HandoverRecord(
+            id="handover-demo-1",
+            author=str(data["author"]),
+            shift_started_at=now - timedelta(seconds=started),
+            created_at=now - timedelta(seconds=created),
+            note=str(data["note"]).strip(),
+        )
+    except (KeyError, ValueError) as exc:
+        raise DemoDataError(f"{label}: {exc}") from None
 
 
 def _story_conversations() -> dict[str, str]:

@@ -29,6 +29,7 @@ def load_demo(state: ServerState, *, seed: int = 7) -> dict[str, str]:
                 "order": list(shop.orders),
                 "order_event": list(shop.order_events),
                 "remark": list(shop.remarks),
+                "handover": list(shop.handovers),
             }
         )
     known = {rec.name for rec, _ in state.list_agents()}

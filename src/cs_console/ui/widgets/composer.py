@@ -60,6 +60,8 @@ suggestions; Tab jumps to the next ‹blank›.
         Binding("ctrl+t", "palette", N_("Quick replies"), id="composer.quick_replies"),
         Binding("ctrl+n", "toggle_mode", N_("Reply/Note"), id="composer.toggle_note"),
         Binding("escape", "leave", N_("Queue"), id="composer.leave"),
+        # F7 (the text box's own select-all key) is the case register everywhere.
+        Binding("ctrl+a", "select_all", N_("Select all"), show=False, id="composer.select_all"),
     ]
 
     mode: reactive[str] = reactive(REPLY)
