@@ -525,6 +525,8 @@ def agent_token(url: str, name: str) -> str:
 
     state = ServerState(url)
     try:
+        if any(rec.name == name for rec, _revoked in state.list_agents()):
+            return state.rotate_token(name)
         return state.add_agent(name, Role.AGENT, None)
     finally:
         state.close()

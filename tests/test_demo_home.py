@@ -224,7 +224,11 @@ def run_demo_in_a_terminal(home: Path, *args: str) -> bytes:
     drawn = bytearray()
     try:
         online = "在线".encode()
-        assert read_until(fd, drawn, lambda: online in drawn, 60), bytes(drawn[-2000:])
+        # The shift-start screen (the morning shift's handover) comes after the first sync.
+        handover = b"Morning shift (Mei)"
+        assert read_until(fd, drawn, lambda: online in drawn or handover in drawn, 60), bytes(
+            drawn[-2000:]
+        )
     finally:
         os.close(fd)
         with contextlib.suppress(ChildProcessError):
