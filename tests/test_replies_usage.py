@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cs_console.render import reports as report_text
 from cs_console.replies import load_library, shipped_library_dir
 from cs_console.replies.search import Hit, ReplyIndex
 from cs_console.services import replies, reports
@@ -119,12 +120,12 @@ def test_shift_report_counts_the_shifts_uses(ctx: AgentContext) -> None:
         ("en.refund.shipped-approved", 1),
     )
 
-    table = reports.render(lan, "table", title="Shift report")
+    table = report_text.render(lan, "table", title="Shift report")
     assert "Quick replies used" in table
     assert "not yet recorded" not in table
     assert "Most used quick replies" in table
     assert "en.shipping.ship-within-48h" in table
-    parsed = json.loads(reports.render(lan, "json"))
+    parsed = json.loads(report_text.render(lan, "json"))
     assert parsed["quick_replies"] == {
         "used": 4,
         "recorded": True,

@@ -21,6 +21,7 @@ from textual.app import App
 from textual.widgets import Static
 
 from cs_console.domain import CaseCategory, Responsible
+from cs_console.render import reports as report_text
 from cs_console.services import cases as case_service
 from cs_console.services import conversations, reports, sync
 from cs_console.services.context import AgentContext
@@ -350,25 +351,25 @@ def test_weekly_summary_and_its_chart() -> None:
     assert summary.by_responsible == {"courier": 1, "not set": 1, "supplier": 1, "warehouse": 1}
     assert summary.by_family_responsible["goods"] == {"not set": 1, "supplier": 1}
     assert [c.case_id for c in summary.special] == ["k3"]
-    text = reports.render_summary(summary, tz=SHANGHAI)
+    text = report_text.render_summary(summary, tz=SHANGHAI)
     lines = text.splitlines()
     goods = next(line for line in lines if line.strip().startswith("goods"))
     logistics = next(line for line in lines if line.strip().startswith("logistics"))
     # Two cases fill the chart's width; one case gets half of it.
-    assert goods.count("█") == reports.BAR_WIDTH
-    assert logistics.count("█") == reports.BAR_WIDTH // 2
+    assert goods.count("█") == report_text.BAR_WIDTH
+    assert logistics.count("█") == report_text.BAR_WIDTH // 2
     assert "Special cases, to report at once: 1" in text
     assert "goods.counterfeit" in text
     assert "Asia/Shanghai" in text
-    assert reports.bar(0, 5) == ""
-    assert reports.bar(1, 1000) == "█"
+    assert report_text.bar(0, 5) == ""
+    assert report_text.bar(1, 1000) == "█"
 
 
 # --- rendering -----------------------------------------------------------------------
 
 
 def test_render_csv_parses() -> None:
-    text = reports.render(day_figures(), "csv")
+    text = report_text.render(day_figures(), "csv")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows[0] == ["metric", "value"]
@@ -383,8 +384,8 @@ def test_render_csv_parses() -> None:
 
 
 def test_render_json_has_stable_keys() -> None:
-    full = json.loads(reports.render(day_figures(), "json"))
-    empty = json.loads(reports.render(day_figures("Nobody"), "json"))
+    full = json.loads(report_text.render(day_figures(), "json"))
+    empty = json.loads(report_text.render(day_figures("Nobody"), "json"))
     assert full["first_response"] == {
         "median_s": 120.0,
         "p90_s": 600.0,
@@ -411,7 +412,7 @@ def test_render_json_has_stable_keys() -> None:
 
 def test_render_table_and_markdown() -> None:
     figures = day_figures("An")
-    table = reports.render(figures, "table", title="Day report", tz=SHANGHAI)
+    table = report_text.render(figures, "table", title="Day report", tz=SHANGHAI)
     assert table.splitlines()[0] == "Day report · An"
     assert "Period: 2026-11-20 00:00 → 2026-11-20 18:00 (Asia/Shanghai)" in table
     rows = [re.match(r"^  (\S.*?)  +(\S.*)$", line) for line in table.splitlines()]
@@ -422,15 +423,15 @@ def test_render_table_and_markdown() -> None:
     assert values["On time (within 3m00s)"] == "60.0% (3 of 5 due)"
     assert values["Quick replies used"] == "0 (not yet recorded)"
     cny = table.split("Money on cases opened (CNY)")[1].splitlines()
-    assert cny[1].split() == ["Refunds", "10.00"]
-    assert cny[2].split() == ["Compensation", "5.00"]
+    assert cny[1].split() == ["Refunds", "¥10.00"]
+    assert cny[2].split() == ["Compensation", "¥5.00"]
     # Every value starts in the same column.
     assert len({m.start(2) for m in rows if m}) == 1
-    markdown = reports.render(figures, "md", title="Day report", tz=SHANGHAI)
+    markdown = report_text.render(figures, "md", title="Day report", tz=SHANGHAI)
     assert markdown.startswith("## Day report · An")
     assert "| First response, median | 2m00s |" in markdown
     with pytest.raises(ValueError, match="unknown format"):
-        reports.render(figures, "xml")
+        report_text.render(figures, "xml")
 
 
 def test_render_neutralises_hostile_names() -> None:
@@ -438,10 +439,10 @@ def test_render_neutralises_hostile_names() -> None:
     rows = [customer("c1", at(20, 9, 0)), reply("c1", at(20, 9, 1), hostile)]
     figures = compute(rows, [], at(20, 8, 0), NOW, 180, hostile, NOW)
     for fmt in ("table", "md", "csv"):
-        assert "\x1b" not in reports.render(figures, fmt)
-    values = dict(list(csv.reader(io.StringIO(reports.render(figures, "csv")[1:])))[1:])
+        assert "\x1b" not in report_text.render(figures, fmt)
+    values = dict(list(csv.reader(io.StringIO(report_text.render(figures, "csv")[1:])))[1:])
     assert values["agent"].startswith("'=")
-    assert "\\|" in reports.render(figures, "md")
+    assert "\\|" in report_text.render(figures, "md")
 
 
 # --- the store's queries -------------------------------------------------------------
@@ -606,13 +607,13 @@ def test_figures_from_a_synced_store(
     assert everyone.messages_sent == 3  # Mei's reply to conv-3 too
     assert everyone.conversations_handled == 3
 
-    parsed = json.loads(reports.run_report(ctx, "shift", "Lan", "json", now=now))
+    parsed = json.loads(report_text.run_report(ctx, "shift", "Lan", "json", now=now))
     assert parsed["messages_sent"] == 2
     assert parsed["agent"] == "Lan"
-    assert "Shift report · Lan" in reports.run_report(ctx, "shift", "Lan", "table", now=now)
-    assert "Cases this week: 1" in reports.run_summary(ctx, now=now)
+    assert "Shift report · Lan" in report_text.run_report(ctx, "shift", "Lan", "table", now=now)
+    assert "Cases this week: 1" in report_text.run_summary(ctx, now=now)
     with pytest.raises(ValueError, match="unknown format"):
-        reports.run_report(ctx, "shift", None, "xlsx", now=now)
+        report_text.run_report(ctx, "shift", None, "xlsx", now=now)
     engine.backend.close()
     ctx.close()
 

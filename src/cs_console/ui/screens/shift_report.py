@@ -2,7 +2,8 @@
 
 An agent sees their own figures; a supervisor sees everyone's. The definitions are in
 ``docs/REPORTS.md``; this screen only shows what :mod:`cs_console.services.reports`
-computes, so the screen and ``cs-console report`` never disagree.
+computes, in the sections :mod:`cs_console.render.reports` lays out, so the screen and
+``cs-console report`` never disagree.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cs_console.i18n import N_, _
+from cs_console.render import reports as report_text
 from cs_console.services import reports
 from cs_console.services.context import AgentContext
 from cs_console.ui.text import case_status_label, fit, responsible_label, safe_line, weekday_label
@@ -30,7 +32,7 @@ LABEL_WIDTH = 34
 #: Widest bar of the weekly chart, in block characters (the dialog is narrow).
 CHART_WIDTH = 20
 
-#: The fixed titles and labels :func:`reports.figure_sections` and the weekly summary
+#: The fixed titles and labels :func:`report_text.figure_sections` and the weekly summary
 #: give, marked here so that extraction puts them in the catalogues; the screen
 #: translates them as it shows them. (Labels with a value inside, such as the response
 #: target, stay in English until the report service marks its own strings.)
@@ -154,9 +156,9 @@ class ShiftReportScreen(ModalScreen[None]):
     # --- rendering ---------------------------------------------------------------
 
     def _figures_content(self, figures: reports.ShiftFigures) -> Content:
-        heading, period = reports.report_heading(figures, _("This shift"), self.tz)
+        heading, period = report_text.report_heading(figures, _("This shift"), self.tz)
         parts = [Content.styled(heading, "bold"), Content.styled(period, "$text-muted")]
-        for section in reports.figure_sections(figures):
+        for section in report_text.figure_sections(figures):
             parts += [Content(""), Content.styled(_(section.title), "bold $accent")]
             by_responsible = section.title.endswith("by responsible party")
             for label, value in section.rows:
@@ -190,7 +192,7 @@ class ShiftReportScreen(ModalScreen[None]):
                     Content.assemble(
                         "  " + fit(label(safe_line(key)), 14),
                         (f"{count:>4}  ", "bold"),
-                        (reports.bar(count, largest, CHART_WIDTH), "$accent"),
+                        (report_text.bar(count, largest, CHART_WIDTH), "$accent"),
                     )
                 )
         parts += [
