@@ -10,7 +10,7 @@ import pytest
 
 from cs_console.cli import main
 from cs_console.replies import load_library, shipped_library_dir
-from cs_console.replies.lint import lint_dirs
+from cs_console.replies.library import lint_dirs
 from cs_console.replies.placeholders import (
     HOLE_RE,
     ReplyContext,

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cs_console.replies.library import QuickReply, ReplyAction, load_library
-from cs_console.replies.lint import LintIssue, lint_dirs
+from cs_console.replies.library import QuickReply, ReplyAction, lint_dirs, load_library
+from cs_console.replies.lint import LintIssue
 from cs_console.replies.placeholders import HOLE_CLOSE, HOLE_OPEN, ReplyContext, fill
 from cs_console.replies.transfer import export_replies, import_replies
 from cs_console.sanitize import find_control, sanitize, sanitize_line

@@ -21,7 +21,7 @@ def cmd_replies(args: argparse.Namespace) -> int:
         return _publish(args)
     settings = settings_for(args)
     if args.replies_command == "lint":
-        from cs_console.replies.lint import lint_dirs
+        from cs_console.replies.library import lint_dirs
 
         targets = [Path(p) for p in args.paths] or replies.library_dirs(settings)
         issues = lint_dirs([t for t in targets if t.exists() or args.paths])

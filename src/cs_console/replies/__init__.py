@@ -13,10 +13,11 @@ from cs_console.replies.library import (
     Library,
     QuickReply,
     ReplyAction,
+    lint_dirs,
     load_library,
     shipped_library_dir,
 )
-from cs_console.replies.lint import LintIssue, lint_dirs
+from cs_console.replies.lint import LintIssue
 from cs_console.replies.placeholders import (
     PLACEHOLDERS,
     FilledReply,

@@ -442,3 +442,24 @@ def _hotkey_line(reply: QuickReply) -> int:
         if stripped.startswith("hotkey") and stripped[6:].lstrip().startswith("="):
             return number
     return reply.line
+
+
+def lint_dirs(dirs: Sequence[Path]) -> list[LintIssue]:
+    """Check library directories (or single ``.toml`` files) as one layered library.
+
+    Reports bad TOML, a group that does not match the file name, missing or invalid
+    fields, bad ids, duplicate ids within a directory (at both places), hotkey clashes
+    within a language and directory, hotkeys outside the allowed set, unknown
+    placeholders, fill-in blanks without a label, unbalanced braces and unknown
+    actions. A reply in a later directory that reuses an earlier id or hotkey
+    overrides it, as the app does, and is not an issue. A path that does not exist
+    is an issue here (the app skips it quietly).
+
+    Args:
+        dirs: library roots (holding ``<lang>/<group>.toml``) or files, in layer order.
+
+    Returns:
+        The issues, sorted by file and line.
+    """
+    _replies, issues = scan_library(dirs, report_missing=True)
+    return issues

@@ -3,16 +3,15 @@
 The rules are the library README's. This module validates one ``[[reply]]`` table at
 a time and finds the lines problems sit on; :mod:`cs_console.replies.library` runs
 it over whole directories (duplicate ids and hotkey clashes need the whole layer),
-and :func:`lint_dirs` is the entry point for ``cs-console replies lint``.
+and ``library.lint_dirs`` is the entry point for ``cs-console replies lint``.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 from cs_console.domain import CaseCategory, FlagColour, Group
@@ -619,28 +618,3 @@ class SourceMap:
             ),
             key_line,
         )
-
-
-def lint_dirs(dirs: Sequence[Path]) -> list[LintIssue]:
-    """Check library directories (or single ``.toml`` files) as one layered library.
-
-    Reports bad TOML, a group that does not match the file name, missing or invalid
-    fields, bad ids, duplicate ids within a directory (at both places), hotkey clashes
-    within a language and directory, hotkeys outside the allowed set, unknown
-    placeholders, fill-in blanks without a label, unbalanced braces and unknown
-    actions. A reply in a later directory that reuses an earlier id or hotkey
-    overrides it, as the app does, and is not an issue. A path that does not exist
-    is an issue here (the app skips it quietly).
-
-    Args:
-        dirs: library roots (holding ``<lang>/<group>.toml``) or files, in layer order.
-
-    Returns:
-        The issues, sorted by file and line.
-    """
-    # library.py builds replies on top of this module's checks, so it is imported
-    # here, when linting runs, to keep the import graph one-way.
-    from cs_console.replies.library import scan_library
-
-    _replies, issues = scan_library(dirs, report_missing=True)
-    return issues
