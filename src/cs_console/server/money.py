@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, func, insert, select
 
 from cs_console import protocol as p
+from cs_console.authority import CaseTerms, approval_withdrawn
 from cs_console.domain import CaseStatus, OrderStatus, Role
 from cs_console.money import format_money
 from cs_console.server.errors import OperationError
@@ -65,18 +66,30 @@ def approval_after_save(existing: RowMapping | None, op: p.SaveCase) -> tuple[st
     if existing is None or existing["approved_by"] is None:
         return None, ""
     approver = str(existing["approved_by"])
-    checks = (
-        (op.order_id != existing["order_id"], "the order changed"),
-        (op.customer_id != existing["customer_id"], "the customer changed"),
-        (op.currency != existing["currency"], "the currency changed"),
-        (op.compensation_minor > existing["compensation_minor"], "the compensation went up"),
-        (op.refund_minor > existing["refund_minor"], "the refund went up"),
-        (op.status.value == _AWAITING, "asked for approval again"),
-    )
-    for changed, why in checks:
-        if changed:
-            return None, f"approved_by: {approver} → (withdrawn: {why})"
+    why = approval_withdrawn(_terms(existing), _terms(op))
+    if why is None and op.status.value == _AWAITING:
+        why = "asked for approval again"
+    if why is not None:
+        return None, f"approved_by: {approver} → (withdrawn: {why})"
     return approver, ""
+
+
+def _terms(case: RowMapping | p.SaveCase) -> CaseTerms:
+    if isinstance(case, p.SaveCase):
+        return CaseTerms(
+            case.order_id,
+            case.customer_id,
+            case.currency,
+            case.compensation_minor,
+            case.refund_minor,
+        )
+    return CaseTerms(
+        case["order_id"],
+        case["customer_id"],
+        case["currency"],
+        int(case["compensation_minor"]),
+        int(case["refund_minor"]),
+    )
 
 
 def check_case_save(

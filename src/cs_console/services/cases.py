@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cs_console import protocol as p
+from cs_console.authority import CaseTerms, approval_withdrawn
 from cs_console.domain import (
     CaseCategory,
     CaseStatus,
@@ -203,16 +204,23 @@ def _beyond_own_limit(ctx: AgentContext, draft: CaseDraft, case_id: str) -> bool
     and compensation the agent gives on this order, over all their cases not approved,
     pass the limit; and an approval covers only what was approved."""
     existing = cases.get_case(ctx.db, draft.case_id) if draft.case_id else None
-    if (
-        existing is not None
-        and existing.approved_by is not None
-        and existing.order_id == draft.order_id
-        and existing.customer_id == draft.customer_id
-        and existing.currency == draft.currency
-        and draft.compensation_minor <= existing.compensation_minor
-        and draft.refund_minor <= existing.refund_minor
-    ):
-        return False
+    if existing is not None and existing.approved_by is not None:
+        approved = CaseTerms(
+            existing.order_id,
+            existing.customer_id,
+            existing.currency,
+            existing.compensation_minor,
+            existing.refund_minor,
+        )
+        proposed = CaseTerms(
+            draft.order_id,
+            draft.customer_id,
+            draft.currency,
+            draft.compensation_minor,
+            draft.refund_minor,
+        )
+        if approval_withdrawn(approved, proposed) is None:
+            return False
     given = draft.refund_minor + draft.compensation_minor
     if given == 0:
         return False
