@@ -7,9 +7,11 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import inspect, literal_column, select, table
 
 from cs_console import protocol as p
 from cs_console.domain import (
@@ -254,3 +256,19 @@ def shop_system(state: ServerState) -> str:
         }
     )
     return state.add_agent("console", Role.AGENT, None)
+
+
+#: Every row of every table of a server database, by table name.
+ServerSnapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def server_snapshot(state: ServerState) -> ServerSnapshot:
+    """Every row of every table: what "nothing was written" is compared against."""
+    found: ServerSnapshot = {}
+    with state.read() as conn:
+        for name in sorted(inspect(conn).get_table_names()):
+            rows: list[Any] = list(
+                conn.execute(select(literal_column("*")).select_from(table(name)))
+            )
+            found[name] = sorted((tuple(row) for row in rows), key=repr)
+    return found

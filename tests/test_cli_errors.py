@@ -5,11 +5,8 @@ Every command runs as a user runs it, in a process of its own."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,25 +21,12 @@ from cs_console.settings import Settings
 from cs_console.store import outbox
 from cs_console.store.db import Database
 from tests.harness import LiveServer
+from tests.test_cli import run as cli
 
 #: What a terminal acts on: ESC (CSI, OSC 52 clipboard, OSC 8 links), BEL, 8-bit CSI,
 #: and a right-to-left override that disguises text.
 HOSTILE = "\x1b]52;c;SGVsbG8=\x07\x1b[2J\x9b31m\u202eevil"
 RAW = ("\x1b", "\x07", "\x9b", "\u202e")
-
-
-def cli(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "CS_CONSOLE_HOME": str(home), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "cs_console", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
 
 
 def one_plain_line(text: str) -> str:

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import inspect, literal_column, select, table
 
 from cs_console import protocol as p
 from cs_console.domain import Role
@@ -19,21 +18,9 @@ from cs_console.server.demo import load_demo
 from cs_console.server.errors import OperationError
 from cs_console.server.state import ServerState
 from tests.harness import LiveServer
+from tests.harness import server_snapshot as snapshot
 
 API = "/api/v1"
-Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-def snapshot(state: ServerState) -> Snapshot:
-    """Every row of every table: what "nothing was written" is compared against."""
-    found: Snapshot = {}
-    with state.read() as conn:
-        for name in sorted(inspect(conn).get_table_names()):
-            rows: list[Any] = list(
-                conn.execute(select(literal_column("*")).select_from(table(name)))
-            )
-            found[name] = sorted((tuple(row) for row in rows), key=repr)
-    return found
 
 
 @dataclass

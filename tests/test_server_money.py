@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import inspect, literal_column, select, table
+from sqlalchemy import select
 
 from cs_console import protocol as p
 from cs_console.domain import CaseStatus, OrderStatus, Resolution
@@ -29,20 +29,7 @@ from cs_console.store.models import CASE, ORDER
 from cs_console.sync.engine import SyncReport
 from cs_console.timeutil import utcnow
 from tests.harness import LiveServer, client_context
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-def snapshot(state: ServerState) -> Snapshot:
-    """Every row of every table: what "nothing was written" is compared against."""
-    found: Snapshot = {}
-    with state.read() as conn:
-        for name in sorted(inspect(conn).get_table_names()):
-            rows: list[Any] = list(
-                conn.execute(select(literal_column("*")).select_from(table(name)))
-            )
-            found[name] = sorted((tuple(row) for row in rows), key=repr)
-    return found
+from tests.harness import server_snapshot as snapshot
 
 
 @dataclass
