@@ -393,11 +393,7 @@ class WorkspaceScreen(Screen[None]):
 
     @on(Composer.ModeChanged)
     def _mode_changed(self, message: Composer.ModeChanged) -> None:
-        if self.open_id is not None:
-            if message.new == NOTE:
-                self._note_mode.add(self.open_id)
-            else:
-                self._note_mode.discard(self.open_id)
+        self._remember_mode(message.new)
         # Not saved (disk full): keep the text in the composer rather than load the other
         # mode's draft over it.
         open_draft = self.ctx is not None and self.open_id is not None
@@ -840,7 +836,6 @@ class WorkspaceScreen(Screen[None]):
         if ctx is None or conversation_id is None:
             return
         from cs_console.replies.placeholders import fill
-        from cs_console.sanitize import sanitize
         from cs_console.services import replies
 
         def record() -> None:
@@ -854,9 +849,9 @@ class WorkspaceScreen(Screen[None]):
         filled = fill(reply.body, self._reply_context())
         composer = self.query_one("#composer", Composer)
         composer.focus()
-        # The library is files anyone could have edited, filled with customer data: no
-        # escape sequence may reach the terminal through the composer (nor the draft).
-        composer.insert_filled(sanitize(filled.text), filled.holes, filled.landing())
+        # fill() sanitises the reply and each value piece by piece, so the hole offsets
+        # it returns hold for the text as inserted.
+        composer.insert_filled(filled.text, filled.holes, filled.landing())
         self._pending_actions.extend(reply.actions)
         if send:
             composer.post_message(Composer.Submitted(composer, composer.text, composer.mode))
@@ -895,16 +890,21 @@ class WorkspaceScreen(Screen[None]):
         composer = self.query_one("#composer", Composer)
         if composer.mode == mode:
             return True
-        if self.open_id is not None:
-            if not self._write_draft(composer.mode, composer.text):
-                return False
-            if mode == NOTE:
-                self._note_mode.add(self.open_id)
-            else:
-                self._note_mode.discard(self.open_id)
+        if self.open_id is not None and not self._write_draft(composer.mode, composer.text):
+            return False
+        self._remember_mode(mode)
         composer.show_mode(mode)
         self._load_draft()
         return True
+
+    def _remember_mode(self, mode: str) -> None:
+        """The open conversation opens in ``mode`` next time it is shown."""
+        if self.open_id is None:
+            return
+        if mode == NOTE:
+            self._note_mode.add(self.open_id)
+        else:
+            self._note_mode.discard(self.open_id)
 
     @on(Composer.PaletteRequested)
     def _palette_requested(self) -> None:
