@@ -1,4 +1,5 @@
-"""Shared fixtures: a live reference server with a tiny shop, and a client store."""
+"""Shared fixtures: a reference server with a tiny shop (live on a port, or in-process),
+and a client store."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from cs_console.server.state import ServerState
 from tests.harness import LiveServer, shop_system, tiny_shop
+from tests.inprocess import InProcessServer, in_process
 
 
 @pytest.fixture
@@ -30,6 +32,14 @@ def live_server(server_state: ServerState, tokens: dict[str, str]) -> Iterator[L
     server = LiveServer(server_state).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def inproc_server(server_state: ServerState, tokens: dict[str, str]) -> Iterator[InProcessServer]:
+    """The same server and shop as ``live_server``, in this process: for UI tests that
+    are not about HTTP (no uvicorn, no port)."""
+    with in_process(server_state) as server:
+        yield server
 
 
 @pytest.fixture

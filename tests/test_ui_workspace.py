@@ -21,7 +21,8 @@ from cs_console.services.context import open_context
 from cs_console.store.db import Database
 from cs_console.store.ingest import apply_page
 from cs_console.ui.app import ConsoleApp
-from cs_console.ui.messages import StoreOpened
+from cs_console.services.events import StoreOpened
+from cs_console.ui.messages import SessionMessage
 from cs_console.ui.screens.choice import ChoiceScreen
 from cs_console.ui.screens.help import HelpScreen
 from cs_console.ui.screens.new_activity import NewActivityScreen
@@ -499,7 +500,8 @@ async def test_forwarded_messages_do_not_echo(tmp_path: Path) -> None:
     seen: Counter[type[Message]] = Counter()
 
     def count(message: Message) -> None:
-        seen[type(message)] += 1
+        if isinstance(message, SessionMessage):
+            seen[type(message.event)] += 1
 
     async with app.run_test(size=SIZE, message_hook=count) as pilot:
         await wait_loaded(pilot, online=False)

@@ -32,17 +32,21 @@ from cs_console.domain import (
 from cs_console.secret import Secret
 from cs_console.server.state import ServerState
 from cs_console.services.context import AgentContext
+from cs_console.services.events import Synced
+from cs_console.services.session import Session
 from cs_console.settings import Settings
 from cs_console.store.db import Database
 from cs_console.store.ingest import apply_page
 from cs_console.sync.engine import SyncReport
-from cs_console.ui.app import ConsoleApp
-from cs_console.ui.messages import SyncChanged
+from cs_console.timeutil import utcnow
+from cs_console.ui.app import ConsoleApp, make_app
+from cs_console.ui.messages import SessionMessage
 from cs_console.ui.screens.workspace import WorkspaceScreen
 from cs_console.ui.widgets.composer import Composer
 from cs_console.ui.widgets.queue_list import QueueList
 from cs_console.ui.widgets.status_bar import StatusBar
 from cs_console.ui.widgets.thread_view import ThreadView
+from tests.inprocess import InProcessServer
 
 #: The frozen "now" of every snapshot: a Friday morning in the shop.
 FIXED_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -61,7 +65,7 @@ def frozen_clock() -> datetime:
 
 def live_app(
     home: Path,
-    backend_url: str,
+    server: str | InProcessServer,
     token: str,
     *,
     undo_seconds: float = 0.0,
@@ -71,7 +75,8 @@ def live_app(
 
     Args:
         home: The client's home directory (store, drafts).
-        backend_url: The live server's URL.
+        server: The in-process server, or a live server's URL (for tests of HTTP itself
+            or of other processes beside the console).
         token: The agent's API token.
         undo_seconds: How long a reply waits in the outbox before it may leave.
         sync_interval_s: Seconds between sync cycles.
@@ -79,14 +84,27 @@ def live_app(
     Returns:
         The app, not yet running.
     """
+    url = server if isinstance(server, str) else server.url
     settings = Settings(
         home=home,
-        backend_url=backend_url,
+        backend_url=url,
         token=Secret(token),
         undo_seconds=undo_seconds,
         sync_interval_s=sync_interval_s,
     )
-    return ConsoleApp(settings)
+    return make_app(session_for(settings, server))
+
+
+def session_for(
+    settings: Settings,
+    server: str | InProcessServer | None = None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> Session:
+    """A session on ``settings``: through ``server`` when it is in-process, else by HTTP."""
+    if isinstance(server, InProcessServer):
+        return Session(settings, backends=server.backends, clock=clock)
+    return Session(settings, clock=clock)
 
 
 # --- reaching into the running app (public widget API only) -------------------------
@@ -264,7 +282,8 @@ class SyncWatcher:
         self._reports: list[SyncReport] = []
 
     def __call__(self, message: Message) -> None:
-        report = message.report if isinstance(message, SyncChanged) else None
+        event = message.event if isinstance(message, SessionMessage) else None
+        report = event.report if isinstance(event, Synced) else None
         if report is not None and not any(seen is report for seen in self._reports):
             self._reports.append(report)
 
@@ -292,8 +311,7 @@ async def stop_sync(pilot: Pilot[None]) -> None:
     """
     app = pilot.app
     assert isinstance(app, ConsoleApp)
-    if app.sync_loop is not None:
-        app.sync_loop.stop()
+    app.session.stop_sync()
     await app.workers.wait_for_complete([w for w in app.workers if w.group == "sync"])
 
 
@@ -479,4 +497,4 @@ def offline_settings(tmp_path: Path) -> Settings:
 
 def offline_app(settings: Settings) -> ConsoleApp:
     """A console on ``settings`` with sync off and the clock frozen at FIXED_NOW."""
-    return ConsoleApp(settings, clock=frozen_clock, sync_enabled=False)
+    return make_app(Session(settings, clock=frozen_clock), sync=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cs_console.settings import Settings
 from cs_console.store import kv
@@ -16,6 +18,9 @@ from cs_console.store.db import (
     session_holder,
 )
 from cs_console.sync.engine import AGENT_NAME, AGENT_ROLE
+
+if TYPE_CHECKING:
+    from cs_console.services.events import SessionEvent
 
 __all__ = [
     "AgentContext",
@@ -35,6 +40,8 @@ class AgentContext:
 
     settings: Settings
     db: Database
+    #: Where services report what they did (a session's listeners); nowhere by default.
+    tell: Callable[[SessionEvent], None] = field(default=lambda _event: None, repr=False)
 
     @property
     def agent_name(self) -> str:

@@ -13,6 +13,7 @@ from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind
 from cs_console.replies.library import ReplyAction
 from cs_console.sanitize import sanitize
 from cs_console.services.context import AgentContext, StoreError
+from cs_console.services.events import ReplyQueued
 from cs_console.store import agents, kv, outbox, threads
 from cs_console.timeutil import utcnow
 from cs_console.views import ConversationInfo, MessageRow, OutboxRow
@@ -120,6 +121,7 @@ def send(
     with suppress(StoreError):
         kv.set_draft(ctx.db, conversation_id, NOTE if note else REPLY, "")
         mark_seen(ctx, conversation_id, threads.newest_seq(ctx.db, conversation_id))
+    ctx.tell(ReplyQueued(conversation_id, message_id))
     return Queued(
         entry=entry,
         message_id=message_id,

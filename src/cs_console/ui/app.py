@@ -19,15 +19,23 @@ from textual.worker import Worker, WorkerState
 
 from cs_console.i18n import N_, _, set_language
 from cs_console.sanitize import sanitize_line
+from cs_console.services.events import (
+    SessionEvent,
+    ShopRepliesChanged,
+    StoreFailed,
+    StoreOpened,
+    Synced,
+    SyncStateChanged,
+)
+from cs_console.services.session import Session
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
-from cs_console.ui.messages import RepliesLoaded, StoreFailed, StoreOpened, SyncChanged
+from cs_console.ui.messages import RepliesLoaded, SessionMessage
 from cs_console.ui.screens.workspace import WorkspaceScreen
 
 if TYPE_CHECKING:
     from cs_console.services.context import AgentContext
-    from cs_console.sync.engine import SyncLoop, SyncReport
-    from cs_console.views import OrderRow, SyncStatus
+    from cs_console.views import OrderRow
 
 # App colours a theme may override; literal defaults so a theme that omits them loads.
 APP_COLOURS = {
@@ -76,30 +84,46 @@ class ConsoleApp(App[None]):
 
     def __init__(
         self,
-        settings: Settings,
+        session: Session | Settings,
         *,
-        connect: Callable[[], Settings] | None = None,
         demo: bool = False,
-        clock: Callable[[], datetime] = utcnow,
         sync_enabled: bool = True,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        if isinstance(session, Settings):  # TRANSITION: tests still building from settings
+            session = Session(session, clock=clock)
         # Before anything is built: every label from here on is in this language.
-        set_language(settings.ui_language)
+        set_language(session.settings.ui_language)
         super().__init__()
-        self.settings = settings
-        self.connect = connect
+        self.session = session
         self.demo = demo
-        self.clock = clock
         self.sync_enabled = sync_enabled
-        self.context: AgentContext | None = None
         self.replies: RepliesLoaded | None = None
-        #: The shop replies the library was built with (see services.replies).
-        self._replies_stamp = ""
-        self.sync_loop: SyncLoop | None = None
         self.effective_keymap: dict[str, str] = {}
-        self.composer_keys_note = "Enter / Ctrl+J" if settings.enter_sends else "Ctrl+J / Enter"
+        self.composer_keys_note = (
+            "Enter / Ctrl+J" if session.settings.enter_sends else "Ctrl+J / Enter"
+        )
         if demo:
             self.sub_title = _("demo shop")
+        self._unsubscribe = session.subscribe(self._told)
+
+    def _told(self, event: SessionEvent) -> None:
+        # Events come from worker threads; post_message hands them to the app's loop.
+        self.post_message(SessionMessage(event))
+
+    @property
+    def settings(self) -> Settings:
+        """The session's settings (the demo learns its backend's address late)."""
+        return self.session.settings
+
+    @property
+    def context(self) -> AgentContext | None:
+        """The open store, once the session has opened it."""
+        return self.session.context
+
+    def clock(self) -> datetime:
+        """The session's "now"."""
+        return self.session.clock()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Colours of the app's own (waiting clock, flags, message kinds)."""
@@ -167,50 +191,26 @@ class ConsoleApp(App[None]):
 
     def ship_by(self, order: OrderRow) -> datetime | None:
         """The order's ship-by deadline under the configured hours."""
-        from cs_console.services.orders import ship_by
-
-        return ship_by(order, self.settings.ship_by_hours)
+        return self.session.ship_by(order)
 
     # --- workers -------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
         """Open the store after the first frame (SQLAlchemy's import is not cheap)."""
-        from cs_console.services.context import StoreError, open_context
-
-        try:
-            context = open_context(self.settings, session="console")
-        except StoreError as exc:
-            self.post_message(StoreFailed(str(exc)))
+        if self.session.open() is None:
             return
-        self.context = context
-        self.post_message(StoreOpened(context))
         # Long-lived objects (modules, the engine) leave the collector's view: its full
         # passes over them were the 50-100 ms pauses behind the slowest keystrokes.
         gc.collect()
         gc.freeze()
-        # The reply index (pypinyin) is not needed for the first screen: build it after.
-        self.call_from_thread(self.set_timer, 1.0, self.load_replies)
-        if self.sync_enabled:
-            self.call_from_thread(self.run_sync)
-        try:
-            context.db.quick_check()
-        except StoreError as exc:
-            self.post_message(StoreFailed(str(exc)))
 
     @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
     def load_replies(self) -> None:
         """Load the quick-reply library and build its search index (pinyin included)."""
         from cs_console.replies.search import ReplyIndex
-        from cs_console.services import replies
 
-        context = self.context
-        if context is None:
-            library, issues = replies.load(self.settings)
-        else:
-            # The shop's published replies (synced) sit between the shipped and yours.
-            self._replies_stamp = replies.shop_replies_stamp(context)
-            library, issues = replies.load_for(context)
+        library, issues = self.session.load_replies()
         self.post_message(
             RepliesLoaded(library, ReplyIndex(list(library)), [str(i) for i in issues])
         )
@@ -229,63 +229,37 @@ class ConsoleApp(App[None]):
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def run_sync(self) -> None:
         """Connect (the demo server may still be starting) and run the sync loop."""
-        from cs_console.services import sync
-        from cs_console.settings import SettingsError
-
-        context = self.context
-        assert context is not None
-        try:
-            if self.connect is not None:
-                context.settings = self.connect()
-            engine = sync.make_engine(context)
-        except SettingsError as exc:
-            self._post_sync_error(str(exc))
-            return
-
-        def changed(status: SyncStatus, report: SyncReport | None) -> None:
-            self.post_message(SyncChanged(status, report))
-
-        self.sync_loop = sync.make_loop(context, engine, changed)
-        try:
-            self.sync_loop.run()
-        finally:
-            engine.backend.close()
-
-    def _post_sync_error(self, reason: str) -> None:
-        from cs_console.views import SyncStatus
-
-        self.post_message(SyncChanged(SyncStatus(False, None, 0, reason, None), None))
+        self.session.run_sync()
 
     def kick_sync(self) -> None:
         """Sync now rather than at the next interval."""
-        if self.sync_loop is not None:
-            self.sync_loop.kick()
+        self.session.kick_sync()
 
     @property
     def workspace(self) -> WorkspaceScreen | None:
         """The workspace screen, also while a dialog is on top of it."""
         return next((s for s in self.screen_stack if isinstance(s, WorkspaceScreen)), None)
 
-    # Workers post to the app; the app hands the facts to the workspace by method call.
-    # (Re-posting the message to the screen would bubble it back up to the app.)
-    def on_store_opened(self, message: StoreOpened) -> None:
-        if self.workspace is not None:
-            self.workspace.attach(message.context)
-
-    def on_sync_changed(self, message: SyncChanged) -> None:
-        if self.workspace is not None:
-            self.workspace.sync_changed(message.status, message.report)
-        report, context = message.report, self.context
-        if report is not None and report.pulled and context is not None and self.replies:
-            from cs_console.services import replies
-
-            if replies.shop_replies_stamp(context) != self._replies_stamp:
-                self.load_replies()  # the shop published, changed or withdrew replies
-
-    def on_store_failed(self, message: StoreFailed) -> None:
-        self.notify(
-            message.reason, title=_("Store problem"), severity="error", timeout=30, markup=False
-        )
+    def on_session_message(self, message: SessionMessage) -> None:
+        """What the session did, turned into UI changes."""
+        event = message.event
+        workspace = self.workspace
+        if isinstance(event, StoreOpened):
+            # The reply index (pypinyin) is not needed for the first screen: build it after.
+            self.set_timer(1.0, self.load_replies)
+            if self.sync_enabled:
+                self.run_sync()
+            if workspace is not None:
+                workspace.attach(event.context)
+        elif isinstance(event, StoreFailed):
+            self.notify(
+                event.reason, title=_("Store problem"), severity="error", timeout=30, markup=False
+            )
+        elif isinstance(event, Synced | SyncStateChanged):
+            if workspace is not None:
+                workspace.sync_changed(event.status, getattr(event, "report", None))
+        elif isinstance(event, ShopRepliesChanged) and self.replies is not None:
+            self.load_replies()  # the shop published, changed or withdrew replies
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed with a bug says so instead of taking the app down."""
@@ -311,8 +285,7 @@ class ConsoleApp(App[None]):
         """
         from cs_console.crash import write_crash_log
 
-        if self.sync_loop is not None:
-            self.sync_loop.stop()
+        self.session.stop_sync()
         token = self.settings.token
         log = write_crash_log(
             self.settings.home / "logs", error, secrets=[token.reveal()] if token else []
@@ -328,12 +301,9 @@ class ConsoleApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
-        if self.sync_loop is not None:
-            self.sync_loop.stop()
-        if self.context is not None:
-            # Releases the store's session for the next console (or the next test).
-            self.context.close()
-            self.context = None
+        self._unsubscribe()
+        # Releases the store's session for the next console (or the next test).
+        self.session.close()
 
     # --- commands ------------------------------------------------------------
 
@@ -419,3 +389,14 @@ class ConsoleApp(App[None]):
         ]
         for title, help_text, callback in commands:
             yield SystemCommand(_(title), _(help_text), callback)
+
+
+def make_app(session: Session, *, demo: bool = False, sync: bool = True) -> ConsoleApp:
+    """The console's TUI over ``session``: what the CLI runs and every UI test drives.
+
+    Args:
+        session: The settings, store, backends and clock to work with.
+        demo: Label the window as the demo shop.
+        sync: Run the sync loop once the store is open (snapshot tests turn it off).
+    """
+    return ConsoleApp(session, demo=demo, sync_enabled=sync)

@@ -40,9 +40,10 @@ def run_console(settings: Settings) -> int:
         _refuse_second_console(settings.store_path, holder.pid)
         return 2
     set_language(settings.ui_language)
-    from cs_console.ui.app import ConsoleApp
+    from cs_console.services.session import Session
+    from cs_console.ui.app import make_app
 
-    app = ConsoleApp(settings)
+    app = make_app(Session(settings))
     app.run()
     return app.return_code or 0  # 1 after an unexpected error (the log says where)
 
@@ -312,13 +313,14 @@ def run_demo(
         from cs_console.i18n import set_language
 
         set_language(settings.ui_language)
-        from cs_console.ui.app import ConsoleApp
+        from cs_console.services.session import Session
+        from cs_console.ui.app import make_app
 
         def connect() -> Settings:
             return settings.with_backend(server.url, server.wait_token(who))
 
         _stop_with_the_terminal(server)
-        app = ConsoleApp(settings, connect=connect, demo=True)
+        app = make_app(Session(settings, connect=connect), demo=True)
         app.run()
     finally:
         server.stop()

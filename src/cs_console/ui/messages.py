@@ -1,4 +1,4 @@
-"""Messages posted from workers and widgets: facts the screen turns into UI changes."""
+"""Messages posted from workers and the session: facts the screens turn into UI changes."""
 
 from __future__ import annotations
 
@@ -7,26 +7,27 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from cs_console.services.events import SyncStateChanged
+
 if TYPE_CHECKING:
     from cs_console.replies.library import Library
     from cs_console.replies.search import ReplyIndex
-    from cs_console.services.context import AgentContext
-    from cs_console.sync.engine import SyncReport
-    from cs_console.views import SyncStatus
+    from cs_console.services.events import SessionEvent
 
 
 @dataclass
-class StoreOpened(Message):
-    """The store is open; the workspace can load."""
+class SessionMessage(Message):
+    """Something the session did (:mod:`cs_console.services.events`), told to the app."""
 
-    context: AgentContext
+    event: SessionEvent
 
-
-@dataclass
-class StoreFailed(Message):
-    """The store could not be opened; ``reason`` is for the agent."""
-
-    reason: str
+    def can_replace(self, message: Message) -> bool:
+        """Only the newest link state matters when several queue up."""
+        return (
+            isinstance(message, SessionMessage)
+            and isinstance(message.event, SyncStateChanged)
+            and isinstance(self.event, SyncStateChanged)
+        )
 
 
 @dataclass
@@ -36,15 +37,3 @@ class RepliesLoaded(Message):
     library: Library
     index: ReplyIndex
     problems: list[str]
-
-
-@dataclass
-class SyncChanged(Message):
-    """A sync cycle ended (or the link changed state)."""
-
-    status: SyncStatus
-    report: SyncReport | None
-
-    def can_replace(self, message: Message) -> bool:
-        """Only the newest status matters when several queue up."""
-        return isinstance(message, SyncChanged) and message.report is None
