@@ -2,9 +2,10 @@
 
 ``cs-console demo`` runs ``cs-console serve --demo`` in a child process and the console
 against it (``ui/launch.py: run_demo``). Here the same ``ServerState`` and ``load_demo``
-run in this process under ``tests.harness.LiveServer`` (uvicorn on 127.0.0.1), so the
-tests can read the server's state directly; the console is built with the settings
-``run_demo`` gives it.
+run in this process behind ``tests.inprocess.InProcessServer`` (the server's ASGI app
+reached through an httpx transport: the same requests, no socket), so the tests can
+read the server's state directly; the console is built with the settings ``run_demo``
+gives it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,8 @@ from cs_console.secret import Secret
 from cs_console.server.demo import load_demo
 from cs_console.server.state import ServerState
 from cs_console.settings import Settings
-from cs_console.ui.app import ConsoleApp
-from tests.harness import LiveServer
+from cs_console.ui.app import ConsoleApp, make_app
+from tests.inprocess import InProcessServer, InProcessTransport
 
 #: Sync as often as the other UI tests do: the demo's 3 s would only make waits longer.
 SYNC_INTERVAL_S = 0.2
@@ -36,7 +37,7 @@ class DemoShop:
     """The demo server, running, and the agents' tokens."""
 
     state: ServerState
-    server: LiveServer
+    server: InProcessServer
     tokens: dict[str, str]
 
     @property
@@ -47,37 +48,38 @@ class DemoShop:
 
 @contextmanager
 def demo_shop(directory: Path) -> Iterator[DemoShop]:
-    """Start the demo shop on a free loopback port; stop it afterwards. Its data holds
+    """Start the demo shop in this process; stop it afterwards. Its data holds
     the morning shift's handover, so the console opens on the shift-start screen.
 
     Args:
         directory: Where the server's SQLite file goes.
     """
     state = ServerState(f"sqlite:///{directory / 'server.db'}")
-    server: LiveServer | None = None
+    server: InProcessServer | None = None
     try:
         tokens = load_demo(state)
-        server = LiveServer(state).start()
+        server = InProcessServer(state).start()
         yield DemoShop(state=state, server=server, tokens=tokens)
     finally:
         if server is not None:
-            server.stop()
+            server.close()
         state.close()
 
 
 def post_operation(shop: DemoShop, agent: str, operation: p.Operation) -> None:
     """Apply one operation as ``agent`` through ``POST /api/v1/operations``."""
     envelope = p.OperationEnvelope(operation=operation)
-    response = httpx.post(
-        shop.url + "/api/v1/operations",
-        content=envelope.model_dump_json(),
-        headers={
-            "Authorization": f"Bearer {shop.tokens[agent]}",
-            "Idempotency-Key": uuid.uuid4().hex,
-            "Content-Type": "application/json",
-        },
-        timeout=10,
-    )
+    with httpx.Client(transport=InProcessTransport(shop.server), base_url=shop.url) as client:
+        response = client.post(
+            "/api/v1/operations",
+            content=envelope.model_dump_json(),
+            headers={
+                "Authorization": f"Bearer {shop.tokens[agent]}",
+                "Idempotency-Key": uuid.uuid4().hex,
+                "Content-Type": "application/json",
+            },
+            timeout=10,
+        )
     response.raise_for_status()
 
 
@@ -95,7 +97,7 @@ def demo_settings(
     ``language`` is what ``[agent] language`` in config.toml sets: the interface and the
     agent's own reply language. The undo window is the product's default unless asked.
     """
-    base = Settings(
+    return Settings(
         home=home,
         backend_url=shop.url,
         token=Secret(shop.tokens[agent]),
@@ -103,13 +105,14 @@ def demo_settings(
         sync_interval_s=sync_interval_s,
         ui_language=language,
         agent_language=language,
+        shop_name=SHOP_NAME,
+        shop_return_address=RETURN_ADDRESS,
     )
-    return replace(base, shop_name=SHOP_NAME, shop_return_address=RETURN_ADDRESS)
 
 
-def demo_app(settings: Settings) -> ConsoleApp:
+def demo_app(shop: DemoShop, settings: Settings) -> ConsoleApp:
     """The console as ``cs-console demo`` runs it (the demo's sub-title included)."""
-    return ConsoleApp(settings, demo=True)
+    return make_app(shop.server.session(settings), demo=True)
 
 
 # --- what the server holds ----------------------------------------------------------

@@ -164,7 +164,7 @@ async def walk(
         settings = demo_settings(directory / "client", shop, language=language)
         simulator = Simulator(shop.state, every=0) if simulate else None
         walker = Walker(
-            lambda: demo_app(settings),
+            lambda: demo_app(shop, settings),
             size=size,
             between_keys=simulator.step if simulator is not None else None,
         )

@@ -159,7 +159,7 @@ def on_workspace(app: ConsoleApp) -> bool:
 async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
     tag = uuid.uuid4().hex[:8]
     settings = demo_settings(tmp_path / "client", shop, agent=AGENT, undo_seconds=UNDO_S)
-    app = demo_app(settings)
+    app = demo_app(shop, settings)
     watcher = SyncWatcher()
     with expectations() as expect:
         async with app.run_test(size=SIZE, message_hook=watcher) as pilot:
@@ -415,7 +415,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
         counts = server_counts(shop.state)
 
         # --- the next start on the same home sends nothing again ---------------------------
-        again = demo_app(settings)
+        again = demo_app(shop, settings)
         watcher = SyncWatcher()
         async with again.run_test(size=SIZE, message_hook=watcher) as pilot:
             await wait_loaded(pilot)
@@ -441,7 +441,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
             await pilot.press("ctrl+q")
 
         # --- the supervisor starts: Lan's note, then the case over the limit -------------
-        sofia = demo_app(demo_settings(tmp_path / "sofia", shop, agent="Sofia"))
+        sofia = demo_app(shop, demo_settings(tmp_path / "sofia", shop, agent="Sofia"))
         async with sofia.run_test(size=SIZE) as pilot:
             await wait_loaded(pilot)
             await wait_until(
