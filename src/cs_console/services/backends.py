@@ -15,14 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from cs_console.backends.base import Backend
 from cs_console.secret import Secret
 from cs_console.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    # Only for annotations: the protocol models (pydantic) are not needed before the
+    # first frame.
+    from cs_console.backends.base import Backend
+
 #: Builds a backend from the settings; raises SettingsError (or ValueError, reported as
 #: one) when the settings do not say enough.
-BackendFactory = Callable[[Settings], Backend]
+BackendFactory = Callable[[Settings], "Backend"]
 
 
 def _reference(settings: Settings) -> Backend:
