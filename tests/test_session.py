@@ -119,7 +119,8 @@ def test_a_session_without_a_backend_says_so_and_stops(tmp_path: Path) -> None:
     session.run_sync()  # returns at once: nothing to sync with
     session.close()
     state = [e for e in events if isinstance(e, SyncStateChanged)]
-    assert state and "no backend configured" in (state[0].status.last_error or "")
+    assert state
+    assert "no backend configured" in (state[0].status.last_error or "")
 
 
 def test_a_store_that_cannot_open_is_an_event_not_an_exception(tmp_path: Path) -> None:
@@ -137,7 +138,9 @@ def test_the_registry_names_what_it_knows(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path, backend_url="http://127.0.0.1:1", token=Secret("t"), backend_kind="x"
     )
-    with pytest.raises(SettingsError, match="backend.kind 'x' is not one of: chatwoot, reference"):
+    with pytest.raises(
+        SettingsError, match=r"backend\.kind 'x' is not one of: chatwoot, reference"
+    ):
         DEFAULT_BACKENDS.backend_for(settings)
 
 

@@ -116,8 +116,7 @@ async def test_send_and_draft_survive_a_store_that_refuses_writes(
         await wait_until(
             pilot, lambda: live_server.state.messages_with_body(before) == 1, what="first reply"
         )
-        if app.sync_loop is not None:
-            app.sync_loop.stop()  # sync writes too: keep the test about the agent's writes
+        app.session.stop_sync()  # sync writes too: keep the test about the agent's writes
         await app.workers.wait_for_complete([w for w in app.workers if w.group == "sync"])
         fill_store(ctx.db)
 
@@ -170,8 +169,7 @@ async def test_switching_to_a_note_on_a_full_disk_keeps_the_text(
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await wait_loaded(pilot)
         ctx = context(app)
-        if app.sync_loop is not None:
-            app.sync_loop.stop()
+        app.session.stop_sync()
         await app.workers.wait_for_complete([w for w in app.workers if w.group == "sync"])
         await pilot.press("enter")
         fill_store(ctx.db)

@@ -1,8 +1,10 @@
 """Chatwoot as a conversation source (its Application API, ``api_access_token``).
 
 Chatwoot holds the chats; orders come from another backend (see
-:mod:`cs_console.backends.split`). What maps to what, and the envelopes, are in
-:mod:`cs_console.backends.chatwoot_mapping`. The house rules of
+:mod:`cs_console.backends.split`). The envelopes and the reading of an answer are in
+:mod:`cs_console.backends.chatwoot_wire`, what maps to what in
+:mod:`cs_console.backends.chatwoot_mapping`, the cursor in
+:mod:`cs_console.backends.chatwoot_cursor`. The house rules of
 :mod:`cs_console.backends.reference` hold here too: explicit timeouts and an overall
 deadline per request, no redirects, a cap on the answer's size, and every failure
 mapped to :class:`Unavailable`, :class:`BadResponse`, :class:`AuthFailed` or
@@ -30,7 +32,6 @@ taken for a retry. ``echo_id`` is still sent: it is what Chatwoot's own clients 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -40,21 +41,11 @@ import httpx
 
 from cs_console import protocol as p
 from cs_console.backends import chatwoot_mapping as cw
-from cs_console.backends.base import (
-    AuthFailed,
-    BadResponse,
-    Capabilities,
-    Refused,
-    Unavailable,
-)
-from cs_console.backends.http import (
-    REQUEST_DEADLINE_S,
-    capped_request,
-    check_url,
-    parse_retry_after,
-)
+from cs_console.backends import chatwoot_wire as wire
+from cs_console.backends.base import BadResponse, Capabilities, Refused
+from cs_console.backends.chatwoot_cursor import decode_cursor, encode_cursor
+from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request, check_url
 from cs_console.domain import ConversationStatus, Group, MessageKind
-from cs_console.sanitize import sanitize_line
 from cs_console.secret import Secret
 from cs_console.timeutil import utcnow
 
@@ -150,27 +141,27 @@ class ChatwootBackend:
 
     def me(self) -> p.Me:
         """The token's owner; administrators are supervisors here."""
-        profile = cw.bare_object(self._get("/profile"), "the profile")
-        self._me_id = cw.integer(profile.get("id"), "profile id")
+        profile = wire.bare_object(self._get("/profile"), "the profile")
+        self._me_id = wire.integer(profile.get("id"), "profile id")
         agent = cw.profile_agent(profile, self.account_id)
         return p.Me(server_id=self.server_id, agent=agent, protocol=p.PROTOCOL_VERSION)
 
     def pull(self, cursor: str, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
         """One page of conversations (Chatwoot's 25, whatever ``limit`` says) with all
         their messages since the last sweep; ``has_more`` until the sweep is done."""
-        watermark, next_watermark, page = cw.decode_cursor(cursor)
+        watermark, next_watermark, page = decode_cursor(cursor)
         body = self._get(
             self._account("/conversations"),
             params={"status": "all", "assignee_type": "all", "page": page},
         )
-        listed = cw.conversation_list(body)
+        listed = wire.conversation_list(body)
         agents: list[p.AgentRecord] = []
         replies: list[p.ReplyRecord] = []
         if page == 1:
             agents = self._agent_records()
             replies = self._canned_changes()
             activity = [
-                cw.integer(raw.get("last_activity_at"), "last_activity_at") for raw in listed
+                wire.integer(raw.get("last_activity_at"), "last_activity_at") for raw in listed
             ]
             next_watermark = max([watermark, *activity])
         conversations: list[p.ConversationRecord] = []
@@ -178,7 +169,7 @@ class ChatwootBackend:
         messages: list[p.MessageRecord] = []
         oldest_on_page: int | None = None
         for raw in listed:
-            last_activity = cw.integer(raw.get("last_activity_at"), "last_activity_at")
+            last_activity = wire.integer(raw.get("last_activity_at"), "last_activity_at")
             oldest_on_page = min(last_activity, oldest_on_page or last_activity)
             if self.inbox_ids is not None and raw.get("inbox_id") not in self.inbox_ids:
                 continue
@@ -186,18 +177,18 @@ class ChatwootBackend:
             conversations.append(conversation)
             customers[customer.id] = customer
             if last_activity >= watermark:
-                number = cw.integer(raw.get("id"), "conversation id")
+                number = wire.integer(raw.get("id"), "conversation id")
                 messages.extend(self._messages_since(number, conversation.id, watermark))
         # Newest activity first: a page reaching below the watermark ends the sweep.
         done = (
-            len(listed) < cw.CONVERSATION_PAGE
+            len(listed) < wire.CONVERSATION_PAGE
             or oldest_on_page is None
             or oldest_on_page < watermark
         )
         if done:
-            cursor_out = cw.encode_cursor(next_watermark, next_watermark, 1)
+            cursor_out = encode_cursor(next_watermark, next_watermark, 1)
         else:
-            cursor_out = cw.encode_cursor(watermark, next_watermark, page + 1)
+            cursor_out = encode_cursor(watermark, next_watermark, page + 1)
         return p.ChangePage(
             server_id=self.server_id,
             cursor=cursor_out,
@@ -214,7 +205,7 @@ class ChatwootBackend:
         if self._canned_at is not None and now - self._canned_at < CANNED_EVERY_S:
             return []
         self._canned_at = now
-        raw = cw.bare_list(self._get(self._account("/canned_responses")), "canned responses")
+        raw = wire.bare_list(self._get(self._account("/canned_responses")), "canned responses")
         stamp = utcnow()
         found: dict[str, p.ReplyRecord] = {}
         for item in raw:
@@ -239,15 +230,15 @@ class ChatwootBackend:
         before: int | None = None
         for _ in range(MAX_MESSAGE_REQUESTS):
             params = {"before": before} if before is not None else None
-            batch = cw.message_list(self._get(path, params=params))
+            batch = wire.message_list(self._get(path, params=params))
             if not batch:
                 break
-            ids = [cw.integer(raw.get("id"), "message id") for raw in batch]
+            ids = [wire.integer(raw.get("id"), "message id") for raw in batch]
             for message_number, raw in zip(ids, batch, strict=True):
                 collected[message_number] = raw
             oldest = min(ids)
-            oldest_time = min(cw.integer(raw.get("created_at"), "created_at") for raw in batch)
-            if oldest_time < watermark or len(batch) < cw.MESSAGE_PAGE or oldest == before:
+            oldest_time = min(wire.integer(raw.get("created_at"), "created_at") for raw in batch)
+            if oldest_time < watermark or len(batch) < wire.MESSAGE_PAGE or oldest == before:
                 break
             before = oldest
         else:
@@ -255,19 +246,19 @@ class ChatwootBackend:
         records = []
         for message_number in sorted(collected):
             raw = collected[message_number]
-            if cw.integer(raw.get("created_at"), "created_at") < watermark:
+            if wire.integer(raw.get("created_at"), "created_at") < watermark:
                 continue
             records.append(cw.message_record(raw, our_id))
         return records
 
     def _agent_records(self) -> list[p.AgentRecord]:
-        raw = cw.bare_list(self._get(self._account("/agents")), "the agent list")
+        raw = wire.bare_list(self._get(self._account("/agents")), "the agent list")
         records = []
         self._agents = {}
         for item in raw:
             record = cw.agent_record(item)
             records.append(record)
-            self._agents[record.name] = cw.integer(item.get("id"), "agent id")
+            self._agents[record.name] = wire.integer(item.get("id"), "agent id")
         return records
 
     # --- writing ------------------------------------------------------------------
@@ -305,11 +296,11 @@ class ChatwootBackend:
             "content_type": "text",
             "echo_id": key,
         }
-        created = cw.bare_object(
+        created = wire.bare_object(
             self._call("POST", self._account(f"/conversations/{number}/messages"), json=body),
             "the new message",
         )
-        return self._sent(key, op, cw.integer(created.get("id"), "message id"), resent=True)
+        return self._sent(key, op, wire.integer(created.get("id"), "message id"), resent=True)
 
     def _sent(self, key: str, op: p.SendMessage, number: int, *, resent: bool) -> p.OperationResult:
         self._claimed[number] = key
@@ -324,8 +315,8 @@ class ChatwootBackend:
         if self._me_id is None:
             self.me()
         path = self._account(f"/conversations/{number}/messages")
-        for raw in reversed(cw.message_list(self._get(path))):
-            message_number = cw.integer(raw.get("id"), "message id")
+        for raw in reversed(wire.message_list(self._get(path))):
+            message_number = wire.integer(raw.get("id"), "message id")
             sender = raw.get("sender")
             created = raw.get("created_at")
             if (
@@ -370,7 +361,7 @@ class ChatwootBackend:
         answer = self._call(
             "POST", self._account(f"/conversations/{number}/toggle_status"), json=body
         )
-        status = cw.toggled_status(answer)
+        status = wire.toggled_status(answer)
         if status != op.status.value:
             raise Refused(
                 f"Chatwoot left conversation {number} {status}, not {op.status.value}", status=409
@@ -391,9 +382,9 @@ class ChatwootBackend:
         return self._agents[name]
 
     def _team_for(self, group: Group) -> int:
-        raw = cw.bare_list(self._get(self._account("/teams")), "the team list")
+        raw = wire.bare_list(self._get(self._account("/teams")), "the team list")
         self._teams = {
-            str(team.get("name")): cw.integer(team.get("id"), "team id")
+            str(team.get("name")): wire.integer(team.get("id"), "team id")
             for team in raw
             if isinstance(team.get("name"), str)
         }
@@ -411,84 +402,12 @@ class ChatwootBackend:
         return self._call("GET", path, params=params)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        status, headers, body = self._request(method, path, **kwargs)
-        is_html = _looks_like_html(headers, body)
-        if 200 <= status < 300:
-            if is_html:
-                raise BadResponse(
-                    "Chatwoot answered with a web page, not data: check that the URL is "
-                    "the Chatwoot server itself (no login proxy in front of it)"
-                )
-            if not body.strip():
-                return None
-            try:
-                return json.loads(body)
-            except ValueError:
-                raise BadResponse(
-                    "Chatwoot's answer was cut short or is not JSON; nothing was stored"
-                ) from None
-        detail = "" if is_html else _error_text(body)
-        suffix = f": {detail}" if detail else ""
-        if status == 401:
-            raise AuthFailed(
-                f"Chatwoot refused the access token{suffix}. Copy a fresh one from "
-                "Chatwoot (Profile settings, Access Token) into the configuration"
-            )
-        if status == 404 and is_html:
-            raise BadResponse(
-                "Chatwoot has no such address (a 404 page): check the URL and the account id"
-            )
-        if status == 404:
-            raise Refused(
-                f"Chatwoot no longer has this (404{suffix}); it may have been deleted",
-                status=404,
-            )
-        if status in (403, 409, 413, 422):
-            raise Refused(f"Chatwoot refused this ({status}{suffix})", status=status)
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        if status == 429:
-            raise Unavailable("Chatwoot asks us to slow down (429)", retry_after=retry_after)
-        if 300 <= status < 400:
-            raise BadResponse(f"Chatwoot redirected us ({status}); check the URL")
-        if 400 <= status < 500:
-            raise Refused(f"Chatwoot refused this ({status}{suffix})", status=status)
-        raise Unavailable(f"Chatwoot had a problem ({status}{suffix})", retry_after=retry_after)
+        return wire.read_answer(*self._request(method, path, **kwargs))
 
     def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, httpx.Headers, bytes]:
         return capped_request(
             self._client, method, path, **kwargs, who="Chatwoot", deadline=self._deadline
         )
-
-
-def _looks_like_html(headers: httpx.Headers, body: bytes) -> bool:
-    if "html" in headers.get("content-type", "").lower():
-        return True
-    return body.lstrip()[:1] == b"<"
-
-
-def _error_text(body: bytes) -> str:
-    """Chatwoot's error text: ``{"error": ...}``, ``{"message": ...}`` or ``{"errors": [...]}``."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    for key in ("error", "message", "description"):
-        if isinstance(data.get(key), str):
-            return _short(data[key])
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        if isinstance(first, dict):
-            first = first.get("message", "")
-        if isinstance(first, str):
-            return _short(first)
-    return ""
-
-
-def _short(text: str) -> str:
-    return sanitize_line(" ".join(text.split())[:200])
 
 
 def _same_reply(old: p.ReplyRecord | None, new: p.ReplyRecord) -> bool:

@@ -2,21 +2,9 @@
 
 Pure functions, no I/O: :mod:`cs_console.backends.chatwoot` does the talking. Every
 record leaves through the strict protocol models, so names and message text are
-sanitised here, and anything that does not fit raises :class:`BadResponse`.
-
-Envelopes (checked against ``tests/fixtures/chatwoot/application_swagger.json``; the
-spec is hand-maintained and lags the server, so where they differ the server wins):
-
-* ``GET conversations``: ``{"data": {"meta": {...counts}, "payload": [...]}}`` (spec
-  ``conversation_list``); 25 a page, newest ``last_activity_at`` first.
-* ``GET conversations/{id}/messages``: ``{"meta": {...}, "payload": [...]}``, the latest
-  20 in ascending order, ``before=<id>`` for the 20 before (the spec lists no query
-  parameters here).
-* ``GET profile``, ``POST messages``, ``POST assignments``: a bare object (``null``
-  from ``assignments`` when unassigning).
-* ``GET agents``, ``GET teams``, ``GET canned_responses``: a bare array.
-* ``POST toggle_status``: ``{"meta": {}, "payload": {"success", "current_status",
-  "conversation_id"}}``.
+sanitised here, and anything that does not fit raises :class:`BadResponse`. The
+envelopes and the readers of single values are in :mod:`chatwoot_wire`, the cursor in
+:mod:`chatwoot_cursor`.
 
 Known differences from the spec that this module accepts: conversation ``status`` may
 be ``snoozed`` (spec: open/resolved/pending); ``snoozed_until`` arrives as ISO text
@@ -27,21 +15,64 @@ be ``snoozed`` (spec: open/resolved/pending); ``snoozed_until`` arrives as ISO t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from cs_console import protocol as p
 from cs_console.backends.base import BadResponse
+from cs_console.backends.chatwoot_cursor import decode_cursor, encode_cursor
+from cs_console.backends.chatwoot_wire import (
+    CONVERSATION_PAGE,
+    MESSAGE_PAGE,
+    bare_list,
+    bare_object,
+    conversation_list,
+    epoch,
+    integer,
+    message_list,
+    required_epoch,
+    toggled_status,
+)
 from cs_console.domain import ConversationStatus, Group, MessageKind, Role
 
-#: Conversations come 25 to a page, messages 20: the server's sizes, not ours.
-CONVERSATION_PAGE = 25
-MESSAGE_PAGE = 20
+# The envelopes, the value readers and the cursor live beside this module; importers
+# of this one keep finding them here.
+__all__ = [
+    "AFTER_SALE_WORDS",
+    "CANNED_VARIABLES",
+    "CONVERSATION_PAGE",
+    "MESSAGE_PAGE",
+    "CannedResponse",
+    "agent_record",
+    "bare_list",
+    "bare_object",
+    "canned_reply",
+    "canned_response",
+    "channel_name",
+    "chatwoot_conversation",
+    "contact_id",
+    "conversation_id",
+    "conversation_list",
+    "conversation_record",
+    "customer_record",
+    "decode_cursor",
+    "encode_cursor",
+    "epoch",
+    "group_for_team",
+    "integer",
+    "message_id",
+    "message_kind",
+    "message_list",
+    "message_record",
+    "profile_agent",
+    "required_epoch",
+    "role_of",
+    "toggled_status",
+]
 
 #: Words in a team's name that mean the after-sale desk when ``team_groups`` does not
 #: name the team; any other team, and no team, is the pre-sale desk.
@@ -90,135 +121,7 @@ def chatwoot_conversation(our_id: str) -> int | None:
     return int(number)
 
 
-# --- the cursor -----------------------------------------------------------------------
-
-
-def encode_cursor(watermark: int, next_watermark: int, page: int) -> str:
-    """The pull position as compact JSON: the sweep's watermark, the next one, the page.
-
-    A sweep walks the conversation list (newest activity first) from page 1 until a
-    page holds nothing at or after ``watermark``; ``next_watermark`` is the newest
-    activity seen on page 1 when the sweep began, so whatever moves while we walk is
-    caught by the next sweep.
-    """
-    return json.dumps({"w": watermark, "n": next_watermark, "p": page}, separators=(",", ":"))
-
-
-def decode_cursor(cursor: str) -> tuple[int, int, int]:
-    """(watermark, next watermark, page) of ``cursor``; the start for "" or a stranger."""
-    if not cursor:
-        return 0, 0, 1
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        return 0, 0, 1
-    if not isinstance(data, dict):
-        return 0, 0, 1
-    values: list[int] = []
-    for key in ("w", "n", "p"):
-        value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return 0, 0, 1
-        values.append(value)
-    watermark, next_watermark, page = values
-    return watermark, next_watermark, max(page, 1)
-
-
-# --- envelopes ------------------------------------------------------------------------
-
-
-def conversation_list(body: Any) -> list[dict[str, Any]]:
-    """The conversations of a ``GET conversations`` answer (``data.payload``)."""
-    data = body.get("data") if isinstance(body, dict) else None
-    payload = data.get("payload") if isinstance(data, dict) else None
-    return _objects(payload, "the conversation list (data.payload)")
-
-
-def message_list(body: Any) -> list[dict[str, Any]]:
-    """The messages of a ``GET messages`` answer (``payload``)."""
-    payload = body.get("payload") if isinstance(body, dict) else None
-    return _objects(payload, "the message list (payload)")
-
-
-def bare_list(body: Any, what: str) -> list[dict[str, Any]]:
-    """An answer that is a bare array of objects (agents, teams, canned responses)."""
-    return _objects(body, what)
-
-
-def bare_object(body: Any, what: str) -> dict[str, Any]:
-    """An answer that is a bare object (profile, a created message)."""
-    if not isinstance(body, dict):
-        raise BadResponse(f"Chatwoot sent {_kind(body)} for {what}, not an object")
-    return body
-
-
-def toggled_status(body: Any) -> str:
-    """``payload.current_status`` of a ``toggle_status`` answer."""
-    payload = body.get("payload") if isinstance(body, dict) else None
-    status = payload.get("current_status") if isinstance(payload, dict) else None
-    if not isinstance(status, str):
-        raise BadResponse("Chatwoot's toggle_status answer has no payload.current_status")
-    return status
-
-
-def _objects(value: Any, what: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise BadResponse(f"Chatwoot sent {_kind(value)} for {what}, not a list")
-    for item in value:
-        if not isinstance(item, dict):
-            raise BadResponse(f"Chatwoot sent {_kind(item)} inside {what}, not an object")
-    return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(
-        type(value), "a number"
-    )
-
-
 # --- fields ---------------------------------------------------------------------------
-
-
-def epoch(value: Any, field: str, *, zero_is_none: bool = False) -> datetime | None:
-    """A Chatwoot time (Unix seconds, or ISO text where the server sends that); None
-    for null, and for 0 when ``zero_is_none`` (Ruby's ``nil.to_i``)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise BadResponse(f"Chatwoot sent true/false for {field}, not a time")
-    if isinstance(value, int | float):
-        if zero_is_none and value == 0:
-            return None
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise BadResponse(f"Chatwoot sent an impossible time for {field}") from None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadResponse(f"Chatwoot sent {value[:40]!r} for {field}, not a time") from None
-        if parsed.tzinfo is None:
-            raise BadResponse(f"Chatwoot sent a time without a zone for {field}")
-        return parsed.astimezone(UTC)
-    raise BadResponse(f"Chatwoot sent {_kind(value)} for {field}, not a time")
-
-
-def required_epoch(value: Any, field: str) -> datetime:
-    """Like :func:`epoch`, for a time that must be there."""
-    when = epoch(value, field)
-    if when is None:
-        raise BadResponse(f"Chatwoot left {field} empty")
-    return when
-
-
-def integer(value: Any, field: str) -> int:
-    """A Chatwoot id or count."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadResponse(f"Chatwoot sent {_kind(value)} for {field}, not a whole number")
-    return value
 
 
 def _text(value: Any, limit: int) -> str:

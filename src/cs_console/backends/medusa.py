@@ -3,7 +3,10 @@
 Medusa holds orders, customers, fulfilments with tracking, returns, claims, exchanges
 and refunds; it holds no conversations. This adapter pulls orders (with their customer,
 timeline and remarks) incrementally and writes order remarks into the order's
-``metadata`` (Medusa has no notes endpoint). Mapping lives in :mod:`medusa_mapping`.
+``metadata`` (Medusa has no notes endpoint). What Medusa sends is read in
+:mod:`medusa_wire` and turned into the protocol's records in :mod:`medusa_mapping`
+(returns, claims and exchanges in :mod:`medusa_returns`, remarks in
+:mod:`medusa_remarks`); the cursor is in :mod:`medusa_cursor`.
 
 Auth: a secret API key, sent as HTTP Basic with the key as user name and no password
 (Medusa answers 401 to the same key as a Bearer token).
@@ -29,10 +32,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,70 +41,45 @@ import httpx
 
 from cs_console import protocol as p
 from cs_console.backends import medusa_mapping as mm
-from cs_console.backends.base import (
-    AuthFailed,
-    BadResponse,
-    Capabilities,
-    Refused,
-    Unavailable,
+from cs_console.backends import medusa_remarks as mr
+from cs_console.backends import medusa_wire as mw
+from cs_console.backends.base import BadResponse, Capabilities, Refused, Unavailable
+from cs_console.backends.http import REQUEST_DEADLINE_S, capped_request, check_url
+from cs_console.backends.medusa_cursor import (
+    EPOCH,
+    MAX_SEEN,
+    Mark,
+    decode_cursor,
+    encode_cursor,
+    row_time,
 )
-from cs_console.backends.http import (
-    REQUEST_DEADLINE_S,
-    capped_request,
-    check_url,
-    parse_retry_after,
-)
+from cs_console.backends.medusa_wire import ORDER_FIELDS, PAYMENT_FIELDS
 from cs_console.domain import Role
 from cs_console.sanitize import sanitize_line
 from cs_console.secret import Secret
 from cs_console.timeutil import utcnow
 
+# The cursor and the field lists live beside the adapter; importers of this module
+# keep finding them here.
+__all__ = [
+    "CANCELLATION_KEY",
+    "CAPABILITIES",
+    "EPOCH",
+    "MAX_ORDERS_PER_PAGE",
+    "MAX_SEEN",
+    "ORDER_FIELDS",
+    "PAYMENT_FIELDS",
+    "REMARK_ATTEMPTS",
+    "MedusaBackend",
+    "decode_cursor",
+    "encode_cursor",
+]
+
 #: Orders per request; each carries its items, fulfilments, returns and payments.
 MAX_ORDERS_PER_PAGE = 100
-#: Fingerprints of rows at the cursor's time kept in the cursor (12 hex chars each).
-MAX_SEEN = 48
 #: Read-modify-write attempts for a remark before giving up until the next cycle.
 REMARK_ATTEMPTS = 3
 CANCELLATION_KEY = "cs_console_cancellation"
-EPOCH = "1970-01-01T00:00:00.000Z"
-
-ORDER_FIELDS = ",".join(
-    [
-        "id",
-        "display_id",
-        "status",
-        "email",
-        "currency_code",
-        "total",
-        "original_total",
-        "created_at",
-        "updated_at",
-        "canceled_at",
-        "metadata",
-        "customer_id",
-        "payment_status",
-        "fulfillment_status",
-        "customer.id",
-        "customer.email",
-        "customer.first_name",
-        "customer.last_name",
-        "customer.phone",
-        "customer.updated_at",
-        # Item fields one by one leave out ``quantity`` (Medusa computes it): take all.
-        "*items",
-        "*shipping_address",
-        "*fulfillments",
-        "*fulfillments.labels",
-        "fulfillments.shipping_option.name",
-        "*returns",
-        "*returns.items",
-        "*payment_collections",
-        "*payment_collections.payments",
-        "*payment_collections.payments.captures",
-        "*payment_collections.payments.refunds",
-    ]
-)
-PAYMENT_FIELDS = "id,updated_at,payment_collection.order.id"
 
 CAPABILITIES = Capabilities(
     conversations=False,
@@ -120,74 +96,6 @@ CAPABILITIES = Capabilities(
         ("cases", "Medusa cannot keep the after-sales register"),
     ),
 )
-
-
-@dataclass(slots=True)
-class _Mark:
-    """How far one stream (orders or payments) has been read."""
-
-    at: str = ""  # Medusa's own ISO text of the newest updated_at delivered
-    seen: list[str] = field(default_factory=list)  # fingerprints of rows at exactly ``at``
-    #: Set while reading one crowded millisecond (``at``) in id order: rows read so far.
-    tie: int | None = None
-
-    def advance(self, rows: list[Mapping[str, Any]]) -> None:
-        """Move past ``rows`` (sorted by updated_at, as Medusa returned them)."""
-        if not rows:
-            return
-        newest = mm.text(max(rows, key=_time).get("updated_at"), "updated_at")
-        newest_time = mm.when(newest, "updated_at")
-        same = [_fingerprint(row) for row in rows if _time(row) == newest_time]
-        if self.at and mm.when(self.at, "cursor") == newest_time:
-            same = [*self.seen, *(f for f in same if f not in self.seen)]
-        self.at = newest
-        # Oldest fingerprints go first: forgetting one only means pulling that row again.
-        self.seen = same[-MAX_SEEN:]
-
-    def fresh(self, rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """``rows`` without those already delivered at the cursor's time."""
-        if not self.at:
-            return rows
-        at = mm.when(self.at, "cursor")
-        return [r for r in rows if not (_time(r) == at and _fingerprint(r) in self.seen)]
-
-
-def _time(row: Mapping[str, Any]) -> datetime:
-    return mm.when(row.get("updated_at"), "updated_at")
-
-
-def _fingerprint(row: Mapping[str, Any]) -> str:
-    return hashlib.sha256(str(row.get("id")).encode()).hexdigest()[:12]
-
-
-def encode_cursor(orders: _Mark, payments: _Mark) -> str:
-    """Both marks as compact JSON (printable ASCII, well under 1000 chars)."""
-
-    def state(mark: _Mark) -> list[Any]:
-        return [mark.at, mark.seen] if mark.tie is None else [mark.at, mark.seen, mark.tie]
-
-    return json.dumps({"v": 1, "o": state(orders), "p": state(payments)}, separators=(",", ":"))
-
-
-def decode_cursor(cursor: str) -> tuple[_Mark, _Mark]:
-    """The marks in ``cursor``; a fresh start for "" (BadResponse for anything else)."""
-    if not cursor:
-        return _Mark(), _Mark()
-    try:
-        data = json.loads(cursor)
-        marks = []
-        for name in ("o", "p"):
-            at, seen, *tie = data[name]
-            if not isinstance(at, str) or not all(isinstance(s, str) for s in seen):
-                raise TypeError(name)
-            if tie and (not isinstance(tie[0], int) or tie[0] < 0 or not at):
-                raise TypeError(name)
-            if at:
-                mm.when(at, "cursor")
-            marks.append(_Mark(at, list(seen), tie[0] if tie else None))
-    except (ValueError, TypeError, KeyError, mm.MappingError):
-        raise BadResponse("the stored Medusa cursor is not one of ours") from None
-    return marks[0], marks[1]
 
 
 class MedusaBackend:
@@ -232,7 +140,7 @@ class MedusaBackend:
         """The user the key acts for when Medusa says so; else the store's API key."""
         try:
             name = self._actor_name()
-        except mm.MappingError as exc:
+        except mw.MappingError as exc:
             raise BadResponse(f"Medusa sent data we cannot accept ({exc})") from None
         self._agent_name = self._agent_name or name
         return p.Me(
@@ -246,14 +154,14 @@ class MedusaBackend:
             body = self._get("/admin/users/me", fields="id,email,first_name,last_name")
         except Refused:
             # A secret key's actor is the key itself, not a user: Medusa answers 404.
-            stores = mm.objects(
+            stores = mw.objects(
                 self._get("/admin/stores", fields="id,name").get("stores"), "stores"
             )
-            store = mm.text(stores[0].get("name"), "store.name") if stores else "Medusa"
+            store = mw.text(stores[0].get("name"), "store.name") if stores else "Medusa"
             return f"{store} (API key)"
-        user = mm.obj(body.get("user"), "user")
-        full = " ".join(mm.text(user.get(k), k).strip() for k in ("first_name", "last_name"))
-        return full.strip() or mm.text(user.get("email"), "email")
+        user = mw.obj(body.get("user"), "user")
+        full = " ".join(mw.text(user.get(k), k).strip() for k in ("first_name", "last_name"))
+        return full.strip() or mw.text(user.get("email"), "email")
 
     def pull(self, cursor: str, limit: int = p.DEFAULT_PAGE) -> p.ChangePage:
         """Orders (and their customers, timelines, remarks) changed since ``cursor``."""
@@ -274,16 +182,16 @@ class MedusaBackend:
                 "/admin/orders", "orders", ORDER_FIELDS, orders_mark, page_size
             )
             more = more_orders or more_payments
-            orders = {mm.text(o.get("id"), "order.id"): o for o in fresh_orders}
+            orders = {mw.text(o.get("id"), "order.id"): o for o in fresh_orders}
             wanted = sorted(
-                {oid for pay in payments if (oid := _order_of_payment(pay)) and oid not in orders}
+                {oid for pay in payments if (oid := mw.order_of_payment(pay)) and oid not in orders}
             )
             for chunk in _chunks(wanted, MAX_ORDERS_PER_PAGE):
                 body = self._get("/admin/orders", fields=ORDER_FIELDS, id=chunk, limit=len(chunk))
-                for order in mm.objects(body.get("orders"), "orders"):
-                    orders[mm.text(order.get("id"), "order.id")] = order
+                for order in mw.objects(body.get("orders"), "orders"):
+                    orders[mw.text(order.get("id"), "order.id")] = order
             page = self._page(list(orders.values()))
-        except mm.MappingError as exc:
+        except mw.MappingError as exc:
             raise BadResponse(f"Medusa sent data we cannot accept ({exc})") from None
         return page.model_copy(
             update={"cursor": encode_cursor(orders_mark, payments_mark), "has_more": more}
@@ -322,15 +230,15 @@ class MedusaBackend:
             "*payment_collections.payments.captures,*payment_collections.payments.refunds"
         )
         try:
-            order = mm.obj(self._get(f"/admin/orders/{mid}", fields=fields).get("order"), "order")
-            currency = mm.text(order.get("currency_code"), "currency_code").upper()
+            order = mw.obj(self._get(f"/admin/orders/{mid}", fields=fields).get("order"), "order")
+            currency = mw.text(order.get("currency_code"), "currency_code").upper()
             tag = f"[cs-console {key}]"
             payable: str | None = None
-            for collection in mm.objects(order.get("payment_collections"), "payment_collections"):
-                for pay in mm.objects(collection.get("payments"), "payments"):
-                    refunds = mm.objects(pay.get("refunds"), "refunds")
+            for collection in mw.objects(order.get("payment_collections"), "payment_collections"):
+                for pay in mw.objects(collection.get("payments"), "payments"):
+                    refunds = mw.objects(pay.get("refunds"), "refunds")
                     for refund in refunds:
-                        if tag in mm.text(refund.get("note"), "refund.note"):
+                        if tag in mw.text(refund.get("note"), "refund.note"):
                             return p.OperationResult(
                                 key=key,
                                 applied=True,
@@ -338,21 +246,21 @@ class MedusaBackend:
                             )
                     captured = sum(
                         (
-                            mm.decimal(c.get("amount"), "capture.amount")
-                            for c in mm.objects(pay.get("captures"), "captures")
+                            mw.decimal(c.get("amount"), "capture.amount")
+                            for c in mw.objects(pay.get("captures"), "captures")
                         ),
                         start=Decimal(0),
                     )
                     refunded = sum(
-                        (mm.decimal(r.get("amount"), "refund.amount") for r in refunds),
+                        (mw.decimal(r.get("amount"), "refund.amount") for r in refunds),
                         start=Decimal(0),
                     )
                     if (
                         payable is None
-                        and mm.to_minor(captured - refunded, currency) >= amount_minor
+                        and mw.to_minor(captured - refunded, currency) >= amount_minor
                     ):
-                        payable = mm.text(pay.get("id"), "payment.id")
-        except mm.MappingError as exc:
+                        payable = mw.text(pay.get("id"), "payment.id")
+        except mw.MappingError as exc:
             raise BadResponse(f"Medusa sent data we cannot accept ({exc})") from None
         if payable is None:
             raise Refused(
@@ -362,7 +270,7 @@ class MedusaBackend:
         body = self._send(
             "POST",
             f"/admin/payments/{payable}/refund",
-            json={"amount": float(mm.to_major(amount_minor, currency)), "note": note},
+            json={"amount": float(mw.to_major(amount_minor, currency)), "note": note},
         )
         if not isinstance(body.get("payment"), Mapping):
             raise BadResponse("Medusa's answer to the refund has no payment in it")
@@ -389,7 +297,7 @@ class MedusaBackend:
     # --- helpers ------------------------------------------------------------------------
 
     def _read(
-        self, path: str, name: str, fields: str, mark: _Mark, page_size: int
+        self, path: str, name: str, fields: str, mark: Mark, page_size: int
     ) -> tuple[list[Mapping[str, Any]], bool]:
         """Rows changed since ``mark`` (which moves past them), and whether more remain."""
         if mark.tie is not None:
@@ -401,22 +309,22 @@ class MedusaBackend:
         rows = self._rows(path, name, params)
         fresh = mark.fresh(rows)
         full = len(rows) >= limit
-        times = {_time(row) for row in rows}
+        times = {row_time(row) for row in rows}
         if full and len(times) == 1 and len(rows) > MAX_SEEN:
             # More rows share one millisecond than the cursor can remember: read that
             # millisecond alone, in id order, by offset (re-reading some is harmless).
-            crowded = mm.text(rows[0].get("updated_at"), "updated_at")
+            crowded = mw.text(rows[0].get("updated_at"), "updated_at")
             mark.at, mark.seen, mark.tie = crowded, [], 0
             return fresh, True
         mark.advance(rows)
         return fresh, full
 
     def _read_crowded(
-        self, path: str, name: str, fields: str, mark: _Mark, page_size: int
+        self, path: str, name: str, fields: str, mark: Mark, page_size: int
     ) -> tuple[list[Mapping[str, Any]], bool]:
         assert mark.tie is not None
-        start = mm.when(mark.at, "cursor")
-        after = _iso(start + timedelta(milliseconds=1))
+        start = mw.when(mark.at, "cursor")
+        after = mw.iso(start + timedelta(milliseconds=1))
         params: dict[str, Any] = {
             "fields": fields,
             "order": "id",
@@ -434,47 +342,23 @@ class MedusaBackend:
         return rows, True
 
     def _rows(self, path: str, name: str, params: dict[str, Any]) -> list[Mapping[str, Any]]:
-        rows = mm.objects(self._get(path, **params).get(name), name)
+        rows = mw.objects(self._get(path, **params).get(name), name)
         for row in rows:
-            _time(row)  # every row must carry a usable updated_at before the mark moves
+            row_time(row)  # every row must carry a usable updated_at before the mark moves
         return rows
 
-    def _newest_payment(self) -> _Mark:
+    def _newest_payment(self) -> Mark:
         body = self._get("/admin/payments", fields="id,updated_at", order="-updated_at", limit=1)
-        rows = mm.objects(body.get("payments"), "payments")
-        mark = _Mark(at=EPOCH)  # no payment yet: every one to come is news
+        rows = mw.objects(body.get("payments"), "payments")
+        mark = Mark(at=EPOCH)  # no payment yet: every one to come is news
         mark.advance(rows)
         return mark
 
     def _page(self, orders: list[Mapping[str, Any]]) -> p.ChangePage:
-        ids = [mm.text(o.get("id"), "order.id") for o in orders]
+        ids = [mw.text(o.get("id"), "order.id") for o in orders]
         claims = self._related("/admin/claims", "claims", ids)
         exchanges = self._related("/admin/exchanges", "exchanges", ids)
-        customers: dict[str, p.CustomerRecord] = {}
-        records: list[p.OrderRecord] = []
-        events: list[p.OrderEventRecord] = []
-        remarks: list[p.RemarkRecord] = []
-        for order in orders:
-            mid = mm.text(order.get("id"), "order.id")
-            customer = mm.customer_of(order)
-            known = customers.get(customer.id)
-            if known is None or known.updated_at < customer.updated_at:
-                customers[customer.id] = customer
-            record, timeline, notes = mm.map_order(
-                order, claims=claims.get(mid, []), exchanges=exchanges.get(mid, [])
-            )
-            records.append(record)
-            events.extend(timeline)
-            remarks.extend(notes)
-        return p.ChangePage(
-            server_id=self.server_id,
-            cursor="",
-            has_more=False,
-            customers=list(customers.values()),
-            orders=records,
-            order_events=events,
-            remarks=remarks,
-        )
+        return mm.change_page(self.server_id, orders, claims=claims, exchanges=exchanges)
 
     def _related(
         self, path: str, name: str, order_ids: list[str]
@@ -485,9 +369,9 @@ class MedusaBackend:
             offset = 0
             while True:
                 body = self._get(path, order_id=chunk, limit=100, offset=offset)
-                rows = mm.objects(body.get(name), name)
+                rows = mw.objects(body.get(name), name)
                 for row in rows:
-                    found.setdefault(mm.text(row.get("order_id"), f"{name}.order_id"), []).append(
+                    found.setdefault(mw.text(row.get("order_id"), f"{name}.order_id"), []).append(
                         row
                     )
                 offset += len(rows)
@@ -524,7 +408,7 @@ class MedusaBackend:
             self._send(
                 "POST",
                 f"/admin/orders/{mid}",
-                json={"metadata": {mm.REMARKS_KEY: [*entries, entry]}},
+                json={"metadata": {mr.REMARKS_KEY: [*entries, entry]}},
             )
             if any(e.get("key") == key for e in self._remarks(mid)):
                 return p.OperationResult(key=key, applied=True, result={"remark_id": op.id})
@@ -535,10 +419,10 @@ class MedusaBackend:
         order = body.get("order")
         if not isinstance(order, Mapping):
             raise BadResponse("Medusa sent an order we cannot read")
-        return mm.remark_entries(order.get("metadata"))
+        return mr.remark_entries(order.get("metadata"))
 
     def _medusa_id(self, order_id: str) -> str:
-        mid = mm.medusa_order_id(order_id)
+        mid = mw.medusa_order_id(order_id)
         if mid is None or not all(c.isascii() and (c.isalnum() or c in "_-") for c in mid):
             raise Refused(f"{order_id} is not a Medusa order", status=404)
         return mid
@@ -547,31 +431,7 @@ class MedusaBackend:
         return self._send("GET", path, params=params)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        status, headers, body = self._request(method, path, **kwargs)
-        if 200 <= status < 300:
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise BadResponse("Medusa sent something that is not JSON") from None
-            if not isinstance(data, dict):
-                raise BadResponse("Medusa sent JSON of an unexpected shape")
-            return data
-        detail = _error_text(body)
-        if status == 401:
-            raise AuthFailed(f"Medusa refused the secret key ({detail or 'unauthorized'})")
-        if status == 429:
-            raise Unavailable(
-                "Medusa asks us to slow down (429)",
-                retry_after=parse_retry_after(headers.get("retry-after")),
-            )
-        if 300 <= status < 400:
-            raise BadResponse(f"Medusa redirected us ({status}); check the backend URL")
-        if 400 <= status < 500:
-            raise Refused(f"Medusa refused this ({status}: {detail or 'refused'})", status=status)
-        raise Unavailable(
-            f"Medusa had a problem ({status}{': ' + detail if detail else ''})",
-            retry_after=parse_retry_after(headers.get("retry-after")),
-        )
+        return mw.read_answer(*self._request(method, path, **kwargs))
 
     def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, httpx.Headers, bytes]:
         return capped_request(
@@ -579,36 +439,10 @@ class MedusaBackend:
         )
 
 
-def _order_of_payment(payment: Mapping[str, Any]) -> str | None:
-    collection = payment.get("payment_collection")
-    if not isinstance(collection, Mapping):
-        return None
-    order = collection.get("order")
-    if not isinstance(order, Mapping):
-        return None
-    oid = order.get("id")
-    return oid if isinstance(oid, str) and oid else None
-
-
 def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
 
-def _error_text(body: bytes) -> str:
-    """Medusa's error message (``{"type": ..., "message": ...}``), sanitised and short."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    message = data.get("message") if isinstance(data, dict) else None
-    return sanitize_line(message)[:200] if isinstance(message, str) else ""
-
-
-def _iso(at: datetime) -> str:
-    """Medusa's time format: UTC, milliseconds, ``Z``."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _iso_now() -> str:
-    return _iso(utcnow())
+    return mw.iso(utcnow())

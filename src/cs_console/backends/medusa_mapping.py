@@ -1,9 +1,11 @@
 """Medusa v2 Admin API JSON to cs-console records (pure functions, no I/O).
 
-Everything Medusa sends is untrusted: values are read defensively here and every
-record is built through the strict protocol models, whose ``Text``/``Line`` types
-sanitise. A value of the wrong shape raises :class:`MappingError`, which the adapter
-turns into ``BadResponse``.
+Everything Medusa sends is untrusted: values are read defensively (the readers are in
+:mod:`medusa_wire`) and every record is built through the strict protocol models,
+whose ``Text``/``Line`` types sanitise. A value of the wrong shape raises
+:class:`MappingError`, which the adapter turns into ``BadResponse``. Returns, claims
+and exchanges become events in :mod:`medusa_returns`; remarks are read from the
+order's metadata in :mod:`medusa_remarks`.
 
 Order status, from Medusa's ``status``, ``payment_status``, ``fulfillment_status`` and
 its returns, first match wins:
@@ -30,121 +32,58 @@ and tracking); return requested / received per return; a claim becomes ``reissue
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
 
 from cs_console import protocol as p
-from cs_console.domain import FlagColour, OrderEventKind, OrderStatus
-from cs_console.money import currency_digits, format_money
+from cs_console.backends.medusa_remarks import REMARKS_KEY, remark_entries, remarks_of
+from cs_console.backends.medusa_returns import claim_event, exchange_event, return_events
+from cs_console.backends.medusa_wire import (
+    MAX_ID,
+    PREFIX,
+    Json,
+    MappingError,
+    decimal,
+    make_id,
+    maybe_when,
+    medusa_order_id,
+    obj,
+    objects,
+    order_id,
+    text,
+    to_major,
+    to_minor,
+    when,
+)
+from cs_console.domain import OrderEventKind, OrderStatus
+from cs_console.money import format_money
 
-PREFIX = "medusa:"
-#: The order ``metadata`` key that holds the console's remarks (a JSON list).
-REMARKS_KEY = "cs_console_remarks"
-MAX_ID = 64
-
-Json = Mapping[str, Any]
-
-
-class MappingError(ValueError):
-    """Medusa sent a value we cannot read; the message names the field."""
-
-
-# --- small readers ----------------------------------------------------------------
-
-
-def obj(value: object, where: str) -> Json:
-    """``value`` as a JSON object, else :class:`MappingError`."""
-    if not isinstance(value, Mapping):
-        raise MappingError(f"{where}: expected an object")
-    return value
-
-
-def objects(value: object, where: str) -> list[Json]:
-    """A list of JSON objects; null counts as empty."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(f"{where}: expected a list")
-    return [obj(item, where) for item in value]
-
-
-def text(value: object, where: str, default: str = "") -> str:
-    """A string field; null gives ``default``."""
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise MappingError(f"{where}: expected text")
-    return value
-
-
-def when(value: object, where: str) -> datetime:
-    """An ISO 8601 time with a zone."""
-    raw = text(value, where)
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise MappingError(f"{where}: not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise MappingError(f"{where}: a time without a zone")
-    return parsed
-
-
-def maybe_when(value: object, where: str) -> datetime | None:
-    """An optional time."""
-    return None if value is None else when(value, where)
-
-
-def decimal(value: object, where: str) -> Decimal:
-    """A Medusa amount: a JSON number, or ``{"value": "12.5"}`` (its raw BigNumber form)."""
-    if isinstance(value, Mapping):
-        value = value.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MappingError(f"{where}: expected an amount")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"{where}: not an amount") from None
-    if not amount.is_finite():
-        raise MappingError(f"{where}: not an amount")
-    return amount
-
-
-def to_minor(amount: Decimal, currency: str) -> int:
-    """Major units (Medusa v2 stores ``24.5``) to minor units of ``currency`` (2450)."""
-    scaled = amount.scaleb(currency_digits(currency)).quantize(Decimal(1), ROUND_HALF_UP)
-    return int(scaled)
-
-
-def to_major(minor: int, currency: str) -> Decimal:
-    """Minor units back to the decimal major units Medusa expects."""
-    return Decimal(minor).scaleb(-currency_digits(currency))
-
-
-def make_id(kind: str, *parts: str) -> str:
-    """A namespaced record id (``medusa:o<id>``); hashed when it would exceed 64 chars."""
-    candidate = PREFIX + kind + ".".join(parts)
-    if len(candidate) <= MAX_ID and all(
-        c.isascii() and (c.isalnum() or c in "_.:-") for c in candidate
-    ):
-        return candidate
-    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40]
-    return PREFIX + kind + digest
-
-
-def order_id(medusa_id: str) -> str:
-    """The console id of a Medusa order."""
-    return make_id("o", medusa_id)
-
-
-def medusa_order_id(console_id: str) -> str | None:
-    """The Medusa id behind a console order id, or None when it is not one of ours."""
-    prefix = PREFIX + "o"
-    if not console_id.startswith(prefix) or len(console_id) == len(prefix):
-        return None
-    return console_id[len(prefix) :]
+# The readers, ids and remarks live beside this module; importers of this one keep
+# finding them here.
+__all__ = [
+    "MAX_ID",
+    "PREFIX",
+    "REMARKS_KEY",
+    "Json",
+    "MappingError",
+    "change_page",
+    "customer_of",
+    "decimal",
+    "make_id",
+    "map_order",
+    "maybe_when",
+    "medusa_order_id",
+    "obj",
+    "objects",
+    "order_id",
+    "order_status",
+    "remark_entries",
+    "remarks_of",
+    "text",
+    "to_major",
+    "to_minor",
+    "when",
+]
 
 
 # --- customers --------------------------------------------------------------------
@@ -192,6 +131,42 @@ def _full_name(value: Json) -> str:
 
 
 # --- orders -----------------------------------------------------------------------
+
+
+def change_page(
+    server_id: str,
+    orders: list[Json],
+    *,
+    claims: Mapping[str, list[Json]],
+    exchanges: Mapping[str, list[Json]],
+) -> p.ChangePage:
+    """Orders with their customers, timelines and remarks as one page (cursor unset);
+    ``claims`` and ``exchanges`` are keyed by Medusa order id."""
+    customers: dict[str, p.CustomerRecord] = {}
+    records: list[p.OrderRecord] = []
+    events: list[p.OrderEventRecord] = []
+    remarks: list[p.RemarkRecord] = []
+    for order in orders:
+        mid = text(order.get("id"), "order.id")
+        customer = customer_of(order)
+        known = customers.get(customer.id)
+        if known is None or known.updated_at < customer.updated_at:
+            customers[customer.id] = customer
+        record, timeline, notes = map_order(
+            order, claims=claims.get(mid, []), exchanges=exchanges.get(mid, [])
+        )
+        records.append(record)
+        events.extend(timeline)
+        remarks.extend(notes)
+    return p.ChangePage(
+        server_id=server_id,
+        cursor="",
+        has_more=False,
+        customers=list(customers.values()),
+        orders=records,
+        order_events=events,
+        remarks=remarks,
+    )
 
 
 def map_order(
@@ -313,16 +288,16 @@ def map_order(
     open_return = False
     received_return = False
     for ret in returns:
-        events.extend(_return_events(ret, mid, oid))
+        events.extend(return_events(ret, mid, oid))
         status = text(ret.get("status"), "return.status")
         if status in ("requested", "open"):
             open_return = True
         elif status in ("received", "partially_received"):
             received_return = True
     for claim in claims:
-        events.append(_claim_event(claim, oid))
+        events.append(claim_event(claim, oid))
     for exchange in exchanges:
-        events.append(_exchange_event(exchange, oid))
+        events.append(exchange_event(exchange, oid))
     for at, refund in refunds:
         amount = to_minor(decimal(refund.get("amount"), "refund.amount"), currency)
         note = text(refund.get("note"), "refund.note")
@@ -456,142 +431,3 @@ def _address_text(value: object) -> str:
         get("phone"),
     ]
     return "\n".join(line for line in lines if line)[: p.MAX_BODY_CHARS]
-
-
-def _count(items: list[Json], where: str) -> int:
-    return sum(int(decimal(i.get("quantity", 0), where)) for i in items)
-
-
-def _return_events(ret: Json, mid: str, oid: str) -> list[p.OrderEventRecord]:
-    rid = text(ret.get("id"), "return.id")
-    number = ret.get("display_id")
-    label = f"return #{number}" if isinstance(number, int) else "return"
-    if ret.get("claim_id") or ret.get("claim"):
-        label += " (claim)"
-    elif ret.get("exchange_id") or ret.get("exchange"):
-        label += " (exchange)"
-    count = _count(objects(ret.get("items"), "return.items"), "return_item.quantity")
-    detail = f"{label}: {count} item(s)" if count else label
-    if ret.get("canceled_at") is not None:
-        detail += ", cancelled"
-    out: list[p.OrderEventRecord] = []
-    requested = maybe_when(ret.get("requested_at"), "return.requested_at") or maybe_when(
-        ret.get("created_at"), "return.created_at"
-    )
-    if requested is not None:
-        out.append(
-            p.OrderEventRecord(
-                id=make_id("e", rid, "requested"),
-                order_id=oid,
-                kind=OrderEventKind.RETURN_REQUESTED,
-                at=requested,
-                detail=detail,
-            )
-        )
-    received = maybe_when(ret.get("received_at"), "return.received_at")
-    if received is not None:
-        out.append(
-            p.OrderEventRecord(
-                id=make_id("e", rid, "received"),
-                order_id=oid,
-                kind=OrderEventKind.RETURN_RECEIVED,
-                at=received,
-                detail=f"{label} received",
-            )
-        )
-    return out
-
-
-def _claim_event(claim: Json, oid: str) -> p.OrderEventRecord:
-    cid = text(claim.get("id"), "claim.id")
-    kind_raw = text(claim.get("type"), "claim.type")
-    number = claim.get("display_id")
-    label = f"claim #{number}" if isinstance(number, int) else "claim"
-    replace = kind_raw == "replace"
-    detail = f"{label}: {'replacement' if replace else 'refund'}"
-    if claim.get("canceled_at") is not None:
-        detail += ", cancelled"
-    return p.OrderEventRecord(
-        id=make_id("e", cid),
-        order_id=oid,
-        kind=OrderEventKind.REISSUED if replace else OrderEventKind.REFUND_REQUESTED,
-        at=when(claim.get("created_at"), "claim.created_at"),
-        detail=detail,
-    )
-
-
-def _exchange_event(exchange: Json, oid: str) -> p.OrderEventRecord:
-    xid = text(exchange.get("id"), "exchange.id")
-    number = exchange.get("display_id")
-    label = f"exchange #{number}" if isinstance(number, int) else "exchange"
-    detail = label
-    if exchange.get("canceled_at") is not None:
-        detail += ", cancelled"
-    return p.OrderEventRecord(
-        id=make_id("e", xid),
-        order_id=oid,
-        kind=OrderEventKind.EXCHANGE_SHIPPED,
-        at=when(exchange.get("created_at"), "exchange.created_at"),
-        detail=detail,
-    )
-
-
-# --- remarks ----------------------------------------------------------------------
-
-
-def remark_entries(metadata: object) -> list[dict[str, Any]]:
-    """The remark entries stored in an order's metadata (a JSON list, or a JSON string
-    holding one); entries of the wrong shape are dropped, never fatal."""
-    if not isinstance(metadata, Mapping):
-        return []
-    raw = metadata.get(REMARKS_KEY)
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return []
-    if not isinstance(raw, list):
-        return []
-    return [dict(entry) for entry in raw if isinstance(entry, Mapping)]
-
-
-def remarks_of(order: Json, oid: str) -> list[p.RemarkRecord]:
-    """The console remarks kept in the order's metadata.
-
-    An entry written by the console keeps the console's remark id, so the pulled remark
-    replaces the one the agent's store wrote locally instead of showing twice; an entry
-    without a usable id (written by hand) gets ``medusa:r<hash>``.
-    """
-    out: list[p.RemarkRecord] = []
-    for index, entry in enumerate(remark_entries(order.get("metadata"))):
-        try:
-            flag = FlagColour(str(entry.get("flag")))
-            created = when(entry.get("created_at"), "remark.created_at")
-        except (ValueError, MappingError):
-            continue
-        raw_id = entry.get("id")
-        if isinstance(raw_id, str) and raw_id and len(raw_id) <= MAX_ID and _safe_id(raw_id):
-            rid = raw_id
-        else:
-            rid = make_id("r", hashlib.sha256(f"{oid}\n{index}\n{entry}".encode()).hexdigest()[:40])
-        body = entry.get("text")
-        author = entry.get("author")
-        if not isinstance(body, str) or not body.strip():
-            continue
-        out.append(
-            p.RemarkRecord(
-                id=rid,
-                order_id=oid,
-                flag=flag,
-                text=body[: p.MAX_BODY_CHARS],
-                author=(author if isinstance(author, str) and author else "Medusa")[
-                    : p.MAX_NAME_CHARS
-                ],
-                created_at=created,
-            )
-        )
-    return out
-
-
-def _safe_id(value: str) -> bool:
-    return all(c.isascii() and (c.isalnum() or c in "_.:-") for c in value)

@@ -4,107 +4,37 @@ Libraries are layered: the library shipped with cs-console first, then the repli
 the shop published through its backend (a :class:`PublishedLayer`), then the agent's
 own ``<config dir>/quick_replies``. A later reply with the same id replaces the
 earlier one in place; other ids add. Bad content never raises: it comes back as
-:class:`~cs_console.replies.lint.LintIssue` and the broken part is skipped.
+:class:`~cs_console.replies.lint.LintIssue` and the broken part is skipped. The
+replies themselves are the values of :mod:`cs_console.replies.quick_reply`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
-from cs_console.replies.lint import (
-    GROUP_RE,
-    LANGUAGE_RE,
-    CheckedReply,
-    LintIssue,
-    SourceMap,
-    check_reply,
-    toml_error_position,
-)
+from cs_console.replies.lint import CheckedReply, LintIssue, check_reply
+from cs_console.replies.quick_reply import PublishedLayer, PublishedReply, QuickReply, ReplyAction
+from cs_console.replies.source_map import SourceMap, toml_error_position
+from cs_console.replies.vocabulary import GROUP_RE, LANGUAGE_RE
+
+# The reply values live beside this module; importers of this one keep finding them here.
+__all__ = [
+    "Library",
+    "PublishedLayer",
+    "PublishedReply",
+    "QuickReply",
+    "ReplyAction",
+    "lint_dirs",
+    "load_library",
+    "scan_library",
+    "shipped_library_dir",
+]
 
 _TOP_LEVEL_KEYS = ("group", "reply")
-
-
-class _FrozenParams(Mapping[str, str | int]):
-    """A read-only, hashable mapping, so replies can live in sets and as dict keys."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Mapping[str, str | int]) -> None:
-        self._items = dict(items)
-
-    def __getitem__(self, key: str) -> str | int:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(tuple(sorted(self._items.items(), key=lambda item: item[0])))
-
-    def __repr__(self) -> str:
-        return repr(self._items)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyAction:
-    """Something applied when the reply is sent: ``set_status``, ``add_remark``,
-    ``open_case`` or ``transfer``, with the README's parameters."""
-
-    kind: str
-    params: Mapping[str, str | int]
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.params, _FrozenParams):
-            object.__setattr__(self, "params", _FrozenParams(self.params))
-
-
-@dataclass(frozen=True, slots=True)
-class QuickReply:
-    """One canned reply. ``hotkey`` is the binding in effect after layering.
-
-    ``source`` and ``line`` say where it was read from (the ``[[reply]]`` header).
-    """
-
-    id: str
-    language: str
-    group: str
-    title: str
-    body: str
-    keywords: tuple[str, ...]
-    scenario: str
-    audience: str
-    hotkey: str | None
-    actions: tuple[ReplyAction, ...]
-    source: str
-    line: int
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedReply:
-    """One reply the shop published, as the ``[[reply]]`` table of ``language/group``."""
-
-    language: str
-    group: str
-    table: Mapping[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedLayer:
-    """A library layer that is not a folder: the shop's replies as sync stored them.
-
-    ``source`` names it in issues and in each reply's ``source`` (its line is 0).
-    """
-
-    source: str
-    replies: tuple[PublishedReply, ...]
 
 
 class Library:

@@ -3,18 +3,25 @@
 The rules are the library README's. This module validates one ``[[reply]]`` table at
 a time and finds the lines problems sit on; :mod:`cs_console.replies.library` runs
 it over whole directories (duplicate ids and hotkey clashes need the whole layer),
-and ``library.lint_dirs`` is the entry point for ``cs-console replies lint``.
+and ``library.lint_dirs`` is the entry point for ``cs-console replies lint``. The
+allowed values are in :mod:`cs_console.replies.vocabulary`, the actions' rules in
+:mod:`cs_console.replies.action_rules`, and line finding in
+:mod:`cs_console.replies.source_map`.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from cs_console.domain import CaseCategory, FlagColour, Group
+from cs_console.replies.action_rules import (
+    ACTION_KINDS,
+    MAX_SNOOZE_MINUTES,
+    ActionSpec,
+    check_action,
+)
 from cs_console.replies.placeholders import (
     FILL_PREFIX,
     HOLE_CLOSE,
@@ -24,92 +31,42 @@ from cs_console.replies.placeholders import (
     fill_label,
     iter_tokens,
 )
+from cs_console.replies.source_map import Problem, SourceMap, toml_error_position
+from cs_console.replies.vocabulary import (
+    AUDIENCES,
+    GROUP_RE,
+    HOTKEYS,
+    LANGUAGE_RE,
+    REPLY_KEYS,
+    SCENARIOS,
+    SLUG_RE,
+)
 from cs_console.sanitize import find_control, sanitize
 
-SCENARIOS: frozenset[str] = frozenset(
-    {
-        # Standard phrases.
-        "greeting",
-        "price-fixed",
-        "invoice",
-        "return-how",
-        "return-tracking",
-        "extra-postage",
-        "closing-rating",
-        "offline-reply",
-        "payment-reminder",
-        "address-confirm",
-        "cod-confirm",
-        "shipping-48h",
-        "courier-intercept",
-        "damage-photos",
-        "reissue-apology",
-        "product-question",
-        "stock",
-        "size-advice",
-        "discount",
-        "carrier-choice",
-        "shipping-time",
-        "hold-on",
-        "thanks",
-        # After-sales cases.
-        "refund-before-group",
-        "refund-before-shipping",
-        "refund-shipped",
-        "refund-signed",
-        "damaged-late",
-        "missing-item",
-        "wrong-item",
-        "quality",
-        "courier-door",
-        "wrong-address",
-        "outside-area",
-        "no-tracking-update",
-        "misrouted",
-        "damaged-transit",
-        "usage-help",
-        "counterfeit",
-        "invoice-missing",
-        "attitude-complaint",
-        "negative-review",
-        "suggestion",
-        "feedback",
-        # Imported from another system (Chatwoot's canned responses): no case known.
-        "imported",
-    }
-)
-AUDIENCES: tuple[str, ...] = ("pre-sale", "after-sale", "both")
-#: Chords that survive common terminals and tmux (README "Hotkeys").
-HOTKEYS: tuple[str, ...] = (
-    # The home row (f skipped: terminals send Esc+f as "word right") then z and x.
-    # Not Alt+digit: Textual reports Esc+1 as "¡", the macOS Option character, which a
-    # Spanish keyboard also types for real.
-    *(f"alt+{letter}" for letter in "asdghjklzx"),
-    "f11",  # F1-F10 are the workspace's own
-    "f12",
-)
-ACTION_KINDS: tuple[str, ...] = ("set_status", "add_remark", "open_case", "transfer")
-REPLY_KEYS: tuple[str, ...] = (
-    "id",
-    "title",
-    "body",
-    "keywords",
-    "scenario",
-    "audience",
-    "hotkey",
-    "actions",
-)
-#: A week: longer snoozes hide a conversation for good, which is what "resolved" is for.
-MAX_SNOOZE_MINUTES = 7 * 24 * 60
-
-#: Folder names are language tags (``en``, ``zh-CN``); this also keeps an imported
-#: language from walking out of the library directory (``..``).
-LANGUAGE_RE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
-GROUP_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
-
-_REPLY_HEADER_RE = re.compile(r"^[ \t]*\[\[[ \t]*reply[ \t]*\]\]")
-_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+# The vocabulary, the actions' rules and the line finding live beside this module;
+# importers of this one keep finding them here.
+__all__ = [
+    "ACTION_KINDS",
+    "AUDIENCES",
+    "GROUP_RE",
+    "HOTKEYS",
+    "LANGUAGE_RE",
+    "MAX_SNOOZE_MINUTES",
+    "REPLY_KEYS",
+    "SCENARIOS",
+    "SLUG_RE",
+    "ActionSpec",
+    "CheckedReply",
+    "LintIssue",
+    "Problem",
+    "SourceMap",
+    "check_action",
+    "check_body",
+    "check_controls",
+    "check_reply",
+    "normalize_body",
+    "toml_error_position",
+]
 
 
 @dataclass(frozen=True)
@@ -124,23 +81,6 @@ class LintIssue:
         # Printed as it is by `replies lint`: a file name or a quoted value must not
         # carry an escape sequence to the terminal.
         return sanitize(f"{self.path}:{self.line}: {self.message}")
-
-
-class Problem(NamedTuple):
-    """A problem in one reply table, before it is tied to a line.
-
-    ``key`` names the offending key (its line is reported), ``needle`` a piece of text
-    to look for below that key (a bad placeholder in the body). ``fatal`` problems
-    keep the reply out of the library; the others only drop what is wrong (a hotkey).
-    """
-
-    message: str
-    key: str | None = None
-    needle: str | None = None
-    fatal: bool = True
-
-
-ActionSpec = tuple[str, tuple[tuple[str, str | int], ...]]
 
 
 class CheckedReply(NamedTuple):
@@ -245,106 +185,6 @@ def _placeholder_hint(name: str) -> str:
     if close:
         return f" (did you mean {{{close[0]}}}?)"
     return "; known: " + ", ".join(sorted(PLACEHOLDERS))
-
-
-def check_action(action: object) -> tuple[ActionSpec | None, list[str]]:
-    """Check one entry of ``actions`` against the README's table.
-
-    Args:
-        action: the parsed TOML value.
-
-    Returns:
-        ``(kind, params)`` if valid, and the messages of what is wrong.
-    """
-    if not isinstance(action, Mapping):
-        return None, ["each action must be a table like { kind = ..., ... }"]
-    kind = action.get("kind")
-    if not isinstance(kind, str):
-        return None, ["action without a 'kind' (one of " + ", ".join(ACTION_KINDS) + ")"]
-    if kind not in ACTION_KINDS:
-        return None, [f"unknown action kind {kind!r} (one of " + ", ".join(ACTION_KINDS) + ")"]
-    params = {key: value for key, value in action.items() if key != "kind"}
-    messages: list[str] = []
-    allowed = _ACTION_PARAMS[kind]
-    for key in params:
-        if key not in allowed:
-            messages.append(
-                f"unknown parameter {key!r} for action {kind!r} (allowed: "
-                + ", ".join(allowed)
-                + ")"
-            )
-    if not messages:
-        messages.extend(_check_action_params(kind, params))
-    if messages:
-        return None, messages
-    clean = tuple((key, _as_param(value)) for key, value in params.items())
-    return (kind, clean), []
-
-
-_ACTION_PARAMS: dict[str, tuple[str, ...]] = {
-    "set_status": ("status", "snooze_minutes"),
-    "add_remark": ("flag", "text"),
-    "open_case": ("category",),
-    "transfer": ("group",),
-}
-
-
-def _as_param(value: object) -> str | int:
-    # Only called after _check_action_params accepted the value.
-    if isinstance(value, str | int):
-        return value
-    raise TypeError(f"unexpected action parameter {value!r}")
-
-
-def _check_action_params(kind: str, params: Mapping[str, object]) -> list[str]:
-    if kind == "set_status":
-        if ("status" in params) == ("snooze_minutes" in params):
-            return ["set_status needs exactly one of 'status' or 'snooze_minutes'"]
-        if "status" in params and params["status"] not in ("pending", "resolved"):
-            return [f"set_status status must be 'pending' or 'resolved', not {params['status']!r}"]
-        if "snooze_minutes" in params:
-            minutes = params["snooze_minutes"]
-            # bool is an int in Python; `snooze_minutes = true` is a mistake, not 1.
-            if (
-                not isinstance(minutes, int)
-                or isinstance(minutes, bool)
-                or not 1 <= minutes <= MAX_SNOOZE_MINUTES
-            ):
-                return [
-                    f"set_status snooze_minutes must be a whole number from 1 to "
-                    f"{MAX_SNOOZE_MINUTES}, not {minutes!r}"
-                ]
-        return []
-    if kind == "add_remark":
-        messages = []
-        flags = [flag.value for flag in FlagColour]
-        if params.get("flag") not in flags:
-            messages.append(
-                f"add_remark flag must be one of {', '.join(flags)}, not {params.get('flag')!r}"
-            )
-        if not _is_text(params.get("text")):
-            messages.append("add_remark needs a non-empty 'text'")
-        return messages
-    if kind == "open_case":
-        categories = [category.value for category in CaseCategory]
-        if params.get("category") not in categories:
-            return [
-                f"open_case category must be one of the case register's categories "
-                f"({', '.join(categories)}), not {params.get('category')!r}"
-            ]
-        return []
-    groups = [group.value for group in Group]
-    if params.get("group") not in groups:
-        return [f"transfer group must be one of {', '.join(groups)}, not {params.get('group')!r}"]
-    return []
-
-
-def _is_text(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _is_line(value: object) -> bool:
-    return _is_text(value) and "\n" not in str(value)
 
 
 def check_reply(
@@ -543,78 +383,3 @@ def _missing_or_type(key: str, value: object, expected: str) -> str:
     if value is None:
         return f"missing {key!r} ({expected})"
     return f"{key} must be {expected}, not {value!r}"
-
-
-def toml_error_position(message: str) -> tuple[int, str]:
-    """Split a :class:`tomllib.TOMLDecodeError` message into its line and its text.
-
-    Python 3.11's error has no line attribute, only "(at line L, column C)" at the
-    end of the message (or "(at end of document)").
-
-    Args:
-        message: ``str(error)``.
-
-    Returns:
-        The 1-based line (0 if the error names none) and the message with the column.
-    """
-    match = _TOML_POSITION_RE.search(message)
-    if match is None:
-        return 0, message
-    text = message[: match.start()]
-    return int(match.group(1)), f"{text} (column {match.group(2)})"
-
-
-class SourceMap:
-    """Finds the lines of ``[[reply]]`` tables and their keys in a file's text.
-
-    TOML parsers drop positions, so lines come from scanning the text: the n-th
-    ``[[reply]]`` header is the n-th reply table. A file that writes replies another
-    way (an inline array) falls back to line 1 rather than to a wrong line.
-    """
-
-    def __init__(self, text: str, reply_count: int) -> None:
-        self._lines = text.splitlines()
-        headers = [
-            number + 1 for number, line in enumerate(self._lines) if _REPLY_HEADER_RE.match(line)
-        ]
-        self._headers = headers if len(headers) == reply_count else []
-
-    def reply_line(self, index: int) -> int:
-        """Return the line of the ``index``-th reply's header (1 if unknown)."""
-        return self._headers[index] if index < len(self._headers) else 1
-
-    def top_key_line(self, key: str) -> int:
-        """Return the line of a top-level key (before the first table), else 1."""
-        pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=")
-        for number, line in enumerate(self._lines, start=1):
-            if line.lstrip().startswith("["):
-                break
-            if pattern.match(line):
-                return number
-        return 1
-
-    def problem_line(self, index: int, problem: Problem) -> int:
-        """Return the line a problem in the ``index``-th reply should point at."""
-        start = self.reply_line(index)
-        if not self._headers or problem.key is None:
-            return start
-        end = self._headers[index + 1] if index + 1 < len(self._headers) else len(self._lines) + 1
-        key_pattern = re.compile(rf"^[ \t]*{re.escape(problem.key)}[ \t]*=")
-        key_line = next(
-            (
-                number
-                for number in range(start + 1, end)
-                if key_pattern.match(self._lines[number - 1])
-            ),
-            start,
-        )
-        if problem.needle is None:
-            return key_line
-        return next(
-            (
-                number
-                for number in range(key_line, end)
-                if problem.needle in self._lines[number - 1]
-            ),
-            key_line,
-        )

@@ -7,6 +7,7 @@ costs a few substring scans over those strings plus one rapidfuzz pass over the
 vocabulary, which keeps it within a few milliseconds for thousands of replies.
 The pinyin forms wait for the first query that could be pinyin: pypinyin's phrase
 tables take 60 MB and half a second to load, and many agents never type pinyin.
+Folding, pinyin and keyword matching are in :mod:`cs_console.replies.matching`.
 
 Ranking, best first: the exact query in a title, in keywords, in group/scenario,
 in the body; pinyin and initials just below their text counterparts; then replies
@@ -20,12 +21,21 @@ import bisect
 import math
 import re
 import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cs_console.replies.library import QuickReply
+from cs_console.replies.matching import (
+    HAN_RE,
+    MESSAGE_WORD_RE,
+    fold,
+    keyword_in,
+    pinyin_forms,
+    stem,
+)
+
+# Folding and pinyin live beside this module; importers of this one keep finding them here.
+__all__ = ["Hit", "ReplyIndex", "fold", "pinyin_forms"]
 
 # Field weights of an exact substring hit. Titles beat keywords beat group and
 # scenario beat bodies; pinyin sits a little below the characters it spells.
@@ -49,55 +59,8 @@ _PREFIX_SIMILARITY = 0.9
 # Field weights for the word index used by fuzzy matching (relative, 0..1).
 _WORD_FIELD_WEIGHT = {"title": 1.0, "keywords": 0.95, "meta": 0.9, "body": 0.8}
 
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
-_MESSAGE_WORD_RE = re.compile(r"[a-z0-9']+")
 _QUERY_WORD_RE = re.compile(r"\w+")
-_MIN_STEM = 3
-# Letters NFKD does not decompose but people type without their stroke.
-_STROKES = str.maketrans({"đ": "d", "ł": "l", "ø": "o", "ħ": "h", "ß": "ss", "’": "'"})
-
-
-def fold(text: str) -> str:
-    """Fold text for matching: lowercase, no diacritics, single spaces.
-
-    ``"Hoàn TIỀN"`` -> ``"hoan tien"``, ``"đơn"`` -> ``"don"``; Chinese is unchanged.
-
-    Args:
-        text: any text.
-    """
-    if text.isascii():
-        return " ".join(text.lower().split())
-    folded = unicodedata.normalize("NFKD", text.casefold().translate(_STROKES))
-    return " ".join(_COMBINING_RE.sub("", folded).split())
-
-
-@lru_cache(maxsize=65536)
-def _run_pinyin(run: str) -> tuple[str, str]:
-    # Replies repeat the same phrases (发货, 退款) over and over, and pypinyin is pure
-    # Python: caching the runs makes rebuilding the index after an edit cheap.
-    from pypinyin import Style, lazy_pinyin
-
-    full = "".join(lazy_pinyin(run, style=Style.NORMAL))
-    initials = "".join(lazy_pinyin(run, style=Style.FIRST_LETTER))
-    return full, initials
-
-
-def pinyin_forms(text: str) -> tuple[str, str]:
-    """Return ``(full pinyin, initials)`` of the Chinese in ``text``, toneless.
-
-    Each run of Chinese characters becomes one word (``已发货`` -> ``yifahuo`` /
-    ``yfh``) so a query matches inside a phrase but not across punctuation.
-
-    Args:
-        text: any text; non-Chinese parts are left out.
-    """
-    runs = _HAN_RE.findall(text)
-    if not runs:
-        return "", ""
-    forms = [_run_pinyin(run) for run in runs]
-    return " ".join(full for full, _ in forms), " ".join(initials for _, initials in forms)
 
 
 @dataclass(frozen=True)
@@ -150,7 +113,7 @@ class ReplyIndex:
         self._chinese = [
             index
             for index, reply in enumerate(self.replies)
-            if any(_HAN_RE.search(text) for text in (reply.title, reply.body, *reply.keywords))
+            if any(HAN_RE.search(text) for text in (reply.title, reply.body, *reply.keywords))
         ]
         self._pinyin_lock = threading.Lock()
         self._pinyin: _PinyinFields | None = None
@@ -257,14 +220,14 @@ class ReplyIndex:
         message = fold(text)
         if not message:
             return {}
-        stemmed = " " + " ".join(_stem(word) for word in _MESSAGE_WORD_RE.findall(message)) + " "
+        stemmed = " " + " ".join(stem(word) for word in MESSAGE_WORD_RE.findall(message)) + " "
         found: dict[str, bool] = {}
         matches: dict[str, list[str]] = {}
         for reply, keyword_list in zip(self.replies, self._keyword_lists, strict=True):
             for keyword in keyword_list:
                 hit = found.get(keyword)
                 if hit is None:
-                    hit = found[keyword] = _keyword_in(keyword, message, stemmed)
+                    hit = found[keyword] = keyword_in(keyword, message, stemmed)
                 if hit:
                     matches.setdefault(reply.id, []).append(keyword)
         return matches
@@ -431,34 +394,3 @@ class _PinyinFields:
             for (weight, shortest), strings in zip(weights, columns, strict=True)
         ]
         return cls(fields, all_text)
-
-
-def _stem(word: str) -> str:
-    """Drop a common English ending: moving, moved, moves -> mov; shipped -> ship."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
-            word = word[: -len(suffix)]
-            if suffix in ("ing", "ed") and len(word) > _MIN_STEM and word[-1] == word[-2]:
-                word = word[:-1]
-            break
-    return word
-
-
-def _keyword_in(keyword: str, message: str, stemmed_message: str) -> bool:
-    """Whether a folded keyword occurs in a folded message (see ``keyword_matches``)."""
-    if not keyword:
-        return False
-    if _HAN_RE.search(keyword):
-        return keyword in message
-    start = message.find(keyword)
-    while start != -1:
-        if start == 0 or not message[start - 1].isalnum():
-            # Very short keywords ("sf", "ems") must be whole words.
-            end = start + len(keyword)
-            if len(keyword) > 3 or end == len(message) or not message[end].isalnum():
-                return True
-        start = message.find(keyword, start + 1)
-    words = _MESSAGE_WORD_RE.findall(keyword)
-    if not words:
-        return False
-    return " " + " ".join(_stem(word) for word in words) + " " in stemmed_message

@@ -33,21 +33,22 @@ Choices, and why:
   table count as changed.
 * The store holds customers' messages: it and its ``-wal``/``-shm`` files are the
   owner's alone (0600), like the token file; an older, wider file is tightened on open.
+
+The errors are in :mod:`cs_console.store.errors`, the lock files and file modes in
+:mod:`cs_console.store.locks`, and the reading of which tables a write touched in
+:mod:`cs_console.store.touched_tables`.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import re
 import sqlite3
-import stat
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -55,65 +56,63 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import QueuePool
 
+from cs_console.store.errors import (
+    SessionHolder,
+    StoreBusy,
+    StoreDamaged,
+    StoreError,
+    StoreInUse,
+    busy,
+    is_busy,
+    refused_write,
+)
+from cs_console.store.locks import (
+    PID_WIDTH,
+    PRIVATE,
+    create_private,
+    flock_within,
+    in_use_message,
+    open_lock_file,
+    read_holder,
+    session_holder,
+    session_lock_path,
+    tighten,
+    write_lock_path,
+)
 from cs_console.store.migrations import LATEST_VERSION, MIGRATIONS
+from cs_console.store.touched_tables import ANY_TABLE, TOUCHED, note_written_table
+
+# The errors, the lock files and the table tracking live beside this module;
+# importers of this one keep finding them here.
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MAX_CACHED",
+    "POOL_SIZE",
+    "PRIVATE",
+    "Database",
+    "SessionHolder",
+    "SessionKind",
+    "StoreBusy",
+    "StoreDamaged",
+    "StoreError",
+    "StoreInUse",
+    "configure_sqlite",
+    "session_holder",
+    "session_lock_path",
+    "take_session",
+]
 
 T = TypeVar("T")
 
 #: What a session is: the console, or one ``cs-console sync`` run.
 SessionKind = Literal["console", "sync"]
 
+#: How long anything waits for the store: SQLite for a lock, us for a lock file.
 BUSY_TIMEOUT_MS = 10_000
 #: Derived figures kept by :meth:`Database.cached` (a few per queue filter).
 MAX_CACHED = 64
 #: Connections kept open: the UI thread, the sync worker and a few short-lived workers.
 POOL_SIZE = 4
-#: Owner read and write only, for the store and everything SQLite puts beside it.
-PRIVATE = 0o600
-
-# The table a data-changing statement writes to (SQLAlchemy and hand-written SQL).
-_WRITTEN_TABLE = re.compile(
-    r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
-    r"\s+[\"`\[]?(\w+)",
-    re.IGNORECASE,
-)
-_TOUCHED = "cs_touched_tables"
-_ANY_TABLE = "*"
-_NOT_WRITES = ("SELECT", "BEGIN", "PRAGMA", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-# Wide enough for any pid, so a holder never has to truncate the file to write its own.
-_PID_WIDTH = 24
-
-
-class StoreError(Exception):
-    """A problem with the local store, worded for the person at the keyboard."""
-
-
-class StoreBusy(StoreError):
-    """Another cs-console process has the store: a session, or a write that took too long."""
-
-
-class StoreInUse(StoreBusy):
-    """Another process holds the store's session (a console, or ``cs-console sync``)."""
-
-    def __init__(self, message: str, holder: SessionHolder) -> None:
-        super().__init__(message)
-        self.holder = holder
-
-
-class StoreDamaged(StoreError):
-    """SQLite reports the file as damaged."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionHolder:
-    """Who holds a store's session, as the holder wrote it in the lock file."""
-
-    pid: str
-    kind: str
-
-    def describe(self) -> str:
-        """``pid 123, a console`` in words."""
-        what = {"console": "a console", "sync": "cs-console sync"}.get(self.kind, "cs-console")
-        return f"pid {self.pid}, {what}"
 
 
 class Database:
@@ -141,15 +140,15 @@ class Database:
         self._monitor_lock = threading.Lock()
         self._data_version = 0
         if writer:
-            _create_private(path)
+            create_private(path)
         elif not path.exists():
             raise StoreError(f"no store at {path}: run cs-console once to create it")
-        _tighten(path)
+        tighten(path)
         if writer and session is not None:
             self._session_fd = take_session(path, session)
         if writer:
             try:
-                self._lock_fd = _open_lock_file(_write_lock_path(path))
+                self._lock_fd = open_lock_file(write_lock_path(path))
             except StoreError:
                 self._release_session()
                 raise
@@ -168,7 +167,7 @@ class Database:
         )
         configure_sqlite(self.engine)
         if writer:
-            event.listen(self.engine, "before_cursor_execute", _note_written_table)
+            event.listen(self.engine, "before_cursor_execute", note_written_table)
             try:
                 self._migrate()
                 self._monitor = self._open_monitor()
@@ -182,7 +181,7 @@ class Database:
             except BaseException:
                 self.close()
                 raise
-            _tighten(path)  # SQLite made the -wal and -shm files just now
+            tighten(path)  # SQLite made the -wal and -shm files just now
 
     def close(self) -> None:
         """Release the engine, the monitor connection and the session."""
@@ -212,8 +211,8 @@ class Database:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
-            if _is_busy(exc):
-                raise _busy(self.path) from None
+            if is_busy(exc):
+                raise busy(self.path, BUSY_TIMEOUT_MS / 1000) from None
             raise
 
     @contextmanager
@@ -232,15 +231,15 @@ class Database:
             with self.engine.connect() as raw:
                 conn = raw.execution_options(cs_immediate=True)
                 touched: set[str] = set()
-                conn.info[_TOUCHED] = touched
+                conn.info[TOUCHED] = touched
                 try:
                     with conn.begin():
                         yield conn
                 except OperationalError as exc:
                     # In plain words: the raw error carries SQL and a documentation URL.
-                    raise _refused_write(exc, self.path) from None
+                    raise refused_write(exc, self.path, BUSY_TIMEOUT_MS / 1000) from None
                 finally:
-                    conn.info.pop(_TOUCHED, None)
+                    conn.info.pop(TOUCHED, None)
                     # Counted after the commit (or rollback): a reader that saw the old
                     # generation cannot have cached figures taken before this commit.
                     self._count_own_commit(touched)
@@ -253,9 +252,9 @@ class Database:
         if fd is None:
             yield
             return
-        if not _flock_within(fd, BUSY_TIMEOUT_MS / 1000):
+        if not flock_within(fd, BUSY_TIMEOUT_MS / 1000):
             if required:
-                holder = _read_holder(fd)
+                holder = read_holder(fd)
                 raise StoreBusy(
                     f"the store {self.path} stayed busy for {BUSY_TIMEOUT_MS / 1000:g} s: "
                     f"another cs-console (pid {holder.pid}) kept writing to it. Nothing was "
@@ -264,7 +263,7 @@ class Database:
             yield
             return
         try:
-            os.pwrite(fd, str(os.getpid()).ljust(_PID_WIDTH).encode(), 0)
+            os.pwrite(fd, str(os.getpid()).ljust(PID_WIDTH).encode(), 0)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -296,7 +295,7 @@ class Database:
             version = self._poll_data_version()
             if version is not None and version != self._data_version:
                 self._data_version = version
-                self._generations[_ANY_TABLE] += 1
+                self._generations[ANY_TABLE] += 1
 
     def _count_own_commit(self, touched: set[str]) -> None:
         # Still under the write lock, so no other writer can have committed since our
@@ -316,7 +315,7 @@ class Database:
             return None
         self._note_foreign_commits()
         with self._monitor_lock:
-            return self._generations[table] + self._generations[_ANY_TABLE]
+            return self._generations[table] + self._generations[ANY_TABLE]
 
     def cached(self, table: str, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, or its earlier result for ``key`` if ``table`` has not been
@@ -381,11 +380,6 @@ class Database:
 # --- the session ---------------------------------------------------------------------------
 
 
-def session_lock_path(store: Path) -> Path:
-    """The file whose ``flock`` is the store's session."""
-    return store.with_name(store.name + ".session.lock")
-
-
 def take_session(store: Path, kind: SessionKind) -> int:
     """Take the store's session and write who holds it; the lock's file descriptor.
 
@@ -396,150 +390,28 @@ def take_session(store: Path, kind: SessionKind) -> int:
     Raises:
         StoreInUse: the session is held; the message names the holder's pid.
     """
-    fd = _open_lock_file(session_lock_path(store))
+    fd = open_lock_file(session_lock_path(store))
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     delay = 0.005
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = read_holder(fd)
             # A holder still writing its name reads as "?": it is given the same grace.
             if holder.kind != "console" and time.monotonic() < deadline:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
                 continue
             os.close(fd)
-            raise StoreInUse(_in_use_message(store, holder), holder) from None
-        os.pwrite(fd, f"{os.getpid()} {kind}".ljust(_PID_WIDTH).encode(), 0)
+            raise StoreInUse(
+                in_use_message(store, holder, BUSY_TIMEOUT_MS / 1000), holder
+            ) from None
+        os.pwrite(fd, f"{os.getpid()} {kind}".ljust(PID_WIDTH).encode(), 0)
         return fd
 
 
-def session_holder(store: Path) -> SessionHolder | None:
-    """Who holds the store's session now, or None (nobody, or no store yet)."""
-    lock = session_lock_path(store)
-    if not lock.exists():
-        return None
-    try:
-        fd = os.open(lock, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_holder(fd)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
-def _in_use_message(store: Path, holder: SessionHolder) -> str:
-    if holder.kind == "console":
-        return (
-            f"another cs-console ({holder.describe()}) has the store {store} open; use that "
-            "console, or give this one its own --home. Commands such as `cs-console reply` "
-            "and `cs-console conversations` work beside it."
-        )
-    return (
-        f"another cs-console ({holder.describe()}) is using the store {store} and did not "
-        f"finish within {BUSY_TIMEOUT_MS / 1000:g} s; try again when it has"
-    )
-
-
-# --- files and locks -----------------------------------------------------------------------
-
-
-def _sibling(store: Path, suffix: str) -> Path:
-    return store.with_name(store.name + suffix)
-
-
-def _write_lock_path(store: Path) -> Path:
-    # The name older versions held for a whole session: an old console and a new
-    # command line still never write at the same time.
-    return _sibling(store, ".lock")
-
-
-def _create_private(path: Path) -> None:
-    """Create the store's folder and an empty owner-only file, unless it exists."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Created here rather than by SQLite, which would make it 0644: SQLite gives
-        # the -wal and -shm files the same mode as the store.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE))
-    except OSError as exc:
-        raise StoreError(f"cannot create the store {path}: {exc.strerror}") from None
-
-
-def _tighten(path: Path) -> None:
-    """Make the store and its companions owner-only if they are wider (an older
-    cs-console created them 0644). Someone else's file is left as it is."""
-    for file in (path, _sibling(path, "-wal"), _sibling(path, "-shm")):
-        with suppress(OSError):
-            mode = stat.S_IMODE(file.stat().st_mode)
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                file.chmod(mode & PRIVATE)
-
-
-def _open_lock_file(path: Path) -> int:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE)
-    except OSError as exc:
-        raise StoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
-    return fd
-
-
-def _flock_within(fd: int, seconds: float) -> bool:
-    """Take an exclusive ``flock`` on ``fd`` within ``seconds``; False if it stayed taken.
-
-    ``flock`` has no timeout of its own: poll, starting fast (a write usually takes a
-    few milliseconds) and backing off.
-    """
-    deadline = time.monotonic() + seconds
-    delay = 0.0005
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.02)
-
-
-def _read_holder(fd: int) -> SessionHolder:
-    words = os.pread(fd, _PID_WIDTH, 0).decode(errors="replace").split()
-    pid = words[0] if words and words[0].isdigit() else "?"
-    kind = words[1] if len(words) > 1 else "?"
-    return SessionHolder(pid=pid, kind=kind)
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    orig = exc.orig
-    code = getattr(orig, "sqlite_errorname", "") if isinstance(orig, sqlite3.Error) else ""
-    return code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(orig)
-
-
-def _busy(path: Path) -> StoreBusy:
-    return StoreBusy(
-        f"the store {path} stayed busy for {BUSY_TIMEOUT_MS / 1000:g} s (another cs-console "
-        "is working on it); nothing was changed; try again in a moment"
-    )
-
-
-def _refused_write(exc: OperationalError, path: Path) -> StoreError:
-    """SQLite refusing a write (disk full, read-only file) as a :class:`StoreError`."""
-    orig = exc.orig
-    code = getattr(orig, "sqlite_errorname", "") if isinstance(orig, sqlite3.Error) else ""
-    if code == "SQLITE_FULL":
-        return StoreError(f"the disk is full ({path.parent}); free some space")
-    if code.startswith("SQLITE_READONLY"):
-        return StoreError(f"the store is read-only ({path}); check its permissions")
-    if _is_busy(exc):
-        return _busy(path)
-    return StoreError(f"the store could not be written ({orig})")
+# --- SQLite connections ------------------------------------------------------------------
 
 
 def _split_sql(script: str) -> list[str]:
@@ -566,24 +438,6 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         pass  # a read-only connection cannot change the journal mode; the writer did
     cursor.execute("PRAGMA temp_store = MEMORY")
     cursor.close()
-
-
-def _note_written_table(
-    conn: Connection,
-    _cursor: Any,
-    statement: str,
-    _parameters: Any,
-    _context: Any,
-    _executemany: bool,
-) -> None:
-    touched = conn.info.get(_TOUCHED)
-    if touched is None:
-        return
-    if statement.lstrip()[:9].upper().startswith(_NOT_WRITES):
-        return
-    found = _WRITTEN_TABLE.match(statement)
-    # A statement of another shape (a CTE, say) may write anywhere.
-    touched.add(found.group(1).lower() if found is not None else _ANY_TABLE)
 
 
 def _on_begin(conn: Connection) -> None:
