@@ -15,6 +15,7 @@ from bench.core import Context, Result, Target, interleave
 from bench.data import DATA_DIR, agent_token, ensure_sync_server
 from bench.server_proc import running_server
 from cs_console import protocol as p
+from cs_console.paths import Paths
 
 WORK = DATA_DIR / "work" / "sync"
 
@@ -32,8 +33,8 @@ def engine_pull(url: str, token: str, expected: int) -> float:
     from cs_console.store.db import Database
     from cs_console.sync.engine import SyncEngine
 
-    home = _fresh(WORK / "client")
-    db = Database(home / "store.db")
+    store = Paths(_fresh(WORK / "client")).store
+    db = Database(store)
     backend = ReferenceBackend(url, Secret(token))
     try:
         started = time.perf_counter()
@@ -42,7 +43,7 @@ def engine_pull(url: str, token: str, expected: int) -> float:
     finally:
         backend.close()
         db.close()
-    with sqlite3.connect(home / "store.db") as conn:
+    with sqlite3.connect(store) as conn:
         stored = int(conn.execute("SELECT count(*) FROM message").fetchone()[0])
     if stored != expected:
         raise RuntimeError(f"the engine stored {stored} messages, not {expected} ({report})")

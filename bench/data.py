@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cs_console.domain import ConversationStatus, Group, MessageKind, OrderEventKind, OrderStatus
+from cs_console.paths import Paths
 from cs_console.store.convert import queue_rank
 from cs_console.store.ingest import SNIPPET_CHARS
 from cs_console.store.migrations import LATEST_VERSION
@@ -103,7 +104,7 @@ class BigStore:
     @property
     def store_path(self) -> Path:
         """The SQLite file inside ``home``."""
-        return self.home / "store.db"
+        return Paths(self.home).store
 
 
 def _meta(size: StoreSize) -> dict[str, Any]:
@@ -196,10 +197,11 @@ def _generate(home: Path, size: StoreSize) -> BigStore:
     # insert below needs the database to itself.
     from cs_console.store.db import Database
 
-    Database(home / "store.db").close()
+    store = Paths(home).store
+    Database(store).close()
     rng = random.Random(20_240_707)
     now = datetime.now(UTC).replace(microsecond=0)
-    conn = sqlite3.connect(home / "store.db", isolation_level=None)
+    conn = sqlite3.connect(store, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")

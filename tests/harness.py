@@ -22,6 +22,7 @@ from cs_console.domain import (
     OrderStatus,
     Role,
 )
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.app import create_app
 from cs_console.server.state import ServerState
@@ -202,16 +203,15 @@ def tiny_shop(state: ServerState) -> dict[str, str]:
     }
 
 
-def client_context(home: Path, server: LiveServer, token: str, **overrides: object) -> AgentContext:
+def client_context(home: Path, server: LiveServer, token: str, **more: object) -> AgentContext:
+    """A store at ``home`` syncing with ``server``; ``more`` adds settings (e.g. ``orders``)."""
     settings = Settings(
-        home=home,
-        backend_url=server.url,
+        paths=Paths(home),
+        backend={"url": server.url},
         token=Secret(token),
-        undo_seconds=0.0,
-        sync_interval_s=0.2,
+        shift={"undo_seconds": 0.0, "sync_interval_s": 0.2},
+        **more,
     )
-    for key, value in overrides.items():
-        object.__setattr__(settings, key, value)
     return open_context(settings)
 
 

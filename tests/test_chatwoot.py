@@ -18,6 +18,7 @@ from cs_console.backends import chatwoot_mapping as cw
 from cs_console.backends.base import AuthFailed, BadResponse, Refused, Unavailable
 from cs_console.backends.chatwoot import ChatwootBackend
 from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind, Role
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.services import replies as replies_service
 from cs_console.settings import Settings
@@ -442,7 +443,7 @@ def test_canned_responses_become_quick_replies_through_sync(
     SyncEngine(db, backend).run_once()
 
     shop = store_replies.shop_replies(db)
-    library, issues = replies_service.load(Settings(home=tmp_path), shop)
+    library, issues = replies_service.load(Settings(paths=Paths(tmp_path)), shop)
     assert issues == []
     named = library.get("en.chatwoot.c3-hi-name")
     assert named is not None

@@ -98,7 +98,7 @@ def sync_once(ctx: AgentContext) -> None:
 def test_cli_reads_and_queues_while_the_console_has_the_store(
     console: AgentContext, live_server: LiveServer
 ) -> None:
-    home = console.settings.home
+    home = console.settings.paths.home
     for args in (
         ("conversations",),
         ("messages", "conv-1"),
@@ -133,7 +133,7 @@ def test_a_write_by_another_process_refreshes_the_consoles_cached_counts(
     generation = console.db.generation("conversation")
     assert queue.waiting_count(console.db, waiting) == before  # served from the cache
 
-    queued = cli(console.settings.home, "reply", "conv-1", "我们马上核实物流")
+    queued = cli(console.settings.paths.home, "reply", "conv-1", "我们马上核实物流")
     assert queued.returncode == 0, queued.stderr
     # The console never wrote; only PRAGMA data_version can tell it the file changed.
     assert console.db.generation("conversation") != generation
@@ -143,7 +143,7 @@ def test_a_write_by_another_process_refreshes_the_consoles_cached_counts(
 def test_a_second_console_is_refused_at_start_naming_the_first(console: AgentContext) -> None:
     with pytest.raises(StoreInUse, match=f"pid {os.getpid()}, a console"):
         open_context(console.settings)
-    started = cli(console.settings.home, "run")
+    started = cli(console.settings.paths.home, "run")
     assert started.returncode == 2
     assert f"pid {os.getpid()}" in started.stderr
     assert "cs-console reply" in started.stderr  # what does work beside it
@@ -156,7 +156,7 @@ def test_a_second_console_is_refused_at_start_naming_the_first(console: AgentCon
 def test_sync_beside_a_console_leaves_the_sending_to_it(
     console: AgentContext, live_server: LiveServer, tokens: dict[str, str]
 ) -> None:
-    home = console.settings.home
+    home = console.settings.paths.home
     assert cli(home, "reply", "conv-1", "queued from a script").returncode == 0
     synced = cli(home, "sync", "--once", env=backend_env(live_server, tokens["Lan"]))
     assert synced.returncode == 0, synced.stderr
@@ -265,7 +265,7 @@ def test_a_write_kept_waiting_too_long_says_so_and_names_the_holder(
     console: AgentContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_WRITE_LOCK, str(console.settings.store_path)],
+        [sys.executable, "-c", HOLD_THE_WRITE_LOCK, str(console.settings.paths.store)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -314,11 +314,13 @@ KEEP_QUEUING = textwrap.dedent(
     """
     import sys
     from pathlib import Path
+    from cs_console.paths import Paths
     from cs_console.services import conversations
     from cs_console.services.context import open_context
     from cs_console.settings import Settings
 
-    ctx = open_context(Settings(home=Path(sys.argv[1]), undo_seconds=0.0), session=None)
+    settings = Settings(paths=Paths(Path(sys.argv[1])), shift={"undo_seconds": 0.0})
+    ctx = open_context(settings, session=None)
     for i in range(100_000):
         body = f"{sys.argv[2]}-{i:06d}"
         conversations.send(ctx, "conv-1", body, force=True, undo_seconds=0.0)
@@ -333,7 +335,7 @@ def read_lines(process: subprocess.Popen[str], into: list[str]) -> None:
 
 
 def test_kill_9_at_any_moment_loses_nothing_committed(console: AgentContext) -> None:
-    home = str(console.settings.home)
+    home = str(console.settings.paths.home)
     written: list[str] = []
     mine: list[str] = []
     for round_number in range(4):
@@ -374,14 +376,14 @@ def test_kill_9_at_any_moment_loses_nothing_committed(console: AgentContext) -> 
 
 
 def test_the_wal_is_checkpointed_while_processes_take_turns(console: AgentContext) -> None:
-    wal = console.settings.store_path.with_name("store.db-wal")
+    wal = console.settings.paths.store.with_name("store.db-wal")
     body = "x" * 3000
     for i in range(2500):  # about 10 MB through the WAL, well past a checkpoint
         conversations.save_draft(console, f"conv-{i % 3 + 1}", "reply", f"{i} {body}")
     size = wal.stat().st_size
     # SQLite checkpoints after 1000 pages of 4 KiB, inside the commit, under our lock.
     assert size < 8 * 1024 * 1024, size
-    other = cli(console.settings.home, "reply", "conv-1", "after many drafts")
+    other = cli(console.settings.paths.home, "reply", "conv-1", "after many drafts")
     assert other.returncode == 0, other.stderr
     console.db.quick_check()
 

@@ -14,6 +14,7 @@ import pytest
 
 from cs_console.backends.http import check_url
 from cs_console.domain import Role
+from cs_console.paths import Paths
 from cs_console.server.state import ServerState
 from cs_console.services import conversations
 from cs_console.services.context import open_context
@@ -195,7 +196,9 @@ def hostile_home(synced_home: Path, tmp_path: Path) -> Path:
     """A synced store whose customer, message, order, case and outbox texts carry escape
     sequences, as a store written before the ingest sanitiser (or by a backend error)
     would hold them."""
-    ctx = open_context(Settings(home=synced_home, undo_seconds=0.0), session=None)
+    ctx = open_context(
+        Settings(paths=Paths(synced_home), shift={"undo_seconds": 0.0}), session=None
+    )
     try:
         conversations.send(ctx, "conv-1", "will be refused", force=True, undo_seconds=0.0)
         [entry] = outbox.ready(ctx.db)

@@ -14,14 +14,9 @@ import pytest
 from cs_console import config_commands
 from cs_console.config import ConsoleConfig
 from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour, Group, Role
+from cs_console.paths import Paths, config_dir
 from cs_console.secret import Secret
-from cs_console.settings import (
-    Settings,
-    SettingsError,
-    config_dir,
-    load_settings,
-    save_ui_choice,
-)
+from cs_console.settings import Settings, SettingsError, load_settings, save_ui_choice
 
 TOKEN = "tok-3f9c2e1d-very-secret"
 
@@ -93,52 +88,56 @@ def owner_only_token_file(path: Path, token: str = TOKEN) -> Path:
 
 def test_missing_file_means_defaults(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path, env={})
-    # The dataclass defaults and the config model's defaults are the same values.
-    assert settings == Settings(home=tmp_path, config_home=tmp_path)
-    assert settings.theme == "cs-dark"
-    assert settings.agent_role is Role.AGENT
-    assert settings.agent_group is None
-    assert settings.timezone == "local"
-    assert settings.response_target_minutes == 3
-    assert (settings.warn_after_s, settings.alert_after_s) == (60.0, 180.0)
-    assert (settings.undo_seconds, settings.ship_by_hours, settings.sync_interval_s) == (
+    # One model: what the file would give is what code gets with only the paths.
+    assert settings == Settings(paths=Paths(tmp_path))
+    assert settings.ui.theme == "cs-dark"
+    assert settings.agent.role is Role.AGENT
+    assert settings.agent.group is None
+    assert settings.agent.timezone == "local"
+    assert settings.shift.response_target_minutes == 3
+    assert (settings.shift.warn_after_s, settings.shift.alert_after_s) == (60.0, 180.0)
+    assert (
+        settings.shift.undo_seconds,
+        settings.shift.ship_by_hours,
+        settings.shift.sync_interval_s,
+    ) == (
         5.0,
         48,
         3.0,
     )
-    assert settings.currency == "CNY"
-    assert settings.authority_limit_minor == 2000
-    assert settings.flag_meanings == DEFAULT_FLAG_MEANINGS
-    assert settings.enter_sends is True
+    assert settings.shop.currency == "CNY"
+    assert settings.shop.authority_limit_minor == 2000
+    assert settings.flags.meanings == DEFAULT_FLAG_MEANINGS
+    assert settings.ui.enter_sends is True
     assert settings.keymap == {}
     assert settings.token is None
-    assert settings.store_path == tmp_path / "store.db"
-    assert settings.config_file == tmp_path / "config.toml"
+    assert settings.paths.store == tmp_path / "store.db"
+    assert settings.paths.config_file == tmp_path / "config.toml"
 
 
 def test_file_values_reach_settings(tmp_path: Path) -> None:
     write_config(tmp_path, FULL_CONFIG)
     settings = load_settings(home=tmp_path, env={})
-    assert settings.agent_name == "Lan"
-    assert settings.agent_role is Role.SUPERVISOR
-    assert settings.agent_group is Group.AFTER_SALE
-    assert settings.agent_language == "zh-CN"
-    assert settings.timezone == "Asia/Shanghai"
-    assert settings.backend_url == "https://cs.example.com"
-    assert settings.insecure is True
-    assert settings.response_target_minutes == 5
-    assert (settings.warn_after_s, settings.alert_after_s) == (90.0, 240.5)
-    assert settings.undo_seconds == 8.0
-    assert settings.ship_by_hours == 24
-    assert settings.sync_interval_s == 2.0
-    assert settings.shop_name == "Teapot House"
-    assert settings.shop_return_address == "12 Tea Street, Hangzhou"
-    assert settings.authority_limit_minor == 1999
-    assert settings.flag_meanings[FlagColour.RED] == "courier problem"
-    assert settings.flag_meanings[FlagColour.PURPLE] == "address change"
-    assert settings.flag_meanings[FlagColour.GREEN] == DEFAULT_FLAG_MEANINGS[FlagColour.GREEN]
-    assert settings.theme == "cs-light"
-    assert settings.enter_sends is False
+    assert settings.agent.name == "Lan"
+    assert settings.agent.role is Role.SUPERVISOR
+    assert settings.agent.group is Group.AFTER_SALE
+    assert settings.agent.language == "zh-CN"
+    assert settings.agent.timezone == "Asia/Shanghai"
+    assert settings.backend.url == "https://cs.example.com"
+    assert settings.backend.insecure is True
+    assert settings.shift.response_target_minutes == 5
+    assert (settings.shift.warn_after_s, settings.shift.alert_after_s) == (90.0, 240.5)
+    assert settings.shift.undo_seconds == 8.0
+    assert settings.shift.ship_by_hours == 24
+    assert settings.shift.sync_interval_s == 2.0
+    assert settings.shop.name == "Teapot House"
+    assert settings.shop.return_address == "12 Tea Street, Hangzhou"
+    assert settings.shop.authority_limit_minor == 1999
+    assert settings.flags.meanings[FlagColour.RED] == "courier problem"
+    assert settings.flags.meanings[FlagColour.PURPLE] == "address change"
+    assert settings.flags.meanings[FlagColour.GREEN] == DEFAULT_FLAG_MEANINGS[FlagColour.GREEN]
+    assert settings.ui.theme == "cs-light"
+    assert settings.ui.enter_sends is False
     assert settings.ui_language == "en"
     assert settings.keymap == {"queue.next_waiting": "ctrl+n", "app.quit": "ctrl+q,f10"}
 
@@ -157,15 +156,15 @@ def test_authority_limit_in_minor_units(
 ) -> None:
     write_config(tmp_path, f'[shop]\ncurrency = "{currency}"\nauthority_limit = {amount}\n')
     settings = load_settings(home=tmp_path, env={})
-    assert settings.authority_limit_minor == minor
-    assert settings.currency == currency.upper()
+    assert settings.shop.authority_limit_minor == minor
+    assert settings.shop.currency == currency.upper()
 
 
 def test_home_from_environment_holds_the_config(tmp_path: Path) -> None:
     write_config(tmp_path, '[shop]\nname = "Teapot House"\n')
     settings = load_settings(env={"CS_CONSOLE_HOME": str(tmp_path)})
-    assert settings.home == tmp_path
-    assert settings.shop_name == "Teapot House"
+    assert settings.paths.home == tmp_path
+    assert settings.shop.name == "Teapot House"
 
 
 def test_without_a_home_config_and_data_use_platform_dirs(
@@ -178,9 +177,9 @@ def test_without_a_home_config_and_data_use_platform_dirs(
     write_config(tmp_path / "conf", '[shop]\nname = "Teapot House"\n')
     settings = load_settings(env={})
     assert config_dir(env={}) == tmp_path / "conf"
-    assert settings.home == tmp_path / "data"
-    assert settings.config_dir == tmp_path / "conf"
-    assert settings.shop_name == "Teapot House"
+    assert settings.paths.home == tmp_path / "data"
+    assert settings.paths.config_dir == tmp_path / "conf"
+    assert settings.shop.name == "Teapot House"
 
 
 # --- environment -----------------------------------------------------------------
@@ -195,45 +194,46 @@ def test_nested_env_overrides_the_file(tmp_path: Path) -> None:
         "CS_CONSOLE_KEYMAP__queue.next_waiting": "ctrl+n",
     }
     settings = load_settings(home=tmp_path, env=env)
-    assert settings.alert_after_s == 240.0
-    assert settings.theme == "cs-ansi16"
-    assert settings.agent_role is Role.SUPERVISOR
+    assert settings.shift.alert_after_s == 240.0
+    assert settings.ui.theme == "cs-ansi16"
+    assert settings.agent.role is Role.SUPERVISOR
     assert settings.keymap == {"queue.next_waiting": "ctrl+n"}
 
 
 @pytest.mark.parametrize(
-    ("name", "raw", "attribute", "expected"),
+    ("name", "raw", "key", "expected"),
     [
-        ("CS_CONSOLE_BACKEND_URL", "http://127.0.0.1:8000", "backend_url", "http://127.0.0.1:8000"),
-        ("CS_CONSOLE_INSECURE", "1", "insecure", True),
-        ("CS_CONSOLE_INSECURE", "true", "insecure", False),  # only an explicit 1, as ever
-        ("CS_CONSOLE_AGENT", "Lan", "agent_name", "Lan"),
-        ("CS_CONSOLE_UNDO_SECONDS", "0", "undo_seconds", 0.0),
-        ("CS_CONSOLE_ENTER_SENDS", "no", "enter_sends", False),
-        ("CS_CONSOLE_ENTER_SENDS", "1", "enter_sends", True),
-        ("CS_CONSOLE_WARN_AFTER", "30", "warn_after_s", 30.0),
-        ("CS_CONSOLE_ALERT_AFTER", "90", "alert_after_s", 90.0),
-        ("CS_CONSOLE_SYNC_INTERVAL", "0.5", "sync_interval_s", 0.5),
+        ("CS_CONSOLE_BACKEND_URL", "http://127.0.0.1:8000", "backend.url", "http://127.0.0.1:8000"),
+        ("CS_CONSOLE_INSECURE", "1", "backend.insecure", True),
+        ("CS_CONSOLE_INSECURE", "true", "backend.insecure", False),  # only an explicit 1
+        ("CS_CONSOLE_AGENT", "Lan", "agent.name", "Lan"),
+        ("CS_CONSOLE_UNDO_SECONDS", "0", "shift.undo_seconds", 0.0),
+        ("CS_CONSOLE_ENTER_SENDS", "no", "ui.enter_sends", False),
+        ("CS_CONSOLE_ENTER_SENDS", "1", "ui.enter_sends", True),
+        ("CS_CONSOLE_WARN_AFTER", "30", "shift.warn_after_s", 30.0),
+        ("CS_CONSOLE_ALERT_AFTER", "90", "shift.alert_after_s", 90.0),
+        ("CS_CONSOLE_SYNC_INTERVAL", "0.5", "shift.sync_interval_s", 0.5),
     ],
 )
 def test_legacy_flat_env_names(
-    tmp_path: Path, name: str, raw: str, attribute: str, expected: object
+    tmp_path: Path, name: str, raw: str, key: str, expected: object
 ) -> None:
+    section, field = key.split(".")
     settings = load_settings(home=tmp_path, env={name: raw})
-    assert getattr(settings, attribute) == expected
+    assert getattr(getattr(settings, section), field) == expected
 
 
 def test_empty_env_values_are_unset(tmp_path: Path) -> None:
     write_config(tmp_path, '[backend]\nurl = "https://cs.example.com"\n')
     env = {"CS_CONSOLE_BACKEND_URL": "", "CS_CONSOLE_SHIFT__WARN_AFTER_S": ""}
     settings = load_settings(home=tmp_path, env=env)
-    assert settings.backend_url == "https://cs.example.com"
-    assert settings.warn_after_s == 60.0
+    assert settings.backend.url == "https://cs.example.com"
+    assert settings.shift.warn_after_s == 60.0
 
 
 def test_nested_name_beats_legacy_name(tmp_path: Path) -> None:
     env = {"CS_CONSOLE_ALERT_AFTER": "90", "CS_CONSOLE_SHIFT__ALERT_AFTER_S": "300"}
-    assert load_settings(home=tmp_path, env=env).alert_after_s == 300.0
+    assert load_settings(home=tmp_path, env=env).shift.alert_after_s == 300.0
 
 
 def test_token_from_env(tmp_path: Path) -> None:
@@ -348,7 +348,7 @@ def test_token_file_from_config_is_relative_to_it(tmp_path: Path) -> None:
     write_config(tmp_path, '[backend]\ntoken_file = "token"\n')
     settings = load_settings(home=tmp_path, env={})
     assert settings.token == Secret(TOKEN)
-    assert settings.token_file == tmp_path / "token"
+    assert settings.backend.token_file == tmp_path / "token"
 
 
 def test_token_file_readable_by_others_is_refused(tmp_path: Path) -> None:
@@ -401,11 +401,9 @@ def test_show_is_the_effective_config_and_reloads_the_same(
     tomllib.loads(shown)
     write_config(tmp_path / "b", shown)
     monkeypatch.delenv("CS_CONSOLE_SHIFT__ALERT_AFTER_S")
-    from dataclasses import replace
-
     first = load_settings(home=tmp_path / "a", env={"CS_CONSOLE_SHIFT__ALERT_AFTER_S": "300"})
     second = load_settings(home=tmp_path / "b", env={})
-    assert replace(second, home=first.home, config_home=first.config_home) == first
+    assert second.model_copy(update={"paths": first.paths}) == first
 
 
 def test_init_writes_every_setting_documented_and_valid(tmp_path: Path, clean_env: None) -> None:
@@ -431,7 +429,7 @@ def test_init_writes_every_setting_documented_and_valid(tmp_path: Path, clean_en
         assert ConsoleConfig.model_validate({section: data[section]}) == (
             ConsoleConfig.model_validate({})
         )
-    assert load_settings(home=tmp_path, env={}) == Settings(home=tmp_path, config_home=tmp_path)
+    assert load_settings(home=tmp_path, env={}) == Settings(paths=Paths(tmp_path))
 
 
 def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
@@ -467,7 +465,7 @@ def test_validate_returns_config_errors(tmp_path: Path, clean_env: None) -> None
 def test_live_theme_choice_is_remembered(tmp_path: Path) -> None:
     state = save_ui_choice(tmp_path, "cs-high-contrast")
     assert state == tmp_path / "ui-state.json"
-    assert load_settings(home=tmp_path, env={}).theme == "cs-high-contrast"
+    assert load_settings(home=tmp_path, env={}).ui.theme == "cs-high-contrast"
     assert not (tmp_path / "config.toml").exists()  # the config file is never written
 
 
@@ -475,28 +473,35 @@ def test_live_choice_beats_the_file_until_the_file_is_edited(tmp_path: Path) -> 
     config = write_config(tmp_path, '# my notes\n[ui]\ntheme = "cs-light"\n')
     save_ui_choice(tmp_path, "cs-colour-safe")
     assert config.read_text(encoding="utf-8") == '# my notes\n[ui]\ntheme = "cs-light"\n'
-    assert load_settings(home=tmp_path, env={}).theme == "cs-colour-safe"
+    assert load_settings(home=tmp_path, env={}).ui.theme == "cs-colour-safe"
     # The user edits the line afterwards: the deliberate edit wins.
     write_config(tmp_path, '[ui]\ntheme = "cs-ansi16"\n')
-    assert load_settings(home=tmp_path, env={}).theme == "cs-ansi16"
+    assert load_settings(home=tmp_path, env={}).ui.theme == "cs-ansi16"
     # The environment wins over both.
     save_ui_choice(tmp_path, "cs-dark")
     env = {"CS_CONSOLE_UI__THEME": "cs-light"}
-    assert load_settings(home=tmp_path, env=env).theme == "cs-light"
+    assert load_settings(home=tmp_path, env=env).ui.theme == "cs-light"
 
 
 def test_damaged_ui_state_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "ui-state.json").write_text("{not json", encoding="utf-8")
-    assert load_settings(home=tmp_path, env={}).theme == "cs-dark"
+    assert load_settings(home=tmp_path, env={}).ui.theme == "cs-dark"
     save_ui_choice(tmp_path, "cs-light")
-    assert load_settings(home=tmp_path, env={}).theme == "cs-light"
+    assert load_settings(home=tmp_path, env={}).ui.theme == "cs-light"
 
 
 # --- start-up cost -----------------------------------------------------------------
 
 
-def test_importing_settings_does_not_import_pydantic() -> None:
-    code = "import sys, cs_console.settings; print('pydantic' in sys.modules)"
+def test_the_fast_path_does_not_import_pydantic_settings(tmp_path: Path) -> None:
+    # Settings is a pydantic model, so pydantic is imported; pydantic-settings (~50 ms)
+    # only when there is something to read.
+    code = (
+        "import sys; from cs_console.settings import load_settings; "
+        f"load_settings(env={{'CS_CONSOLE_HOME': {str(tmp_path)!r}, "
+        "'CS_CONSOLE_BACKEND_URL': 'http://127.0.0.1:9', 'CS_CONSOLE_TOKEN': 't'}); "
+        "print('pydantic_settings' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
@@ -510,10 +515,9 @@ def test_importing_settings_does_not_import_pydantic() -> None:
 def test_the_fast_path_gives_what_the_full_path_gives(
     tmp_path: Path, env_extra: dict[str, str]
 ) -> None:
-    from cs_console.settings import config_dir, load_settings_fully, resolve_home
+    from cs_console.settings import load_settings_fully
 
     env = {"CS_CONSOLE_HOME": str(tmp_path), **env_extra}
     fast = load_settings(env=env)
-    resolved = resolve_home(None, env)
-    full = load_settings_fully(resolved, config_dir(resolved, env), env)
+    full = load_settings_fully(Paths.discover(None, env), env)
     assert fast == full

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from cs_console.paths import Paths
 from cs_console.server.demo import load_demo
 from cs_console.server.state import ServerState
 from cs_console.services import orders
@@ -22,7 +23,7 @@ def test_ship_by_follow_ups_on_the_demo_shop(tmp_path: Path) -> None:
         page = state.changes(0, 100_000)
     finally:
         state.close()
-    ctx = open_context(Settings(home=tmp_path / "client", agent_name="Lan"))
+    ctx = open_context(Settings(paths=Paths(tmp_path / "client"), agent={"name": "Lan"}))
     try:
         apply_page(ctx.db, page)
         now = utcnow()

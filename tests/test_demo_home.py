@@ -67,19 +67,19 @@ def test_the_demo_console_follows_the_agents_config_but_not_its_backend(tmp_path
     agent = demo_agent(tmp_path, None)
     assert agent == "Mei"  # the config's name, spelled as the demo spells it
     settings = demo_settings(tmp_path, agent)
-    assert settings.agent_name == "Mei"
+    assert settings.agent.name == "Mei"
     assert settings.ui_language == "zh-CN"
-    assert settings.theme == "cs-light"
+    assert settings.ui.theme == "cs-light"
     assert settings.keymap == {"workspace.cases": "f9"}
-    assert settings.undo_seconds == 2
+    assert settings.shift.undo_seconds == 2
     # Themes, quick replies and the theme picked live: the agent's own folder.
-    assert settings.config_dir == tmp_path
+    assert settings.paths.config_dir == tmp_path
     # The store and the backend are the demo's: the real token file is never read.
-    assert settings.store_path == tmp_path / "demo" / "client" / "store.db"
-    assert settings.backend_url is None
+    assert settings.paths.store == tmp_path / "demo" / "client" / "store.db"
+    assert settings.backend.url is None
     assert settings.token is None
-    assert settings.token_file is None
-    assert settings.shop_name != "our shop"
+    assert settings.backend.token_file is None
+    assert settings.shop.name != "our shop"
 
 
 def test_the_demo_agent_is_asked_for_or_a_demo_agent_or_lan(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cs_console.cli import main
+from cs_console.paths import Paths
 from cs_console.services.context import open_context
 from cs_console.services.doctor import Verdict, run_checks
 from cs_console.settings import Settings
@@ -25,7 +26,7 @@ def test_all_well(tmp_path: Path, live_server: LiveServer, tokens: dict[str, str
     assert found["capabilities"][0] is Verdict.OK
     assert found["store"][0] is Verdict.WARN  # not made yet: a warning, not a failure
     assert tokens["Lan"] not in repr(found)
-    open_context(Settings(home=tmp_path)).close()
+    open_context(Settings(paths=Paths(tmp_path))).close()
     store = verdicts(tmp_path, env)["store"]
     assert store[0] is Verdict.OK
     assert "quick_check ok" in store[1]

@@ -108,8 +108,7 @@ def test_with_a_separate_shop_the_refund_goes_there(
         tmp_path / "split",
         live_server,
         tokens["Lan"],
-        orders_kind="reference",
-        orders_url=shop_server[0].url,
+        orders={"kind": "reference", "url": shop_server[0].url},
         orders_token=Secret(shop_server[1]),
     )
     try:

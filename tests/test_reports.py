@@ -21,6 +21,7 @@ from textual.app import App
 from textual.widgets import Static
 
 from cs_console.domain import CaseCategory, Responsible
+from cs_console.paths import Paths
 from cs_console.render import reports as report_text
 from cs_console.services import cases as case_service
 from cs_console.services import conversations, reports, sync
@@ -550,7 +551,7 @@ def test_store_reads_from_the_last_reply_before_the_period(filled_store: Databas
         "k-in",
     ]
 
-    ctx = AgentContext(settings=Settings(home=filled_store.path.parent), db=filled_store)
+    ctx = AgentContext(settings=Settings(paths=Paths(filled_store.path.parent)), db=filled_store)
     figures = reports.figures(ctx, start=start, end=NOW, now=NOW)
     # a's turn began at -60 min (before the period); b's at -300 min; d's at +5 min,
     # unanswered (the failed reply does not count) and long overdue.

@@ -37,8 +37,7 @@ def ctx(
         tmp_path / "client",
         live_server,
         tokens["Lan"],
-        orders_kind="reference",
-        orders_url=shop.url,
+        orders={"kind": "reference", "url": shop.url},
         orders_token=Secret(shop_token),
     )
     yield context

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from cs_console.paths import Paths
 from cs_console.replies.library import QuickReply, ReplyAction, lint_dirs, load_library
 from cs_console.replies.lint import LintIssue
 from cs_console.replies.placeholders import HOLE_CLOSE, HOLE_OPEN, ReplyContext, fill
@@ -128,9 +129,8 @@ def test_reply_service_fills_config_values_safely(tmp_path: Path) -> None:
     # The shop's name and return address come from config.toml, not through the
     # sanitised sync ingest.
     settings = Settings(
-        home=tmp_path,
-        shop_name="Lotus\x1b]2;pwned\x1b\\",
-        shop_return_address="Road 1\u202e9",
+        paths=Paths(tmp_path),
+        shop={"name": "Lotus\x1b]2;pwned\x1b\\", "return_address": "Road 1\u202e9"},
     )
     context = reply_service.context_for(
         settings, agent_name="Lan", info=None, order=None, now=datetime(2026, 11, 20, tzinfo=UTC)

@@ -1,8 +1,16 @@
-"""``config.toml``: its sections as a pydantic-settings model, and how it is read.
+"""What a setting is: ``config.toml``'s sections, the :class:`Settings` every module
+reads, and how the file, the saved theme and the environment are read into them.
 
-Layers, lowest precedence first: each field's default, ``config.toml``, the theme picked
-live (``ui-state.json``, see :func:`cs_console.settings.save_ui_choice`), the legacy flat
-environment variables (``CS_CONSOLE_ALERT_AFTER``...), and the nested ones
+:class:`Settings` is one frozen pydantic model: the file's sections
+(``settings.shift.undo_seconds``, ``settings.backend.url``...), plus what never comes
+from the file: where the console's files are (:class:`~cs_console.paths.Paths`) and the
+tokens. Values derived from settings are properties of their section
+(``settings.shop.authority_limit_minor``, ``settings.flags.meanings``) or of the root
+(``settings.ui_language``), never copies.
+
+Reading, lowest precedence first: each field's default, ``config.toml``, the theme
+picked live (``ui-state.json``, see :func:`cs_console.settings.save_ui_choice`), the
+legacy flat environment variables (``CS_CONSOLE_ALERT_AFTER``...), and the nested ones
 (``CS_CONSOLE_SHIFT__ALERT_AFTER_S``). The layers are merged here rather than inside
 pydantic-settings so that every value's origin is known: an error then names the file
 or the variable it came from, the key, what was expected and what was found.
@@ -11,20 +19,24 @@ Field docs use ``Field(description=...)`` rather than attribute docstrings: they
 no source parsing at import and survive installs without ``.py`` files, and
 ``cs-console config init`` writes them into the file as comments.
 
-Headless: no Textual here. Imported lazily by :func:`cs_console.settings.load_settings`.
+Headless: no Textual here. :mod:`cs_console.settings` imports this module (never the
+other way round), and its fast path builds :class:`Settings` without reading a file,
+so pydantic-settings is imported only by :func:`read_config`.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -35,19 +47,16 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
-from pydantic_settings import SettingsError as SourceError
 
 from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour, Group, Role
 from cs_console.money import currency_digits
+from cs_console.paths import Paths
 from cs_console.secret import Secret
-from cs_console.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
 
 ENV_PREFIX = "CS_CONSOLE_"
 ENV_NESTED_DELIMITER = "__"
@@ -76,7 +85,10 @@ LEGACY_ENV: dict[str, tuple[str, str]] = {
 }
 
 
-# ISO 4217 minor-unit digits where they differ from two.
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says which and what to do."""
+
+
 class ConfigError(SettingsError):
     """The config (file, state or environment) has problems; one line each."""
 
@@ -329,6 +341,11 @@ class ShopSection(_Section):
                 )
         return value
 
+    @property
+    def authority_limit_minor(self) -> int:
+        """:attr:`authority_limit` in minor units of :attr:`currency` (fen, cents, yen)."""
+        return int(self.authority_limit.scaleb(currency_digits(self.currency)))
+
 
 class FlagsSection(_Section):
     """What each order-remark flag colour means in this shop."""
@@ -359,6 +376,11 @@ class FlagsSection(_Section):
         description="What a purple flag on an order means.",
     )
 
+    @property
+    def meanings(self) -> dict[FlagColour, str]:
+        """Flag colour -> what it means here."""
+        return {colour: getattr(self, colour.value) for colour in FlagColour}
+
 
 class UiSection(_Section):
     """How the console looks and behaves."""
@@ -382,16 +404,11 @@ class UiSection(_Section):
     )
 
 
-class ConsoleConfig(BaseSettings):
-    """The whole of ``config.toml``."""
+class ConsoleConfig(BaseModel):
+    """The whole of ``config.toml``: what the file and the environment may set."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_NESTED_DELIMITER,
-        env_ignore_empty=True,
-        case_sensitive=False,
-        extra="forbid",
-    )
+    # Unknown keys are errors here too: a misplaced `theme = ...` outside [ui] is named.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     agent: AgentSection = Field(default_factory=AgentSection, description=AgentSection.__doc__)
     backend: BackendSection = Field(
@@ -410,19 +427,6 @@ class ConsoleConfig(BaseSettings):
         ),
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # read_config layers file, state and environment itself (to know each value's
-        # origin); validation must see only what it was handed, never os.environ.
-        return (init_settings,)
-
 
 #: The section models by name, in file order.
 SECTIONS: dict[str, type[_Section]] = {
@@ -436,17 +440,164 @@ SECTIONS: dict[str, type[_Section]] = {
 }
 
 
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source over a given mapping, not ``os.environ``,
-    so ``load_settings(env=...)`` is honoured and tests need no monkeypatching."""
+def _paths_required() -> Paths:
+    # TRANSITION: remove once ui/ and the UI tests read the nested model (then `paths`
+    # has no default). The default only lets mypy's pydantic plugin accept the flat
+    # `Settings(home=...)`, which the before-validator turns into `paths`.
+    raise TypeError("Settings needs paths=Paths(home=...)")
 
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        self._environ = environ  # read by _load_env_vars, which the base __init__ calls
-        super().__init__(settings_cls)
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        # case_sensitive=False: the base class matches lower-cased names.
-        return {name.lower(): value for name, value in self._environ.items() if value != ""}
+class Settings(ConsoleConfig):
+    """Everything the console reads at start-up: the config's sections, where its files
+    are, and the tokens.
+
+    The tokens never come from ``config.toml`` (it would sit in backups and dotfile
+    repositories) nor from the command line (``ps``, shell history): only from
+    ``CS_CONSOLE_TOKEN``, an owner-only token file or the OS keyring. They are left
+    out of ``repr`` and of every dump.
+
+    Build one in code with ``Settings(paths=Paths(home=tmp), shift={"undo_seconds": 0})``;
+    :func:`cs_console.settings.load_settings` reads one from the config and the
+    environment. ``backend.token_file`` and ``orders.token_file`` are resolved (a
+    relative path in the file is taken relative to its folder).
+    """
+
+    # TRANSITION: remove once ui/ and the UI tests read the nested model, and make this
+    # extra="forbid" like the file. "ignore" only because the pydantic mypy plugin
+    # refuses the flat keywords under "forbid"; _flat_to_nested refuses unknown ones.
+    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
+
+    paths: Paths = Field(default_factory=_paths_required)
+    token: Secret | None = Field(None, exclude=True, repr=False)
+    orders_token: Secret | None = Field(None, exclude=True, repr=False)
+
+    # TRANSITION: remove once ui/ and the UI tests read the nested model.
+    # `dataclasses.replace(settings, theme=...)` takes the old flat names.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @property
+    def ui_language(self) -> str:
+        """The interface language: ``ui.language``, else the agent's."""
+        return self.ui.language or self.agent.language
+
+    def with_backend(self, url: str, token: Secret) -> Settings:
+        """A copy pointed at another backend."""
+        return self.model_copy(
+            update={"backend": self.backend.model_copy(update={"url": url}), "token": token}
+        )
+
+    # TRANSITION: remove once ui/ and the UI tests read the nested model.
+    def __getattr__(self, name: str) -> Any:
+        """The old flat names (``settings.undo_seconds``), read from the nested model."""
+        path = _FLAT.get(name)
+        if path is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value: Any = self
+        for part in path:
+            value = getattr(value, part)
+        return value
+
+    # TRANSITION: remove once ui/ and the UI tests read the nested model.
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_to_nested(cls, data: Any) -> Any:
+        """``Settings(home=..., undo_seconds=0.0)``: the old flat keywords, nested."""
+        if not isinstance(data, dict):
+            return data
+        flat = {name: value for name, value in data.items() if name in _FLAT_INIT}
+        unknown = sorted(set(data) - set(flat) - set(cls.model_fields))
+        if unknown:
+            raise ValueError(f"not a setting: {', '.join(unknown)}")
+        if not flat:
+            return data
+        return _nest({k: v for k, v in data.items() if k not in flat}, flat)
+
+
+# TRANSITION: remove once ui/ and the UI tests read the nested model.
+#: Every name of the old flat ``Settings`` -> where it lives now. Read through
+#: ``Settings.__getattr__``; the ones in _FLAT_INIT are also accepted as keywords.
+_FLAT: dict[str, tuple[str, ...]] = {
+    "home": ("paths", "home"),
+    "config_home": ("paths", "config_dir"),
+    "store_path": ("paths", "store"),
+    "config_dir": ("paths", "config_dir"),
+    "config_file": ("paths", "config_file"),
+    "user_themes_dir": ("paths", "user_themes_dir"),
+    "agent_name": ("agent", "name"),
+    "agent_role": ("agent", "role"),
+    "agent_group": ("agent", "group"),
+    "agent_language": ("agent", "language"),
+    "timezone": ("agent", "timezone"),
+    "backend_kind": ("backend", "kind"),
+    "backend_url": ("backend", "url"),
+    "token_file": ("backend", "token_file"),
+    "insecure": ("backend", "insecure"),
+    "chatwoot_account_id": ("backend", "account_id"),
+    "team_groups": ("backend", "team_groups"),
+    "orders_kind": ("orders", "kind"),
+    "orders_url": ("orders", "url"),
+    "orders_token_file": ("orders", "token_file"),
+    "orders_channel_token": ("orders", "channel_token"),
+    "orders_insecure": ("orders", "insecure"),
+    "response_target_minutes": ("shift", "response_target_minutes"),
+    "warn_after_s": ("shift", "warn_after_s"),
+    "alert_after_s": ("shift", "alert_after_s"),
+    "undo_seconds": ("shift", "undo_seconds"),
+    "ship_by_hours": ("shift", "ship_by_hours"),
+    "sync_interval_s": ("shift", "sync_interval_s"),
+    "shop_name": ("shop", "name"),
+    "shop_return_address": ("shop", "return_address"),
+    "currency": ("shop", "currency"),
+    "authority_limit_minor": ("shop", "authority_limit_minor"),
+    "flag_meanings": ("flags", "meanings"),
+    "theme": ("ui", "theme"),
+    "enter_sends": ("ui", "enter_sends"),
+    # Read through the real property Settings.ui_language; as a keyword, ui.language.
+    "ui_language": ("ui", "language"),
+}
+#: The old dataclass's init fields (the rest of _FLAT were properties).
+_FLAT_INIT = frozenset(_FLAT) - {"store_path", "config_dir", "config_file", "user_themes_dir"}
+
+
+def _nest(values: dict[str, Any], flat: Mapping[str, Any]) -> dict[str, Any]:
+    # TRANSITION: remove once ui/ and the UI tests read the nested model.
+    # Sections set by flat keywords are built unvalidated, as the old dataclass was:
+    # tests build settings a config file could not hold (a backend kind of their own).
+    if "home" in flat or "config_home" in flat:
+        given: Paths | None = values.get("paths")
+        home = flat.get("home", given.home if given else None)
+        if home is None:
+            raise ValueError("config_home needs home")
+        # dataclasses.replace(settings, home=...) keeps the config folder, as it did.
+        keep = given.config_dir if given else None
+        values["paths"] = Paths(home, flat.get("config_home", keep))
+    changes: dict[str, dict[str, Any]] = {}
+    for name, value in flat.items():
+        section, key = _FLAT[name]
+        if section == "paths":
+            continue
+        if name == "flag_meanings":
+            changes.setdefault("flags", {}).update({c.value: t for c, t in value.items()})
+        else:
+            changes.setdefault(section, {})[key] = value
+    for section, updates in changes.items():
+        model = SECTIONS[section]
+        current = values.get(section)
+        merged = {**(dict(model.model_validate(current)) if current is not None else {}), **updates}
+        minor = merged.pop("authority_limit_minor", None)
+        if minor is not None:
+            currency = merged.get("currency", ShopSection.model_fields["currency"].default)
+            merged["authority_limit"] = Decimal(minor).scaleb(-currency_digits(currency))
+        values[section] = model.model_construct(**merged)
+    return values
+
+
+# TRANSITION: remove once ui/ and the UI tests read the nested model.
+# dataclasses.replace copies these (the nested fields) and passes the changes, flat
+# names included, to Settings(), where _flat_to_nested merges them in.
+Settings.__dataclass_fields__ = vars(
+    dataclasses.make_dataclass("_SettingsFields", list(Settings.model_fields))
+)["__dataclass_fields__"]
 
 
 # --- reading -----------------------------------------------------------------
@@ -483,6 +634,18 @@ class LoadedConfig:
             return self.config_file.parent / path
         return path
 
+    def settings(
+        self, paths: Paths, *, token: Secret | None = None, orders_token: Secret | None = None
+    ) -> Settings:
+        """The :class:`Settings` of this config, with its token files resolved."""
+        config = self.config
+        values: dict[str, Any] = dict(config)  # the validated sections, as they are
+        values["backend"] = config.backend.model_copy(update={"token_file": self.token_file})
+        values["orders"] = config.orders.model_copy(update={"token_file": self.orders_token_file})
+        values.update(paths=paths, token=token, orders_token=orders_token)
+        return Settings.model_validate(values)
+
+    # TRANSITION: remove once ui/ and the UI tests read the nested model.
     def to_settings(
         self,
         *,
@@ -491,46 +654,8 @@ class LoadedConfig:
         token: Secret | None,
         orders_token: Secret | None = None,
     ) -> Settings:
-        """The frozen :class:`Settings` the rest of the console reads."""
-        cfg = self.config
-        digits = currency_digits(cfg.shop.currency)
-        return Settings(
-            home=home,
-            config_home=config_home,
-            backend_url=cfg.backend.url,
-            token=token,
-            token_file=self.token_file,
-            insecure=cfg.backend.insecure,
-            backend_kind=cfg.backend.kind,
-            chatwoot_account_id=cfg.backend.account_id,
-            team_groups=dict(cfg.backend.team_groups),
-            orders_kind=cfg.orders.kind,
-            orders_url=cfg.orders.url,
-            orders_token=orders_token,
-            orders_token_file=self.orders_token_file,
-            orders_channel_token=cfg.orders.channel_token,
-            orders_insecure=cfg.orders.insecure,
-            agent_name=cfg.agent.name,
-            agent_role=cfg.agent.role,
-            agent_group=cfg.agent.group,
-            agent_language=cfg.agent.language,
-            timezone=cfg.agent.timezone,
-            undo_seconds=cfg.shift.undo_seconds,
-            warn_after_s=cfg.shift.warn_after_s,
-            alert_after_s=cfg.shift.alert_after_s,
-            ship_by_hours=cfg.shift.ship_by_hours,
-            sync_interval_s=cfg.shift.sync_interval_s,
-            response_target_minutes=cfg.shift.response_target_minutes,
-            shop_name=cfg.shop.name,
-            shop_return_address=cfg.shop.return_address,
-            currency=cfg.shop.currency,
-            authority_limit_minor=int(cfg.shop.authority_limit.scaleb(digits)),
-            flag_meanings={colour: getattr(cfg.flags, colour.value) for colour in FlagColour},
-            theme=cfg.ui.theme,
-            enter_sends=cfg.ui.enter_sends,
-            ui_language=cfg.ui.language or cfg.agent.language,
-            keymap=dict(cfg.keymap),
-        )
+        """The old spelling of :meth:`settings` (ui/launch.py calls it)."""
+        return self.settings(Paths(home, config_home), token=token, orders_token=orders_token)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -594,11 +719,7 @@ def read_config(
         origins[path] = f"environment variable {name}"
     if problems:
         raise ConfigError(problems)
-    try:
-        env_values = _MappingEnvSource(ConsoleConfig, nested)()
-    except SourceError as exc:  # pragma: no cover - guarded by the JSON check above
-        raise ConfigError([f"environment: {exc}"]) from None
-    _deep_merge(merged, env_values)
+    _deep_merge(merged, _env_values(nested))
 
     try:
         config = ConsoleConfig.model_validate(merged)
@@ -607,6 +728,44 @@ def read_config(
             [_describe(error, origins, config_file) for error in exc.errors()]
         ) from None
     return LoadedConfig(config=config, config_file=config_file, origins=origins)
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The nested variables as pydantic-settings reads them (JSON tables, ``__`` paths)."""
+    # Deferred: pydantic-settings costs ~50 ms, and only a config file, a saved theme
+    # or a nested variable brings the console here.
+    from pydantic_settings import EnvSettingsSource
+    from pydantic_settings import SettingsError as SourceError
+
+    class MappingEnvSource(EnvSettingsSource):
+        """pydantic-settings' environment source over ``environ``, not ``os.environ``,
+        so ``load_settings(env=...)`` is honoured and tests need no monkeypatching."""
+
+        def _load_env_vars(self) -> Mapping[str, str | None]:
+            # case_sensitive=False: the base class matches lower-cased names.
+            return {name.lower(): value for name, value in environ.items() if value != ""}
+
+    try:
+        return MappingEnvSource(_env_model())()
+    except SourceError as exc:  # pragma: no cover - guarded by the JSON check in read_config
+        raise ConfigError([f"environment: {exc}"]) from None
+
+
+@cache
+def _env_model() -> type[BaseSettings]:
+    """:class:`ConsoleConfig` as pydantic-settings' environment source wants it."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class ConsoleEnv(BaseSettings, ConsoleConfig):
+        model_config = SettingsConfigDict(
+            env_prefix=ENV_PREFIX,
+            env_nested_delimiter=ENV_NESTED_DELIMITER,
+            env_ignore_empty=True,
+            case_sensitive=False,
+            extra="forbid",
+        )
+
+    return ConsoleEnv
 
 
 def _legacy_env(env: Mapping[str, str]) -> dict[str, tuple[Any, tuple[str, str]]]:

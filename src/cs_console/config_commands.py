@@ -22,18 +22,14 @@ from cs_console.config import (
     ConfigError,
     ConsoleConfig,
     LoadedConfig,
+    SettingsError,
     read_config,
     toml_key,
     toml_value,
 )
 from cs_console.money import currency_digits
-from cs_console.settings import (
-    CONFIG_FILE_NAME,
-    UI_STATE_FILE_NAME,
-    SettingsError,
-    config_dir,
-    read_token_file,
-)
+from cs_console.paths import CONFIG_FILE_NAME, UI_STATE_FILE_NAME, Paths
+from cs_console.settings import read_token_file
 
 MASK = "********"
 
@@ -52,12 +48,11 @@ _WIDTH = 88
 
 def config_path(home: Path | None = None) -> Path:
     """The ``config.toml`` the console reads (it may not exist yet)."""
-    return config_dir(home) / CONFIG_FILE_NAME
+    return Paths.discover(home).config_file
 
 
-def _load(home: Path | None, env: Mapping[str, str]) -> LoadedConfig:
-    directory = config_dir(home, env)
-    return read_config(directory / CONFIG_FILE_NAME, env, directory / UI_STATE_FILE_NAME)
+def _load(paths: Paths, env: Mapping[str, str]) -> LoadedConfig:
+    return read_config(paths.config_file, env, paths.ui_state_file)
 
 
 def show(home: Path | None = None) -> str:
@@ -69,9 +64,10 @@ def show(home: Path | None = None) -> str:
         SettingsError: the configuration has problems (as ``load_settings`` would).
     """
     env = os.environ
-    loaded = _load(home, env)
+    paths = Paths.discover(home, env)
+    loaded = _load(paths, env)
     file = loaded.config_file
-    state = file.parent / UI_STATE_FILE_NAME
+    state = paths.ui_state_file
     lines = [
         "# Effective configuration, lowest precedence first: defaults, "
         f"{file}{'' if file.exists() else ' (not there)'},",
@@ -209,8 +205,9 @@ def validate(home: Path | None = None) -> list[str]:
     name that matches no theme, and a token file that is missing or readable by others.
     """
     env = os.environ
+    paths = Paths.discover(home, env)
     try:
-        loaded = _load(home, env)
+        loaded = _load(paths, env)
     except ConfigError as exc:
         return list(exc.problems)
     except SettingsError as exc:
@@ -221,7 +218,7 @@ def validate(home: Path | None = None) -> list[str]:
             read_token_file(loaded.token_file)
         except SettingsError as exc:
             problems.append(f"{_where(loaded, ('backend', 'token_file'))}: {exc}")
-    problems.extend(_theme_problems(loaded))
+    problems.extend(_theme_problems(loaded, paths))
     return problems
 
 
@@ -229,13 +226,13 @@ def _where(loaded: LoadedConfig, path: tuple[str, ...]) -> str:
     return loaded.origin(path) or str(loaded.config_file)
 
 
-def _theme_problems(loaded: LoadedConfig) -> list[str]:
+def _theme_problems(loaded: LoadedConfig, paths: Paths) -> list[str]:
     # Deferred: themes are Textual objects, and only this command needs them here.
     from textual.theme import BUILTIN_THEMES
 
     from cs_console.ui.themes import load_themes, shipped_themes_dir
 
-    themes, problems = load_themes([shipped_themes_dir(), loaded.config_file.parent / "themes"])
+    themes, problems = load_themes([shipped_themes_dir(), paths.user_themes_dir])
     names = {theme.name for theme in themes} | set(BUILTIN_THEMES)
     wanted = loaded.config.ui.theme
     if wanted not in names:

@@ -23,6 +23,7 @@ from cs_console.backends import medusa_mapping as mm
 from cs_console.backends.base import AuthFailed, BadResponse, Refused, Unavailable
 from cs_console.backends.medusa import MedusaBackend
 from cs_console.domain import DeliveryState, FlagColour, OrderEventKind, OrderStatus
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.services import orders as order_service
 from cs_console.services.context import AgentContext
@@ -74,7 +75,7 @@ def console(tmp_path: Path, medusa_shop: ms.MedusaShop) -> Iterator[Console]:
     db = Database(tmp_path / "store.db")
     backend = MedusaBackend(medusa_shop.url, Secret(medusa_shop.secret_key), agent_name="Lan")
     engine = SyncEngine(db, backend)
-    ctx = AgentContext(settings=Settings(home=tmp_path), db=db)
+    ctx = AgentContext(settings=Settings(paths=Paths(tmp_path)), db=db)
     yield Console(db, engine, backend, ctx)
     backend.close()
     db.close()

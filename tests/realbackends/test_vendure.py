@@ -35,6 +35,7 @@ from cs_console.domain import (
     OrderEventKind,
     OrderStatus,
 )
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.services import orders as order_service
 from cs_console.services.context import AgentContext
@@ -71,7 +72,7 @@ class Console:
 def console(tmp_path: Path, vendure_shop: vs.VendureShop) -> Iterator[Console]:
     db = Database(tmp_path / "store.db")
     backend = VendureBackend(vendure_shop.url, Secret(vendure_shop.api_key))
-    ctx = AgentContext(settings=Settings(home=tmp_path), db=db)
+    ctx = AgentContext(settings=Settings(paths=Paths(tmp_path)), db=db)
     yield Console(db, SyncEngine(db, backend), backend, ctx)
     backend.close()
     db.close()

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, table
 from cs_console.backends.base import AuthFailed
 from cs_console.backends.reference import ReferenceBackend
 from cs_console.domain import Role
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.state import ServerState
 from cs_console.settings import Settings
@@ -244,7 +245,9 @@ SECRET_TOKEN = "tok_5up3r-s3cr3t-v4lu3-never-shown"
 def holder() -> tuple[Settings, Secret]:
     secret = Secret(SECRET_TOKEN)
     settings = Settings(
-        home=Path("/nonexistent/cs-console"), backend_url="http://127.0.0.1:1", token=secret
+        paths=Paths(Path("/nonexistent/cs-console")),
+        backend={"url": "http://127.0.0.1:1"},
+        token=secret,
     )
     return settings, secret
 

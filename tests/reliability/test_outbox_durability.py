@@ -109,6 +109,7 @@ CHILD = textwrap.dedent(
     from cs_console.secret import Secret
     from cs_console.services import conversations
     from cs_console.services.context import open_context
+    from cs_console.paths import Paths
     from cs_console.settings import Settings
     from cs_console.store import outbox
     from cs_console.sync.engine import SyncEngine
@@ -116,7 +117,10 @@ CHILD = textwrap.dedent(
     home, url, token, total, prefix = sys.argv[1:6]
     convs = ("conv-1", "conv-2", "conv-3")
     settings = Settings(
-        home=Path(home), backend_url=url, token=Secret(token), undo_seconds=0.0
+        paths=Paths(Path(home)),
+        backend={"url": url},
+        token=Secret(token),
+        shift={"undo_seconds": 0.0},
     )
     ctx = open_context(settings)
     engine = SyncEngine(ctx.db, ReferenceBackend(url, Secret(token)))

@@ -70,7 +70,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from cs_console.secret import Secret
 
     settings = settings_for(args)
-    url = settings.orders_url if args.orders else settings.backend_url
+    url = settings.orders.url if args.orders else settings.backend.url
     if not url:
         what = "orders.url" if args.orders else "backend.url (or CS_CONSOLE_BACKEND_URL)"
         say(f"cs-console: set {what} first: the token is kept per address", err=True)

@@ -65,7 +65,7 @@ def _console_syncs(args: argparse.Namespace, pid: str) -> int:
     try:
         # Failed entries wait for the agent (F5), not for a sync.
         waiting = sum(r.state == "pending" for r in conversations.outbox_entries(ctx))
-        every = ctx.settings.sync_interval_s
+        every = ctx.settings.shift.sync_interval_s
     finally:
         ctx.close()
     say(

@@ -34,14 +34,14 @@ def _reference(settings: Settings) -> Backend:
     from cs_console.backends.reference import ReferenceBackend
 
     url, token = _address(settings)
-    return ReferenceBackend(url, token, insecure=settings.insecure)
+    return ReferenceBackend(url, token, insecure=settings.backend.insecure)
 
 
 def _chatwoot(settings: Settings) -> Backend:
     from cs_console.backends.chatwoot import ChatwootBackend
 
     url, token = _address(settings)
-    if settings.chatwoot_account_id is None:
+    if settings.backend.account_id is None:
         raise SettingsError(
             "backend.kind is chatwoot but backend.account_id is not set: it is the "
             "number in your Chatwoot URLs (/app/accounts/N)"
@@ -49,32 +49,33 @@ def _chatwoot(settings: Settings) -> Backend:
     return ChatwootBackend(
         url,
         token,
-        settings.chatwoot_account_id,
-        team_groups=settings.team_groups,
-        language=settings.agent_language,
-        insecure=settings.insecure,
+        settings.backend.account_id,
+        team_groups=settings.backend.team_groups,
+        language=settings.agent.language,
+        insecure=settings.backend.insecure,
     )
 
 
 def _address(settings: Settings) -> tuple[str, Secret]:
-    if not settings.backend_url:
+    if not settings.backend.url:
         raise SettingsError(
             "no backend configured: set CS_CONSOLE_BACKEND_URL (or run `cs-console demo`)"
         )
     if settings.token is None:
         raise SettingsError("no token: set CS_CONSOLE_TOKEN or CS_CONSOLE_TOKEN_FILE")
-    return settings.backend_url, settings.token
+    return settings.backend.url, settings.token
 
 
 def _orders_address(settings: Settings) -> tuple[str, Secret]:
-    kind = settings.orders_kind
-    if not settings.orders_url:
+    orders = settings.orders
+    kind = orders.kind
+    if not orders.url:
         raise SettingsError(f"orders.kind is {kind} but orders.url is not set")
     if settings.orders_token is None:
         raise SettingsError(
             f"no key for the {kind} orders: set CS_CONSOLE_ORDERS_TOKEN or orders.token_file"
         )
-    return settings.orders_url, settings.orders_token
+    return orders.url, settings.orders_token
 
 
 def _vendure_orders(settings: Settings) -> Backend:
@@ -84,8 +85,8 @@ def _vendure_orders(settings: Settings) -> Backend:
     return VendureBackend(
         url,
         key,
-        channel_token=settings.orders_channel_token,
-        insecure=settings.orders_insecure,
+        channel_token=settings.orders.channel_token,
+        insecure=settings.orders.insecure,
     )
 
 
@@ -93,14 +94,14 @@ def _medusa_orders(settings: Settings) -> Backend:
     from cs_console.backends.medusa import MedusaBackend
 
     url, key = _orders_address(settings)
-    return MedusaBackend(url, key, insecure=settings.orders_insecure)
+    return MedusaBackend(url, key, insecure=settings.orders.insecure)
 
 
 def _reference_orders(settings: Settings) -> Backend:
     from cs_console.backends.reference import ReferenceBackend
 
     url, key = _orders_address(settings)
-    return ReferenceBackend(url, key, insecure=settings.orders_insecure)
+    return ReferenceBackend(url, key, insecure=settings.orders.insecure)
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,14 @@ class BackendRegistry:
                 key; an adapter refusing its address (plain http to a remote host) is
                 reported the same way.
         """
-        conversations = self._build(self.conversations, settings.backend_kind, "backend", settings)
+        kind = settings.backend.kind
+        conversations = self._build(self.conversations, kind, "backend", settings)
         try:
+            orders_kind = settings.orders.kind
             orders = (
                 None
-                if settings.orders_kind == "backend"
-                else self._build(self.orders, settings.orders_kind, "orders", settings)
+                if orders_kind == "backend"
+                else self._build(self.orders, orders_kind, "orders", settings)
             )
         except BaseException:
             conversations.close()

@@ -86,7 +86,7 @@ class Saved:
 
 def authority_limit_minor(ctx: AgentContext) -> int:
     """The compensation an agent may grant alone."""
-    return ctx.settings.authority_limit_minor
+    return ctx.settings.shop.authority_limit_minor
 
 
 def guess_category(messages: list[MessageRow], order: OrderRow | None) -> CaseCategory:

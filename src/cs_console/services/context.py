@@ -46,7 +46,7 @@ class AgentContext:
     @property
     def agent_name(self) -> str:
         """The name the backend knows us by (learnt at the first sync), else the config's."""
-        return kv.get_state(self.db, AGENT_NAME) or self.settings.agent_name or "me"
+        return kv.get_state(self.db, AGENT_NAME) or self.settings.agent.name or "me"
 
     @property
     def is_supervisor(self) -> bool:
@@ -61,7 +61,7 @@ class AgentContext:
 def open_context(
     settings: Settings, *, writer: bool = True, session: SessionKind | None = "console"
 ) -> AgentContext:
-    """Open (and if needed create or upgrade) the store under ``settings.home``.
+    """Open (and if needed create or upgrade) the store under ``settings.paths.home``.
 
     Args:
         settings: Whose store, and everything else the services read.
@@ -76,10 +76,10 @@ def open_context(
         StoreError: the store cannot be opened; the message says why and what to do.
     """
     return AgentContext(
-        settings=settings, db=Database(settings.store_path, writer=writer, session=session)
+        settings=settings, db=Database(settings.paths.store, writer=writer, session=session)
     )
 
 
 def store_session(settings: Settings) -> SessionHolder | None:
     """Who holds the session of ``settings``' store now (a console or a sync), or None."""
-    return session_holder(settings.store_path)
+    return session_holder(settings.paths.store)

@@ -105,7 +105,7 @@ def send(
         kind=MessageKind.NOTE if note else MessageKind.AGENT,
         body=text,
     )
-    window = ctx.settings.undo_seconds if undo_seconds is None else undo_seconds
+    window = ctx.settings.shift.undo_seconds if undo_seconds is None else undo_seconds
     entry = outbox.record(ctx.db, op, author=ctx.agent_name, undo_seconds=0.0 if note else window)
     follow_keys: list[str] = []
     open_case: str | None = None

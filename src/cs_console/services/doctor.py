@@ -53,13 +53,14 @@ def run_checks(home: Path | None, env: Mapping[str, str] | None = None) -> Itera
             "fix the file or variable named above; `cs-console config validate` re-checks",
         )
         return
-    if settings.config_file.exists():
-        yield Check("config", Verdict.OK, f"{settings.config_file} is valid")
+    config_file = settings.paths.config_file
+    if config_file.exists():
+        yield Check("config", Verdict.OK, f"{config_file} is valid")
     else:
         yield Check(
             "config",
             Verdict.OK,
-            f"no {settings.config_file}: defaults and the environment",
+            f"no {config_file}: defaults and the environment",
             "`cs-console config init` writes a commented one",
         )
     yield _python()
@@ -89,7 +90,7 @@ def _store(settings: Settings) -> Iterator[Check]:
     from cs_console.store import outbox
     from cs_console.store.migrations import LATEST_VERSION
 
-    path = settings.store_path
+    path = settings.paths.store
     if not path.exists():
         yield Check(
             "store",
@@ -135,7 +136,7 @@ def _store(settings: Settings) -> Iterator[Check]:
 def _backends(settings: Settings) -> Iterator[Check]:
     from cs_console.services import sync
 
-    if not settings.backend_url:
+    if not settings.backend.url:
         yield Check(
             "backend",
             Verdict.WARN,
@@ -221,7 +222,7 @@ def _stored_cursor(settings: Settings, server_id: str) -> str:
     from cs_console.store import kv
     from cs_console.sync.engine import CURSOR, SERVER_ID
 
-    if not settings.store_path.exists():
+    if not settings.paths.store.exists():
         return ""
     try:
         ctx = open_context(settings, writer=False)

@@ -111,7 +111,7 @@ def _check_own_limit(
     others = cases.granted_alone(
         ctx.db, ctx.agent_name, order_id=order.order_id, customer_id=None, skip_case=case_id or ""
     )
-    limit = ctx.settings.authority_limit_minor
+    limit = ctx.settings.shop.authority_limit_minor
     if others + given > limit:
         raise RefundError(
             f"that is over your limit of {format_money(limit, order.currency)} on this "
@@ -133,7 +133,7 @@ class FollowUp:
 def follow_ups(ctx: AgentContext, now: datetime, *, warn_hours: int = 6) -> list[FollowUp]:
     """Unpaid orders older than an hour (payment reminder) and unshipped orders whose
     ship-by deadline is less than ``warn_hours`` away (or past)."""
-    hours = ctx.settings.ship_by_hours
+    hours = ctx.settings.shift.ship_by_hours
     rows = orders.follow_up_orders(
         ctx.db,
         unpaid_before=now - timedelta(hours=1),

@@ -37,7 +37,7 @@ def longest_waiting(ctx: AgentContext, flt: QueueFilter) -> str | None:
 
 def waiting_over_alert(ctx: AgentContext, now: datetime | None = None) -> int:
     """Customers who have waited longer than the alert threshold at ``now``."""
-    threshold = (now or utcnow()) - timedelta(seconds=ctx.settings.alert_after_s)
+    threshold = (now or utcnow()) - timedelta(seconds=ctx.settings.shift.alert_after_s)
     return queue.waiting_over(ctx.db, format_stored(threshold))
 
 

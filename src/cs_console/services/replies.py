@@ -39,7 +39,7 @@ USE_KINDS: tuple[UseKind, ...] = ("palette", "palette-send", "hotkey", "suggesti
 
 def user_library_dir(settings: Settings) -> Path:
     """Where the agent keeps their own replies (``<config dir>/quick_replies``)."""
-    return settings.config_dir / "quick_replies"
+    return settings.paths.quick_replies_dir
 
 
 def library_dirs(settings: Settings) -> list[Path]:
@@ -154,7 +154,7 @@ def context_for(
     now: datetime,
 ) -> ReplyContext:
     """Placeholder values from the open conversation and the selected order."""
-    deadline = ship_by(order, settings.ship_by_hours) if order else None
+    deadline = ship_by(order, settings.shift.ship_by_hours) if order else None
     days = days_since_delivery(order, now) if order else None
     # The order total is what an agent quotes for a refund of the whole order.
     refund = None
@@ -170,8 +170,8 @@ def context_for(
         days_since_delivery=str(days) if days is not None else None,
         refund_amount=refund,
         agent_name=agent_name,
-        shop_name=settings.shop_name or None,
-        return_address=settings.shop_return_address or None,
+        shop_name=settings.shop.name or None,
+        return_address=settings.shop.return_address or None,
         today=now.astimezone().strftime("%Y-%m-%d"),
     )
 

@@ -224,4 +224,4 @@ class Session:
         """The order's ship-by deadline under the configured hours."""
         from cs_console.services.orders import ship_by
 
-        return ship_by(order, self.settings.ship_by_hours)
+        return ship_by(order, self.settings.shift.ship_by_hours)

@@ -57,4 +57,4 @@ def make_loop(
     on_change: Callable[[SyncStatus, SyncReport | None], None] | None = None,
 ) -> SyncLoop:
     """The background loop, at the configured interval."""
-    return SyncLoop(engine, interval=ctx.settings.sync_interval_s, on_change=on_change)
+    return SyncLoop(engine, interval=ctx.settings.shift.sync_interval_s, on_change=on_change)
