@@ -94,7 +94,7 @@ class InProcessServer:
         """The real client, on this server's transport."""
         assert settings.token is not None, "no token in the settings"
         return ReferenceBackend(
-            settings.backend_url or self.url, settings.token, transport=InProcessTransport(self)
+            settings.backend.url or self.url, settings.token, transport=InProcessTransport(self)
         )
 
     @property

@@ -61,7 +61,7 @@ def test_published_library_reaches_the_agent_and_layers_by_id(
     assert "3 added, 0 updated, 0 deleted, 0 unchanged" in capsys.readouterr().out
 
     ctx = client_context(tmp_path / "lan", live_server, tokens["Lan"])
-    personal = ctx.settings.config_dir / "quick_replies"
+    personal = ctx.settings.paths.config_dir / "quick_replies"
     write_library(personal, reply_toml("en.shipping.shop-only", "Lan's own"))
     pull(ctx)
     assert [r.id for r in replies.shop_replies(ctx)] == [

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cs_console.paths import Paths
 from cs_console.render import reports as report_text
 from cs_console.replies import load_library, shipped_library_dir
 from cs_console.replies.search import Hit, ReplyIndex
@@ -25,7 +26,8 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[AgentContext]:
     context = AgentContext(
-        settings=Settings(home=tmp_path, agent_name="Lan"), db=Database(tmp_path / "store.db")
+        settings=Settings(paths=Paths(tmp_path), agent={"name": "Lan"}),
+        db=Database(tmp_path / "store.db"),
     )
     yield context
     context.close()
@@ -56,7 +58,7 @@ def test_counts_by_agent_and_period(ctx: AgentContext) -> None:
     for minutes, how in uses:
         replies.record_use(ctx, "a", how, now=NOW + timedelta(minutes=minutes))
     replies.record_use(ctx, "b", "hotkey", now=NOW)
-    ctx.settings = Settings(home=ctx.settings.home, agent_name="Mei")
+    ctx.settings = Settings(paths=ctx.settings.paths, agent={"name": "Mei"})
     replies.record_use(ctx, "b", "hotkey", now=NOW)
 
     assert replies.use_counts(ctx) == {"a": 3, "b": 2}
@@ -99,7 +101,7 @@ def test_shift_report_counts_the_shifts_uses(ctx: AgentContext) -> None:
             ctx, "en.shipping.ship-within-48h", "hotkey", now=start + timedelta(minutes=minutes)
         )
     replies.record_use(ctx, "en.greeting.welcome", "palette", now=start + timedelta(minutes=40))
-    ctx.settings = Settings(home=ctx.settings.home, agent_name="Mei")
+    ctx.settings = Settings(paths=ctx.settings.paths, agent={"name": "Mei"})
     replies.record_use(
         ctx, "en.refund.shipped-approved", "suggestion", now=start + timedelta(hours=1)
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.services import conversations
 from cs_console.services.backends import DEFAULT_BACKENDS
@@ -32,11 +33,10 @@ from tests.ui_support import live_app, server_messages, wait_loaded, wait_until
 
 def _settings(home: Path, server: InProcessServer, token: str) -> Settings:
     return Settings(
-        home=home,
-        backend_url=server.url,
+        paths=Paths(home),
         token=Secret(token),
-        sync_interval_s=0.05,
-        undo_seconds=0.0,
+        backend={"url": server.url},
+        shift={"sync_interval_s": 0.05, "undo_seconds": 0.0},
     )
 
 
@@ -112,7 +112,7 @@ def test_a_stopped_server_is_reported_offline_and_nothing_is_lost(
 
 
 def test_a_session_without_a_backend_says_so_and_stops(tmp_path: Path) -> None:
-    session = Session(Settings(home=tmp_path))
+    session = Session(Settings(paths=Paths(tmp_path)))
     events: list[SessionEvent] = []
     session.subscribe(events.append)
     assert session.open() is not None
@@ -127,7 +127,7 @@ def test_a_store_that_cannot_open_is_an_event_not_an_exception(tmp_path: Path) -
     home = tmp_path / "home"
     home.mkdir()
     (home / "store.db").mkdir()  # a folder where the file should be
-    session = Session(Settings(home=home))
+    session = Session(Settings(paths=Paths(home)))
     events: list[SessionEvent] = []
     session.subscribe(events.append)
     assert session.open() is None
@@ -135,9 +135,11 @@ def test_a_store_that_cannot_open_is_an_event_not_an_exception(tmp_path: Path) -
 
 
 def test_the_registry_names_what_it_knows(tmp_path: Path) -> None:
-    settings = Settings(
-        home=tmp_path, backend_url="http://127.0.0.1:1", token=Secret("t"), backend_kind="x"
+    valid = Settings(
+        paths=Paths(tmp_path), token=Secret("t"), backend={"url": "http://127.0.0.1:1"}
     )
+    # A kind the config file would refuse: the registry must still say what it knows.
+    settings = valid.model_copy(update={"backend": valid.backend.model_copy(update={"kind": "x"})})
     with pytest.raises(
         SettingsError, match=r"backend\.kind 'x' is not one of: chatwoot, reference"
     ):
@@ -148,11 +150,13 @@ def test_a_swapped_factory_is_the_one_used(tmp_path: Path) -> None:
     built: list[str] = []
 
     def fake(settings: Settings) -> object:
-        built.append(settings.backend_url or "")
+        built.append(settings.backend.url or "")
         raise SettingsError("the fake refuses")
 
     registry = DEFAULT_BACKENDS.with_conversations("reference", fake)  # type: ignore[arg-type]
-    settings = Settings(home=tmp_path, backend_url="http://127.0.0.1:1", token=Secret("t"))
+    settings = Settings(
+        paths=Paths(tmp_path), token=Secret("t"), backend={"url": "http://127.0.0.1:1"}
+    )
     with pytest.raises(SettingsError, match="the fake refuses"):
         registry.backend_for(settings)
     assert built == ["http://127.0.0.1:1"]

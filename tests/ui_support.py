@@ -29,6 +29,7 @@ from cs_console.domain import (
     OrderStatus,
     Role,
 )
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.state import ServerState
 from cs_console.services.context import AgentContext
@@ -86,11 +87,10 @@ def live_app(
     """
     url = server if isinstance(server, str) else server.url
     settings = Settings(
-        home=home,
-        backend_url=url,
+        paths=Paths(home),
         token=Secret(token),
-        undo_seconds=undo_seconds,
-        sync_interval_s=sync_interval_s,
+        backend={"url": url},
+        shift={"undo_seconds": undo_seconds, "sync_interval_s": sync_interval_s},
     )
     return make_app(session_for(settings, server))
 
@@ -486,8 +486,12 @@ def offline_settings(tmp_path: Path) -> Settings:
     finally:
         state.close()
     assert not page.has_more
-    settings = Settings(home=tmp_path / "offline-client", agent_name="Lan", undo_seconds=0.0)
-    db = Database(settings.store_path)
+    settings = Settings(
+        paths=Paths(tmp_path / "offline-client"),
+        agent={"name": "Lan"},
+        shift={"undo_seconds": 0.0},
+    )
+    db = Database(settings.paths.store)
     try:
         apply_page(db, page)
     finally:

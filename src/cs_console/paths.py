@@ -24,6 +24,8 @@ CONFIG_FILE_NAME = "config.toml"
 UI_STATE_FILE_NAME = "ui-state.json"
 #: The local SQLite store, in :attr:`Paths.home`.
 STORE_FILE_NAME = "store.db"
+#: The reference server's database, in its home.
+SERVER_FILE_NAME = "server.db"
 
 
 def default_home() -> Path:
@@ -101,6 +103,11 @@ class Paths:
     def store(self) -> Path:
         """The SQLite store."""
         return self.home / STORE_FILE_NAME
+
+    @property
+    def server_database(self) -> Path:
+        """The reference server's SQLite file, when ``cs-console serve`` runs here."""
+        return self.home / SERVER_FILE_NAME
 
     @property
     def logs_dir(self) -> Path:

@@ -21,6 +21,7 @@ import httpx
 from cs_console import protocol as p
 from cs_console.demo.stories import RETURN_ADDRESS, SHOP_NAME
 from cs_console.domain import MessageKind
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.demo import load_demo
 from cs_console.server.state import ServerState
@@ -98,15 +99,13 @@ def demo_settings(
     agent's own reply language. The undo window is the product's default unless asked.
     """
     return Settings(
-        home=home,
-        backend_url=shop.url,
+        paths=Paths(home),
         token=Secret(shop.tokens[agent]),
-        undo_seconds=undo_seconds,
-        sync_interval_s=sync_interval_s,
-        ui_language=language,
-        agent_language=language,
-        shop_name=SHOP_NAME,
-        shop_return_address=RETURN_ADDRESS,
+        backend={"url": shop.url},
+        agent={"language": language},
+        ui={"language": language},
+        shift={"undo_seconds": undo_seconds, "sync_interval_s": sync_interval_s},
+        shop={"name": SHOP_NAME, "return_address": RETURN_ADDRESS},
     )
 
 

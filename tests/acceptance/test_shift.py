@@ -225,7 +225,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
             assert info is not None
             assert app.replies is not None
             table = reply_service.hotkey_table(
-                app.replies.library, info.customer_language, fallback=settings.agent_language
+                app.replies.library, info.customer_language, fallback=settings.agent.language
             )
             bound = [key for key in HOTKEYS if key in table and not table[key].actions]
             inserted = ""

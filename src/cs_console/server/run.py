@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cs_console.settings import load_settings
+from cs_console.paths import Paths
 
 if TYPE_CHECKING:
     from cs_console.server.state import PublishReport, ServerState
@@ -17,9 +17,9 @@ def database_url(db: str | None, home: Path | None) -> str:
     """The given SQLAlchemy URL, or a SQLite file in the home folder."""
     if db:
         return db
-    settings = load_settings(home=home)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{settings.home / 'server.db'}"
+    paths = Paths.discover(home)
+    paths.home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{paths.server_database}"
 
 
 def publish_replies_dir(state: ServerState, directory: Path) -> PublishReport:
@@ -76,7 +76,7 @@ def serve(
         from cs_console.server.demo import Simulator, load_demo, write_tokens
 
         tokens = load_demo(state)
-        path = tokens_file or load_settings(home=home).home / "demo-tokens.json"
+        path = tokens_file or Paths.discover(home).home / "demo-tokens.json"
         write_tokens(path, tokens, state)
         print(f"demo shop loaded; agent tokens in {path}", flush=True)
         simulator = Simulator(state, every=rate)

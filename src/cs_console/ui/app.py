@@ -101,7 +101,7 @@ class ConsoleApp(App[None]):
         self.replies: RepliesLoaded | None = None
         self.effective_keymap: dict[str, str] = {}
         self.composer_keys_note = (
-            "Enter / Ctrl+J" if session.settings.enter_sends else "Ctrl+J / Enter"
+            "Enter / Ctrl+J" if session.settings.ui.enter_sends else "Ctrl+J / Enter"
         )
         if demo:
             self.sub_title = _("demo shop")
@@ -141,7 +141,7 @@ class ConsoleApp(App[None]):
         """Register the shipped and the agent's themes; a broken file is reported once."""
         from cs_console.ui.themes import load_themes, shipped_themes_dir
 
-        themes, problems = load_themes([shipped_themes_dir(), self.settings.user_themes_dir])
+        themes, problems = load_themes([shipped_themes_dir(), self.settings.paths.user_themes_dir])
         for theme in themes:
             self.register_theme(theme)
         for problem in problems:
@@ -151,7 +151,7 @@ class ConsoleApp(App[None]):
                 timeout=10,
                 markup=False,
             )
-        wanted = self.settings.theme
+        wanted = self.settings.ui.theme
         if wanted not in self.available_themes:
             self.notify(
                 _("No theme named {name!r}; using cs-dark.").format(name=wanted),
@@ -167,7 +167,7 @@ class ConsoleApp(App[None]):
         from cs_console.settings import SettingsError, save_ui_choice
 
         try:
-            save_ui_choice(self.settings.config_dir, theme.name)
+            save_ui_choice(self.settings.paths.config_dir, theme.name)
         except (OSError, SettingsError) as exc:
             self.notify(
                 _("Theme not saved: {error}").format(error=exc), severity="warning", markup=False
@@ -288,7 +288,7 @@ class ConsoleApp(App[None]):
         self.session.stop_sync()
         token = self.settings.token
         log = write_crash_log(
-            self.settings.home / "logs", error, secrets=[token.reveal()] if token else []
+            self.settings.paths.logs_dir, error, secrets=[token.reveal()] if token else []
         )
         crash = Crashed(log, error)
         crash.__cause__ = error

@@ -13,19 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from cs_console.paths import Paths, default_home, resolve_home
 from cs_console.secret import Secret
-from cs_console.settings import (
-    CONFIG_FILE_NAME,
-    UI_STATE_FILE_NAME,
-    Settings,
-    SettingsError,
-    config_dir,
-    default_home,
-    resolve_home,
-)
+from cs_console.settings import Settings, SettingsError
 
 DEMO_START_TIMEOUT_S = 60.0
 
@@ -37,7 +30,7 @@ def run_console(settings: Settings) -> int:
 
     holder = store_session(settings)
     if holder is not None and holder.kind == "console":
-        _refuse_second_console(settings.store_path, holder.pid)
+        _refuse_second_console(settings.paths.store, holder.pid)
         return 2
     set_language(settings.ui_language)
     from cs_console.services.session import Session
@@ -153,7 +146,7 @@ class DemoHome:
 
     def holds_data(self) -> tuple[bool, bool]:
         """Whether a client store and a server database are there."""
-        return (self.client / "store.db").exists(), (self.server / "server.db").exists()
+        return Paths(self.client).store.exists(), Paths(self.server).server_database.exists()
 
     def last_agent(self) -> str | None:
         """The demo agent the kept client store belongs to, if known."""
@@ -189,7 +182,7 @@ def demo_agent(home: Path | None, asked: str | None) -> str:
         if found is None:
             raise SettingsError(f"no demo agent named {asked}; choose one of {', '.join(agents)}")
         return found
-    configured = _own_config(home).agent_name
+    configured = _own_config(home).agent.name
     return by_name.get((configured or "").strip().lower(), agents[0])
 
 
@@ -198,11 +191,9 @@ def _own_config(home: Path | None) -> Settings:
     (the demo needs none, and a keyring may ask for a password)."""
     from cs_console.config import read_config
 
-    directory = config_dir(home)
-    loaded = read_config(directory / CONFIG_FILE_NAME, os.environ, directory / UI_STATE_FILE_NAME)
-    return loaded.to_settings(
-        home=resolve_home(home) or default_home(), config_home=directory, token=None
-    )
+    paths = Paths.discover(home)
+    loaded = read_config(paths.config_file, os.environ, paths.ui_state_file)
+    return loaded.settings(paths)
 
 
 def demo_settings(home: Path | None, agent: str) -> Settings:
@@ -216,33 +207,29 @@ def demo_settings(home: Path | None, agent: str) -> Settings:
     from cs_console.demo.stories import CURRENCY, RETURN_ADDRESS, SHOP_NAME
 
     own = _own_config(home)
-    plain = Settings(home=demo_home(home).client)
-    return replace(
-        own,
-        home=plain.home,
-        agent_name=agent,
-        agent_role=plain.agent_role,
-        agent_group=plain.agent_group,
-        # The backend: the demo server's address and token arrive when it is up.
-        backend_url=None,
-        token=None,
-        token_file=None,
-        insecure=False,
-        backend_kind=plain.backend_kind,
-        chatwoot_account_id=None,
-        team_groups={},
-        orders_kind=plain.orders_kind,
-        orders_url=None,
-        orders_token=None,
-        orders_token_file=None,
-        orders_channel_token=None,
-        orders_insecure=False,
-        # The demo shop is a shop of its own, with its own rules.
-        shop_name=SHOP_NAME,
-        shop_return_address=RETURN_ADDRESS,
-        currency=CURRENCY,
-        authority_limit_minor=plain.authority_limit_minor,
-        flag_meanings=plain.flag_meanings,
+    defaults = Settings(paths=own.paths)
+    # The agent keeps their own sections (agent language, timers, ui, keymap); the
+    # backend, order system and shop are the demo's, and its store its own. The backend's
+    # address and token arrive when the demo server is up.
+    return own.model_copy(
+        update={
+            "paths": Paths(demo_home(home).client, own.paths.config_dir),
+            "agent": defaults.agent.model_copy(
+                update={
+                    "name": agent,
+                    "language": own.agent.language,
+                    "timezone": own.agent.timezone,
+                }
+            ),
+            "backend": defaults.backend,
+            "orders": defaults.orders,
+            "token": None,
+            "orders_token": None,
+            "shop": defaults.shop.model_copy(
+                update={"name": SHOP_NAME, "return_address": RETURN_ADDRESS, "currency": CURRENCY}
+            ),
+            "flags": defaults.flags,
+        }
     )
 
 
@@ -259,7 +246,7 @@ def prepare_demo_home(home: Path | None, *, fresh: bool, agent: str) -> tuple[De
     demo = demo_home(home)
     from cs_console.services.context import store_session
 
-    holder = store_session(Settings(home=demo.client))
+    holder = store_session(Settings(paths=Paths(demo.client)))
     if holder is not None:
         raise SettingsError(
             f"the demo is already running (pid {holder.pid}); switch to it, or quit it first"
@@ -304,7 +291,7 @@ def run_demo(
         print(f"cs-console demo: {note}", file=sys.stderr)
     hint = "" if home is None else f" --home {shlex.quote(str(home))}"
     print(
-        f"cs-console demo: its store is {settings.store_path}; the command line reaches it "
+        f"cs-console demo: its store is {settings.paths.store}; the command line reaches it "
         f"with --demo, e.g. `cs-console conversations --demo{hint}`",
         file=sys.stderr,
     )
