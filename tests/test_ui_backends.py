@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cs_console.paths import Paths
 from cs_console.secret import Secret
+from cs_console.services.session import Session
 from cs_console.settings import Settings
-from cs_console.ui.app import ConsoleApp
+from cs_console.ui.app import make_app
 from cs_console.ui.screens.workspace import WorkspaceScreen
 from tests.chatwoot_fake import FakeChatwootServer
 from tests.harness import LiveServer
@@ -36,15 +38,12 @@ async def test_chatwoot_alone_greys_out_remarks_and_says_why(
     tmp_path: Path, chatwoot: FakeChatwootServer
 ) -> None:
     settings = Settings(
-        home=tmp_path,
-        backend_url=chatwoot.url,
+        paths=Paths(tmp_path),
         token=Secret(chatwoot.fake.token),
-        backend_kind="chatwoot",
-        chatwoot_account_id=chatwoot.fake.account_id,
-        sync_interval_s=0.2,
-        undo_seconds=0.0,
+        backend={"url": chatwoot.url, "kind": "chatwoot", "account_id": chatwoot.fake.account_id},
+        shift={"sync_interval_s": 0.2, "undo_seconds": 0.0},
     )
-    app = ConsoleApp(settings)
+    app = make_app(Session(settings))
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_loaded(pilot)
         await wait_until(
@@ -67,16 +66,14 @@ async def test_ctrl_k_links_the_chat_customer_to_the_shop_record(
 ) -> None:
     shop_url, shop_token = shop_server[0].url, shop_server[1]
     settings = Settings(
-        home=tmp_path,
-        backend_url=live_server.url,
+        paths=Paths(tmp_path),
         token=Secret(tokens["Lan"]),
-        sync_interval_s=0.2,
-        undo_seconds=0.0,
-        orders_kind="reference",
-        orders_url=shop_url,
         orders_token=Secret(shop_token),
+        backend={"url": live_server.url},
+        orders={"kind": "reference", "url": shop_url},
+        shift={"sync_interval_s": 0.2, "undo_seconds": 0.0},
     )
-    app = ConsoleApp(settings)
+    app = make_app(Session(settings))
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_loaded(pilot)
         await wait_until(pilot, lambda: highlighted_id(app) == "conv-1")

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from cs_console.secret import Secret
-from cs_console.settings import Settings
 from cs_console.ui.app import ConsoleApp
 from cs_console.ui.screens.case_form import CaseFormScreen
 from cs_console.ui.screens.cases import CasesScreen
 from cs_console.ui.screens.remark_form import RemarkFormScreen
 from cs_console.ui.widgets.queue_list import QueueList
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer
+from tests.ui_support import live_app
 
 
 async def wait_for(
@@ -38,33 +37,26 @@ def queue_total(app: ConsoleApp) -> int:
         return -1
 
 
-def make_app(home: Path, server: LiveServer, token: str) -> ConsoleApp:
-    settings = Settings(
-        home=home,
-        backend_url=server.url,
-        token=Secret(token),
-        undo_seconds=0.0,
-        sync_interval_s=0.2,
-    )
-    return ConsoleApp(settings)
+def console(home: Path, server: InProcessServer, token: str) -> ConsoleApp:
+    return live_app(home, server, token)
 
 
-def server_cases(server: LiveServer) -> dict[str, object]:
+def server_cases(server: InProcessServer) -> dict[str, object]:
     return {c.id: c for c in server.state.changes(0, 10_000).cases}
 
 
 async def test_log_case_and_remark_by_keyboard(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    app = console(tmp_path / "client", inproc_server, tokens["Lan"])
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: queue_total(app) == 3)
         # conv-1 is highlighted first (longest wait); its customer writes about a stuck parcel.
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(app.screen, CaseFormScreen))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: len(server_cases(live_server)) == 1)
-        case = next(iter(server_cases(live_server).values()))
+        await wait_for(pilot, lambda: len(server_cases(inproc_server)) == 1)
+        case = next(iter(server_cases(inproc_server).values()))
         assert case.category.value == "logistics.no-tracking-update"  # type: ignore[attr-defined]
         assert case.order_id == "ord-1"  # type: ignore[attr-defined]
         assert case.created_by == "Lan"  # type: ignore[attr-defined]
@@ -76,9 +68,11 @@ async def test_log_case_and_remark_by_keyboard(
         await pilot.press("enter")
         await wait_for(
             pilot,
-            lambda: any(r.author == "Lan" for r in live_server.state.changes(0, 10_000).remarks),
+            lambda: any(r.author == "Lan" for r in inproc_server.state.changes(0, 10_000).remarks),
         )
-        remark = next(r for r in live_server.state.changes(0, 10_000).remarks if r.author == "Lan")
+        remark = next(
+            r for r in inproc_server.state.changes(0, 10_000).remarks if r.author == "Lan"
+        )
         assert remark.text == "courier asked to hold"
         assert remark.flag.value == "blue"  # the order has shipped
 
@@ -89,9 +83,9 @@ async def test_log_case_and_remark_by_keyboard(
 
 
 async def test_over_limit_compensation_goes_to_approval(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    app = console(tmp_path / "client", inproc_server, tokens["Lan"])
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: queue_total(app) == 3)
         await pilot.press("l")
@@ -101,16 +95,16 @@ async def test_over_limit_compensation_goes_to_approval(
         for key in "35.50":
             await pilot.press("full_stop" if key == "." else key)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: len(server_cases(live_server)) == 1)
-        case = next(iter(server_cases(live_server).values()))
+        await wait_for(pilot, lambda: len(server_cases(inproc_server)) == 1)
+        case = next(iter(server_cases(inproc_server).values()))
         assert case.status.value == "awaiting-approval"  # type: ignore[attr-defined]
         assert case.compensation_minor == 3550  # type: ignore[attr-defined]
 
 
 async def test_bad_amount_keeps_the_form_open(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    app = console(tmp_path / "client", inproc_server, tokens["Lan"])
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: queue_total(app) == 3)
         await pilot.press("l")
@@ -123,7 +117,7 @@ async def test_bad_amount_keeps_the_form_open(
         await pilot.pause()
         assert isinstance(app.screen, CaseFormScreen)
         await asyncio.sleep(0.3)
-        assert server_cases(live_server) == {}
+        assert server_cases(inproc_server) == {}
 
 
 FAMILIES = [
@@ -140,13 +134,13 @@ FAMILIES = [
 
 @pytest.mark.parametrize("category", FAMILIES)
 async def test_a_case_of_each_family_by_keyboard_alone(
-    category: str, tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    category: str, tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
     from cs_console.domain import CaseCategory
     from cs_console.ui.screens.case_form import CATEGORY_LABELS
 
     order = [c.value for c in CATEGORY_LABELS]
-    app = make_app(tmp_path / "client", live_server, tokens["Lan"])
+    app = console(tmp_path / "client", inproc_server, tokens["Lan"])
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: queue_total(app) == 3)
         await pilot.press("l")
@@ -160,8 +154,8 @@ async def test_a_case_of_each_family_by_keyboard_alone(
             await pilot.press("down" if steps > 0 else "up")
         await pilot.press("enter")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: len(server_cases(live_server)) == 1)
-        case = next(iter(server_cases(live_server).values()))
+        await wait_for(pilot, lambda: len(server_cases(inproc_server)) == 1)
+        case = next(iter(server_cases(inproc_server).values()))
         assert case.category.value == category  # type: ignore[attr-defined]
-        history = [e for e in live_server.state.changes(0, 10_000).case_events]
+        history = [e for e in inproc_server.state.changes(0, 10_000).case_events]
         assert [e.action for e in history] == ["created"]

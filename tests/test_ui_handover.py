@@ -7,16 +7,16 @@ from pathlib import Path
 from textual.widgets import Static
 
 from cs_console.ui.screens.handover import HandoverScreen
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer
 from tests.ui_support import live_app, screen_text, type_text, wait_loaded, wait_until
 
 SIZE = (160, 45)
 
 
 async def test_handover_reaches_the_next_shift(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    lan = live_app(tmp_path / "lan", live_server.url, tokens["Lan"])
+    lan = live_app(tmp_path / "lan", inproc_server, tokens["Lan"])
     async with lan.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await pilot.press("f10")
@@ -28,12 +28,12 @@ async def test_handover_reaches_the_next_shift(
         await type_text(pilot, "conv-1 waits for ZTO, call them at 10")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(lan.screen, HandoverScreen))
-        await wait_until(pilot, lambda: len(live_server.state.changes(0, 10_000).handovers) == 1)
-    handover = live_server.state.changes(0, 10_000).handovers[0]
+        await wait_until(pilot, lambda: len(inproc_server.state.changes(0, 10_000).handovers) == 1)
+    handover = inproc_server.state.changes(0, 10_000).handovers[0]
     assert handover.author == "Lan"
     assert handover.note == "conv-1 waits for ZTO, call them at 10"
 
-    mei = live_app(tmp_path / "mei", live_server.url, tokens["Mei"])
+    mei = live_app(tmp_path / "mei", inproc_server, tokens["Mei"])
     async with mei.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await wait_until(pilot, lambda: isinstance(mei.screen, HandoverScreen))
@@ -45,7 +45,7 @@ async def test_handover_reaches_the_next_shift(
         await wait_until(pilot, lambda: not isinstance(mei.screen, HandoverScreen))
 
     # Shown once: the next start of Mei's console does not show it again.
-    again = live_app(tmp_path / "mei", live_server.url, tokens["Mei"])
+    again = live_app(tmp_path / "mei", inproc_server, tokens["Mei"])
     async with again.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await pilot.pause(0.5)

@@ -7,7 +7,6 @@ off), with ``ui.language`` set. Update the baselines with
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,7 +37,8 @@ def app_in(language: str, tmp_path: Path) -> ConsoleApp:
     The language is also chosen here, before the app is built, as the start-up path
     does; the console's own start-up choice from its settings gives the same.
     """
-    settings = dataclasses.replace(offline_settings(tmp_path), ui_language=language)
+    plain = offline_settings(tmp_path)
+    settings = plain.model_copy(update={"ui": plain.ui.model_copy(update={"language": language})})
     set_language(language)
     return offline_app(settings)
 

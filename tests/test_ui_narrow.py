@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer
 from tests.ui_support import live_app, screen_text, wait_loaded, wait_until
 
 
 async def test_f6_shows_the_order_timeline_in_a_narrow_terminal(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    app = live_app(tmp_path / "client", inproc_server, tokens["Lan"])
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_loaded(pilot)
         assert "ZT123456789" not in screen_text(app)  # the order pane is hidden

@@ -3,22 +3,29 @@ blanks for missing values, and suggestions; and the keymap from the config."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from cs_console.ui.app import ConsoleApp
+from cs_console.ui.app import ConsoleApp, make_app
 from cs_console.ui.screens.reply_palette import ReplyPaletteScreen
-from tests.harness import LiveServer
-from tests.ui_support import composer, live_app, type_text, wait_loaded, wait_until, workspace
+from tests.inprocess import InProcessServer
+from tests.ui_support import (
+    composer,
+    live_app,
+    session_for,
+    type_text,
+    wait_loaded,
+    wait_until,
+    workspace,
+)
 
 SIZE = (160, 45)
 
 
-def app_for(tmp_path: Path, live_server: LiveServer, token: str) -> ConsoleApp:
-    return live_app(tmp_path / "client", live_server.url, token)
+def app_for(tmp_path: Path, inproc_server: InProcessServer, token: str) -> ConsoleApp:
+    return live_app(tmp_path / "client", inproc_server, token)
 
 
 async def open_first(pilot: Pilot[None], app: ConsoleApp) -> None:
@@ -46,9 +53,9 @@ async def palette_titles(pilot: Pilot[None], app: ConsoleApp, query: str) -> lis
 
 
 async def test_hotkey_inserts_a_reply_filled_from_the_order(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = app_for(tmp_path, live_server, tokens["Lan"])
+    app = app_for(tmp_path, inproc_server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
         await open_first(pilot, app)
         # The customer writes Chinese: Alt+G is the zh-CN "how long does delivery take".
@@ -64,9 +71,9 @@ async def test_hotkey_inserts_a_reply_filled_from_the_order(
 
 
 async def test_palette_finds_by_pinyin_characters_and_typos(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = app_for(tmp_path, live_server, tokens["Lan"])
+    app = app_for(tmp_path, inproc_server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
         await open_first(pilot, app)
         by_initials = await palette_titles(pilot, app, "fh")
@@ -76,9 +83,9 @@ async def test_palette_finds_by_pinyin_characters_and_typos(
 
 
 async def test_palette_forgives_a_typo_in_an_english_conversation(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = app_for(tmp_path, live_server, tokens["Lan"])
+    app = app_for(tmp_path, inproc_server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await wait_until(pilot, lambda: app.replies is not None)
@@ -89,9 +96,9 @@ async def test_palette_forgives_a_typo_in_an_english_conversation(
 
 
 async def test_missing_value_is_a_blank_the_cursor_lands_on_and_send_refuses(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = app_for(tmp_path, live_server, tokens["Lan"])
+    app = app_for(tmp_path, inproc_server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
         await open_first(pilot, app)
         await pilot.press("ctrl+t")
@@ -110,36 +117,36 @@ async def test_missing_value_is_a_blank_the_cursor_lands_on_and_send_refuses(
         await pilot.press("enter")  # send: refused while a blank is left
         await pilot.pause(0.3)
         assert "‹ship_by›" in composer(app).text
-        assert live_server.state.messages_with_body(composer(app).text) == 0
+        assert inproc_server.state.messages_with_body(composer(app).text) == 0
         await type_text(pilot, "tomorrow")
         sent = composer(app).text
         assert "‹" not in sent
         await pilot.press("enter")
-        await wait_until(pilot, lambda: live_server.state.messages_with_body(sent) == 1)
+        await wait_until(pilot, lambda: inproc_server.state.messages_with_body(sent) == 1)
 
 
 async def test_a_parcel_question_gets_a_logistics_suggestion(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    live_server.state.add_customer_message(
+    inproc_server.state.add_customer_message(
         "conv-1", "where is my parcel? it has not moved for days"
     )
-    app = app_for(tmp_path, live_server, tokens["Lan"])
+    app = app_for(tmp_path, inproc_server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
         await open_first(pilot, app)
-        await wait_until(pilot, lambda: "alt+q" in workspace(app)._reply_keys)
-        suggested = workspace(app)._reply_keys["alt+q"]
+        await wait_until(pilot, lambda: "alt+q" in workspace(app).conversation.replies.keys)
+        suggested = workspace(app).conversation.replies.keys["alt+q"]
         assert suggested.group in ("logistics", "shipping"), suggested.id
         await pilot.press("alt+q")
         await wait_until(pilot, lambda: bool(composer(app).text))
 
 
 async def test_a_remapped_key_works_and_the_old_one_does_not(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    base = app_for(tmp_path, live_server, tokens["Lan"])
-    settings = dataclasses.replace(base.settings, keymap={"workspace.cases": "f9"})
-    app = ConsoleApp(settings)
+    base = app_for(tmp_path, inproc_server, tokens["Lan"])
+    settings = base.settings.model_copy(update={"keymap": {"workspace.cases": "f9"}})
+    app = make_app(session_for(settings, inproc_server))
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await pilot.press("f7")

@@ -113,7 +113,7 @@ async def test_frozen_clock_drives_the_queue_clocks(app: ConsoleApp) -> None:
 async def test_waiting_too_long_count_follows_the_app_clock(app: ConsoleApp) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await settled(pilot)
-        assert context(app).settings.alert_after_s == 180.0
+        assert context(app).settings.shift.alert_after_s == 180.0
         assert status_bar(app).over_alert == 1
 
 
@@ -129,9 +129,10 @@ async def test_filter_bar_keeps_the_scope_line_below_120_columns(app: ConsoleApp
 def test_each_shipped_theme(
     theme: str, tmp_path: Path, utc: None, snap_compare: SnapCompare
 ) -> None:
-    import dataclasses
-
-    console = offline_app(dataclasses.replace(offline_settings(tmp_path), theme=theme))
+    plain = offline_settings(tmp_path)
+    console = offline_app(
+        plain.model_copy(update={"ui": plain.ui.model_copy(update={"theme": theme})})
+    )
     try:
         assert snap_compare(console, terminal_size=(120, 32), run_before=settled)
         assert console.theme == theme

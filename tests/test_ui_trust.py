@@ -12,18 +12,20 @@ import pytest
 from textual.pilot import Pilot
 
 from cs_console.domain import ConversationStatus, MessageKind
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.demo import load_demo
 from cs_console.server.state import ServerState
 from cs_console.services import queue
+from cs_console.services.session import Session
 from cs_console.settings import Settings
 from cs_console.store import threads
 from cs_console.timeutil import utcnow
-from cs_console.ui.app import ConsoleApp
+from cs_console.ui.app import ConsoleApp, make_app
 from cs_console.ui.screens.choice import ChoiceScreen
 from cs_console.ui.screens.handover import HandoverScreen
 from cs_console.ui.widgets.composer import NOTE, REPLY
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer, in_process
 from tests.ui_support import (
     composer,
     context,
@@ -41,13 +43,12 @@ SIZE = (160, 45)
 
 
 @pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
-    """The demo shop (as `cs-console demo` serves it) on a real loopback server."""
+def demo_server(tmp_path: Path) -> Iterator[tuple[InProcessServer, dict[str, str]]]:
+    """The demo shop (as `cs-console demo` serves it), in this process."""
     state = ServerState(f"sqlite:///{tmp_path / 'server.db'}")
     tokens = load_demo(state)
-    server = LiveServer(state).start()
-    yield server, tokens
-    server.stop()
+    with in_process(state) as server:
+        yield server, tokens
     state.close()
 
 
@@ -72,24 +73,23 @@ async def ready(pilot: Pilot[None]) -> None:
 
 def demo_app(
     home: Path,
-    server: LiveServer,
+    server: InProcessServer,
     token: str,
     *,
     undo_seconds: float = 0.0,
     clock: Clock | None = None,
 ) -> ConsoleApp:
     settings = Settings(
-        home=home,
-        backend_url=server.url,
+        paths=Paths(home),
         token=Secret(token),
-        undo_seconds=undo_seconds,
-        sync_interval_s=0.2,
+        backend={"url": server.url},
+        shift={"undo_seconds": undo_seconds, "sync_interval_s": 0.2},
     )
-    return ConsoleApp(settings, clock=clock or utcnow)
+    return make_app(Session(settings, backends=server.backends, clock=clock or utcnow))
 
 
 async def test_note_mode_stays_with_its_conversation(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
@@ -133,7 +133,7 @@ async def test_note_mode_stays_with_its_conversation(
 
 
 async def test_a_quick_reply_into_a_note_asks_first(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
@@ -160,7 +160,7 @@ async def test_a_quick_reply_into_a_note_asks_first(
 
 
 async def test_undo_puts_back_the_waiting_clock_and_the_replys_actions(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"], undo_seconds=60)
@@ -196,7 +196,7 @@ async def test_undo_puts_back_the_waiting_clock_and_the_replys_actions(
 
 
 async def test_undo_takes_back_a_quick_replys_remark(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     from cs_console.replies.library import ReplyAction
     from cs_console.services import conversations, orders
@@ -233,7 +233,7 @@ async def test_undo_takes_back_a_quick_replys_remark(
 
 
 async def test_a_snoozed_customer_comes_back_at_the_time(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     server, tokens = demo_server
     clock = Clock()
@@ -260,7 +260,7 @@ async def test_a_snoozed_customer_comes_back_at_the_time(
 
 
 async def test_resolve_goes_on_to_the_next_waiting_customer(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
@@ -297,7 +297,7 @@ async def test_resolve_goes_on_to_the_next_waiting_customer(
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
 async def test_queue_names_never_run_into_the_desk(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]], size: tuple[int, int]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]], size: tuple[int, int]
 ) -> None:
     server, tokens = demo_server
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
@@ -312,7 +312,7 @@ async def test_queue_names_never_run_into_the_desk(
 
 
 async def test_f7_and_f6_reach_the_register_and_orders_from_the_composer(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     from cs_console.ui.screens.cases import CasesScreen
 
@@ -331,7 +331,7 @@ async def test_f7_and_f6_reach_the_register_and_orders_from_the_composer(
 
 
 async def test_escape_gives_the_queue_back_from_the_orders_in_a_narrow_terminal(
-    tmp_path: Path, demo_server: tuple[LiveServer, dict[str, str]]
+    tmp_path: Path, demo_server: tuple[InProcessServer, dict[str, str]]
 ) -> None:
     from cs_console.ui.widgets.queue_list import QueueList
 

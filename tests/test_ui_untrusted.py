@@ -19,7 +19,6 @@ from textual.widgets import Select
 
 from cs_console import protocol as p
 from cs_console.domain import (
-    DEFAULT_FLAG_MEANINGS,
     ConversationStatus,
     FlagColour,
     Group,
@@ -27,15 +26,16 @@ from cs_console.domain import (
     OrderStatus,
     Role,
 )
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.state import ServerState
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
-from cs_console.ui.app import ConsoleApp
+from cs_console.ui.app import ConsoleApp, make_app
 from cs_console.ui.screens.case_form import CaseFormScreen
 from cs_console.ui.screens.remark_form import RemarkFormScreen
 from cs_console.ui.widgets.order_pane import OrderPane
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer, in_process
 from tests.ui_support import (
     offline_app,
     offline_settings,
@@ -106,27 +106,23 @@ def hostile_shop(state: ServerState) -> str:
 
 
 @pytest.fixture
-def hostile_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+def hostile_server(tmp_path: Path) -> Iterator[tuple[InProcessServer, str]]:
     state = ServerState(f"sqlite:///{tmp_path / 'hostile.db'}")
     token = hostile_shop(state)
-    server = LiveServer(state).start()
-    yield server, token
-    server.stop()
+    with in_process(state) as server:
+        yield server, token
     state.close()
 
 
-def hostile_app(home: Path, server: LiveServer, token: str) -> ConsoleApp:
-    meanings = dict(DEFAULT_FLAG_MEANINGS)
-    meanings[FlagColour.RED] = HOSTILE_MEANING
+def hostile_app(home: Path, server: InProcessServer, token: str) -> ConsoleApp:
     settings = Settings(
-        home=home,
-        backend_url=server.url,
+        paths=Paths(home),
         token=Secret(token),
-        undo_seconds=0.0,
-        sync_interval_s=0.2,
-        flag_meanings=meanings,
+        backend={"url": server.url},
+        shift={"undo_seconds": 0.0, "sync_interval_s": 0.2},
+        flags={FlagColour.RED.value: HOSTILE_MEANING},
     )
-    return ConsoleApp(settings)
+    return make_app(server.session(settings))
 
 
 def assert_alive(app: ConsoleApp) -> None:
@@ -145,7 +141,7 @@ async def open_select(pilot: Pilot[None], select: Select[str]) -> None:
 
 
 async def test_markup_in_order_numbers_and_names_is_shown_literally(
-    tmp_path: Path, hostile_server: tuple[LiveServer, str]
+    tmp_path: Path, hostile_server: tuple[InProcessServer, str]
 ) -> None:
     server, token = hostile_server
     app = hostile_app(tmp_path / "client", server, token)
@@ -202,7 +198,7 @@ async def test_a_theme_file_cannot_put_escapes_or_markup_in_the_theme_picker(
     tmp_path: Path,
 ) -> None:
     settings = offline_settings(tmp_path)
-    themes = settings.user_themes_dir
+    themes = settings.paths.user_themes_dir
     themes.mkdir(parents=True)
     (themes / "fine.toml").write_text('name = "fine"\nprimary = "#336699"\n', "utf-8")
     (themes / "title.toml").write_text(

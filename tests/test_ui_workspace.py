@@ -1,7 +1,7 @@
 """The workspace driven with real keys against a live reference server.
 
 Each test presses keys with Pilot and checks the outcome where it counts: in the
-client store (through the services) and on the server (``live_server.state``).
+client store (through the services) and on the server (``inproc_server.state``).
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from textual.widgets import Markdown, OptionList
 from cs_console.domain import ConversationStatus, Group, MessageKind
 from cs_console.services import conversations
 from cs_console.services.context import open_context
+from cs_console.services.events import StoreOpened
 from cs_console.store.db import Database
 from cs_console.store.ingest import apply_page
 from cs_console.ui.app import ConsoleApp
-from cs_console.services.events import StoreOpened
 from cs_console.ui.messages import SessionMessage
 from cs_console.ui.screens.choice import ChoiceScreen
 from cs_console.ui.screens.help import HelpScreen
 from cs_console.ui.screens.new_activity import NewActivityScreen
 from cs_console.ui.widgets.composer import NOTE, REPLY
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer
 from tests.ui_support import (
     SyncWatcher,
     composer,
@@ -64,7 +64,7 @@ class MakeApp(Protocol):
 @pytest.fixture
 def make_app(
     tmp_path: Path,
-    live_server: LiveServer,
+    inproc_server: InProcessServer,
     tokens: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> MakeApp:
@@ -75,7 +75,7 @@ def make_app(
     ) -> ConsoleApp:
         return live_app(
             tmp_path / "client",
-            live_server.url,
+            inproc_server,
             tokens[agent],
             undo_seconds=undo_seconds,
             sync_interval_s=sync_interval_s,
@@ -148,7 +148,7 @@ async def test_filter_keys_change_the_queue(make_app: MakeApp) -> None:
 
 
 async def test_enter_opens_and_enter_sends_exactly_once(
-    make_app: MakeApp, live_server: LiveServer
+    make_app: MakeApp, inproc_server: InProcessServer
 ) -> None:
     app = make_app()
     watcher = SyncWatcher()
@@ -164,17 +164,19 @@ async def test_enter_opens_and_enter_sends_exactly_once(
         assert composer(app).text == ""
 
         await wait_until(pilot, lambda: outbox_is_empty(app), what="the outbox to drain")
-        assert live_server.state.messages_with_body(body) == 1
-        sent = server_messages(live_server.state, "conv-1")[-1]
+        assert inproc_server.state.messages_with_body(body) == 1
+        sent = server_messages(inproc_server.state, "conv-1")[-1]
         assert (sent.kind, sent.author, sent.body) == (MessageKind.AGENT, "Lan", body)
         # Later cycles must not send it again.
         await wait_for_sync_cycles(pilot, watcher, 3)
-        assert live_server.state.messages_with_body(body) == 1
+        assert inproc_server.state.messages_with_body(body) == 1
         assert body in thread_text(app)
         assert conversations.draft(context(app), "conv-1", REPLY) == ""
 
 
-async def test_ctrl_n_sends_an_internal_note(make_app: MakeApp, live_server: LiveServer) -> None:
+async def test_ctrl_n_sends_an_internal_note(
+    make_app: MakeApp, inproc_server: InProcessServer
+) -> None:
     app = make_app()
     body = "Escalate if lost"
     async with app.run_test(size=SIZE) as pilot:
@@ -188,13 +190,13 @@ async def test_ctrl_n_sends_an_internal_note(make_app: MakeApp, live_server: Liv
 
         await wait_until(
             pilot,
-            lambda: live_server.state.messages_with_body(body) == 1,
+            lambda: inproc_server.state.messages_with_body(body) == 1,
             what="the note on the server",
         )
-        note = server_messages(live_server.state, "conv-1")[-1]
+        note = server_messages(inproc_server.state, "conv-1")[-1]
         assert (note.kind, note.author) == (MessageKind.NOTE, "Lan")
         # A note is not an answer: the customer still waits and nobody claimed it.
-        conversation = server_conversation(live_server.state, "conv-1")
+        conversation = server_conversation(inproc_server.state, "conv-1")
         assert conversation.waiting_since is not None
         assert conversation.assignee is None
 
@@ -259,10 +261,10 @@ async def test_draft_typed_just_before_quitting_survives(
 
 
 async def test_claim_transfer_resolve_reach_the_server(
-    make_app: MakeApp, live_server: LiveServer
+    make_app: MakeApp, inproc_server: InProcessServer
 ) -> None:
     app = make_app()
-    state = live_server.state
+    state = inproc_server.state
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await pilot.press("down")
@@ -307,7 +309,7 @@ async def test_choosing_by_number_leaves_the_queue_filter_alone(make_app: MakeAp
         assert queue_list(app).total == 3
 
 
-async def test_transfer_to_an_agent(make_app: MakeApp, live_server: LiveServer) -> None:
+async def test_transfer_to_an_agent(make_app: MakeApp, inproc_server: InProcessServer) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
@@ -324,24 +326,24 @@ async def test_transfer_to_an_agent(make_app: MakeApp, live_server: LiveServer) 
         await pilot.press("3")
         await wait_until(
             pilot,
-            lambda: server_conversation(live_server.state, "conv-1").assignee == "Mei",
+            lambda: server_conversation(inproc_server.state, "conv-1").assignee == "Mei",
             what="the transfer to Mei on the server",
         )
-        assert server_conversation(live_server.state, "conv-1").group is Group.AFTER_SALE
+        assert server_conversation(inproc_server.state, "conv-1").group is Group.AFTER_SALE
 
 
 # --- send safety and undo --------------------------------------------------------------
 
 
 async def test_send_safety_when_the_customer_writes_while_the_agent_types(
-    make_app: MakeApp, live_server: LiveServer
+    make_app: MakeApp, inproc_server: InProcessServer
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await pilot.press("down", "enter")
         await type_text(pilot, "In stock!")
-        live_server.state.add_customer_message("conv-2", "still there?")
+        inproc_server.state.add_customer_message("conv-2", "still there?")
         await wait_until(
             pilot,
             lambda: "still there?" in thread_text(app),
@@ -352,7 +354,7 @@ async def test_send_safety_when_the_customer_writes_while_the_agent_types(
 
 
 async def test_send_safety_dialog_back_and_send_anyway(
-    make_app: MakeApp, live_server: LiveServer
+    make_app: MakeApp, inproc_server: InProcessServer
 ) -> None:
     # Sync every minute, so no cycle redraws the thread during the test: the message
     # lands in the store the way a sync cycle writes it, before the screen shows it.
@@ -363,8 +365,8 @@ async def test_send_safety_dialog_back_and_send_anyway(
         await pilot.press("down", "enter")  # opening marks it read: one more cycle
         await wait_until(pilot, lambda: outbox_is_empty(app), what="mark-read to be sent")
         await type_text(pilot, body)
-        live_server.state.add_customer_message("conv-2", "still there?")
-        apply_page(context(app).db, live_server.state.changes(0, 1000))
+        inproc_server.state.add_customer_message("conv-2", "still there?")
+        apply_page(context(app).db, inproc_server.state.changes(0, 1000))
         assert "still there?" not in thread_text(app)
 
         await pilot.press("enter")
@@ -378,8 +380,8 @@ async def test_send_safety_dialog_back_and_send_anyway(
         assert outbox_is_empty(app)
         assert "still there?" in thread_text(app)  # the dialog showed it in the thread too
 
-        live_server.state.add_customer_message("conv-2", "hello??")
-        apply_page(context(app).db, live_server.state.changes(0, 1000))
+        inproc_server.state.add_customer_message("conv-2", "hello??")
+        apply_page(context(app).db, inproc_server.state.changes(0, 1000))
         await pilot.press("enter")
         assert isinstance(app.screen, NewActivityScreen)
         assert [m.body for m in app.screen.new_messages] == ["hello??"]
@@ -388,14 +390,16 @@ async def test_send_safety_dialog_back_and_send_anyway(
         assert composer(app).text == ""
         await wait_until(
             pilot,
-            lambda: live_server.state.messages_with_body(body) == 1,
+            lambda: inproc_server.state.messages_with_body(body) == 1,
             what="the reply on the server",
         )
         await wait_until(pilot, lambda: outbox_is_empty(app), what="the outbox to drain")
-        assert live_server.state.messages_with_body(body) == 1
+        assert inproc_server.state.messages_with_body(body) == 1
 
 
-async def test_ctrl_r_takes_a_queued_reply_back(make_app: MakeApp, live_server: LiveServer) -> None:
+async def test_ctrl_r_takes_a_queued_reply_back(
+    make_app: MakeApp, inproc_server: InProcessServer
+) -> None:
     app = make_app(undo_seconds=30.0)
     watcher = SyncWatcher()
     body = "Wrong chat"
@@ -413,7 +417,7 @@ async def test_ctrl_r_takes_a_queued_reply_back(make_app: MakeApp, live_server: 
         assert composer(app).text == body
         assert app.focused is composer(app)
         await wait_for_sync_cycles(pilot, watcher, 3)
-        assert live_server.state.messages_with_body(body) == 0
+        assert inproc_server.state.messages_with_body(body) == 0
         assert body not in thread_text(app)
 
 
@@ -450,12 +454,12 @@ HOSTILE = "\x1b]52;c;SGVsbG8=\x07 [@click=app.quit]x[/] [bold]b[/bold] trailing\
 
 
 async def test_hostile_customer_text_is_shown_literally_and_inert(
-    make_app: MakeApp, live_server: LiveServer
+    make_app: MakeApp, inproc_server: InProcessServer
 ) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
-        live_server.state.add_customer_message("conv-2", HOSTILE)
+        inproc_server.state.add_customer_message("conv-2", HOSTILE)
         await wait_until(
             pilot,
             lambda: any(
@@ -497,7 +501,7 @@ async def test_hostile_customer_text_is_shown_literally_and_inert(
 async def test_forwarded_messages_do_not_echo(tmp_path: Path) -> None:
     # A store that needs no server.
     app = offline_app(offline_settings(tmp_path))
-    seen: Counter[type[Message]] = Counter()
+    seen: Counter[type[object]] = Counter()
 
     def count(message: Message) -> None:
         if isinstance(message, SessionMessage):
@@ -508,8 +512,9 @@ async def test_forwarded_messages_do_not_echo(tmp_path: Path) -> None:
         await pilot.pause(0.5)  # long enough for an echo to go round hundreds of times
         handled = seen[StoreOpened]
         app.exit()
-    # The worker posts it to the app, the app once to the workspace.
-    assert handled <= 3
+    # The session tells the app once; the app hands the workspace one copy, which does
+    # not bubble back up to be handed on again.
+    assert handled == 2
 
 
 async def test_app_releases_the_store_on_exit(
@@ -519,13 +524,13 @@ async def test_app_releases_the_store_on_exit(
     app = offline_app(settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot, online=False)
-    Database(settings.store_path).close()  # no StoreBusy: the lock was released
+    Database(settings.paths.store).close()  # no StoreBusy: the lock was released
 
 
 async def test_r_and_the_function_keys_move_between_panes(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    app = live_app(tmp_path / "client", inproc_server, tokens["Lan"])
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_loaded(pilot)
         await pilot.press("r")

@@ -4,7 +4,7 @@ hands what they produce to the workspace as messages."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,25 +12,23 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
-from cs_console.i18n import N_, _, set_language
+from cs_console.i18n import _, set_language
 from cs_console.sanitize import sanitize_line
 from cs_console.services.events import (
     SessionEvent,
     ShopRepliesChanged,
     StoreFailed,
     StoreOpened,
-    Synced,
-    SyncStateChanged,
 )
 from cs_console.services.session import Session
 from cs_console.settings import Settings
-from cs_console.timeutil import utcnow
+from cs_console.ui.actions import bindings_for
 from cs_console.ui.messages import RepliesLoaded, SessionMessage
+from cs_console.ui.palette import system_commands
 from cs_console.ui.screens.workspace import WorkspaceScreen
 
 if TYPE_CHECKING:
@@ -77,21 +75,15 @@ class ConsoleApp(App[None]):
 
     TITLE = "cs-console"
     CSS_PATH = "app.tcss"
-    BINDINGS = [
-        Binding("f1", "help", N_("Help"), id="app.help"),
-        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
-    ]
+    BINDINGS = bindings_for("app")
 
     def __init__(
         self,
-        session: Session | Settings,
+        session: Session,
         *,
         demo: bool = False,
         sync_enabled: bool = True,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        if isinstance(session, Settings):  # TRANSITION: tests still building from settings
-            session = Session(session, clock=clock)
         # Before anything is built: every label from here on is in this language.
         set_language(session.settings.ui_language)
         super().__init__()
@@ -224,7 +216,7 @@ class ConsoleApp(App[None]):
                 markup=False,
             )
         if self.workspace is not None:
-            self.workspace.replies_loaded()
+            self.workspace.post_message(RepliesLoaded(message.library, message.index, []))
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def run_sync(self) -> None:
@@ -243,23 +235,21 @@ class ConsoleApp(App[None]):
     def on_session_message(self, message: SessionMessage) -> None:
         """What the session did, turned into UI changes."""
         event = message.event
-        workspace = self.workspace
         if isinstance(event, StoreOpened):
             # The reply index (pypinyin) is not needed for the first screen: build it after.
             self.set_timer(1.0, self.load_replies)
             if self.sync_enabled:
                 self.run_sync()
-            if workspace is not None:
-                workspace.attach(event.context)
         elif isinstance(event, StoreFailed):
             self.notify(
                 event.reason, title=_("Store problem"), severity="error", timeout=30, markup=False
             )
-        elif isinstance(event, Synced | SyncStateChanged):
-            if workspace is not None:
-                workspace.sync_changed(event.status, getattr(event, "report", None))
         elif isinstance(event, ShopRepliesChanged) and self.replies is not None:
             self.load_replies()  # the shop published, changed or withdrew replies
+        # The workspace takes what concerns it from its own copy (which does not bubble
+        # back up here).
+        if self.workspace is not None:
+            self.workspace.post_message(SessionMessage(event))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed with a bug says so instead of taking the app down."""
@@ -315,80 +305,10 @@ class ConsoleApp(App[None]):
             self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The command palette: every workspace action under a descriptive name."""
+        """The command palette: Textual's commands, then every console action from the
+        action table, with the keys that do it now."""
         yield from super().get_system_commands(screen)
-        workspace = self.workspace
-        if workspace is None:
-            return
-        commands: list[tuple[str, str, Callable[[], Any]]] = [
-            (
-                N_("Queue: jump to the longest-waiting customer"),
-                N_("Ctrl+G or n"),
-                workspace.action_next_waiting,
-            ),
-            (N_("Conversation: claim"), N_("Assign it to me (c)"), workspace.action_claim),
-            (
-                N_("Conversation: transfer"),
-                N_("To a desk or an agent (t)"),
-                workspace.action_transfer,
-            ),
-            (
-                N_("Conversation: resolve"),
-                N_("Mark resolved (x)"),
-                lambda: workspace.action_set_status("resolved"),
-            ),
-            (
-                N_("Conversation: reopen"),
-                N_("Back to open (o)"),
-                lambda: workspace.action_set_status("open"),
-            ),
-            (
-                N_("Conversation: mark pending"),
-                N_("Waiting on us (p)"),
-                lambda: workspace.action_set_status("pending"),
-            ),
-            (N_("Conversation: snooze"), N_("Hide until later (z)"), workspace.action_snooze),
-            (
-                N_("Reply: take back the last reply"),
-                N_("While still queued (Ctrl+R)"),
-                workspace.action_undo_send,
-            ),
-            (
-                N_("Reply: retry failed messages"),
-                N_("In this conversation (F5)"),
-                workspace.action_retry_failed,
-            ),
-            (N_("Queue: show open"), "1", lambda: workspace.action_filter_status("open")),
-            (N_("Queue: show pending"), "2", lambda: workspace.action_filter_status("pending")),
-            (N_("Queue: show snoozed"), "3", lambda: workspace.action_filter_status("snoozed")),
-            (N_("Queue: show resolved"), "4", lambda: workspace.action_filter_status("resolved")),
-            (N_("Queue: everyone's"), "a", lambda: workspace.action_filter_scope("all")),
-            (N_("Queue: mine"), "m", lambda: workspace.action_filter_scope("mine")),
-            (N_("Queue: unassigned"), "u", lambda: workspace.action_filter_scope("unassigned")),
-            (
-                N_("Queue: switch pre-sale / after-sale / both"),
-                "v",
-                workspace.action_cycle_group,
-            ),
-            (
-                N_("Case: log a case for this conversation"),
-                N_("l or Ctrl+L"),
-                workspace.action_log_case,
-            ),
-            (N_("Order: add a flagged remark"), N_("f or F8"), workspace.action_add_remark),
-            (N_("Cases: register and today's follow-ups"), "F7", workspace.action_cases),
-            (
-                N_("Reply: quick replies"),
-                N_("Ctrl+T, or / in an empty composer"),
-                workspace.action_quick_replies,
-            ),
-            (N_("Shift: end and hand over"), "F10", workspace.action_end_shift),
-            (N_("Shift: figures (response times, cases)"), "F9", workspace.action_figures),
-            (N_("Orders: show the customer's orders"), "F6", workspace.action_focus_orders),
-            (N_("Help: show every key"), "F1", self.action_help),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(_(title), _(help_text), callback)
+        yield from system_commands(self, screen)
 
 
 def make_app(session: Session, *, demo: bool = False, sync: bool = True) -> ConsoleApp:

@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class SessionMessage(Message):
-    """Something the session did (:mod:`cs_console.services.events`), told to the app."""
+class SessionMessage(Message, bubble=False):
+    """Something the session did (:mod:`cs_console.services.events`): told to the app,
+    which hands a copy to the workspace."""
 
+    # bubble=False: the app delivers a copy to the workspace itself; bubbling would
+    # bring that copy back to the app, which would hand it down again.
     event: SessionEvent
 
     def can_replace(self, message: Message) -> bool:
@@ -31,7 +34,7 @@ class SessionMessage(Message):
 
 
 @dataclass
-class RepliesLoaded(Message):
+class RepliesLoaded(Message, bubble=False):
     """The quick-reply library and its search index are ready."""
 
     library: Library

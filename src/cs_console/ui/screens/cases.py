@@ -7,9 +7,7 @@ customer's conversation). A supervisor approves with y and declines with n.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -18,15 +16,21 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
+from cs_console.domain import CaseCategory
 from cs_console.i18n import N_, _
+from cs_console.services import cases, orders
 from cs_console.ui.keys import translate_active_bindings
+from cs_console.ui.panes.base import GoToConversation
+from cs_console.ui.screens.case_flow import edit_case
 from cs_console.ui.screens.case_form import CATEGORY_LABELS
 from cs_console.ui.text import case_status_label, local_time, money, safe_line
 
 if TYPE_CHECKING:
     from cs_console.services.context import AgentContext
+    from cs_console.ui.panes.base import Desk
     from cs_console.views import CaseRow
 
 MODES = {
@@ -59,19 +63,13 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
         Binding("escape,f7", "close", N_("Close"), id="cases.close"),
     ]
 
-    def __init__(
-        self,
-        context: AgentContext,
-        *,
-        now: Callable[[], datetime],
-        mode: str = "open",
-        on_change: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, desk: Desk, context: AgentContext, *, mode: str = "open") -> None:
+        """``desk``: the workspace's (clock, sync, the write path); ``context``: its
+        open store."""
         super().__init__()
+        self.desk = desk
         self.context = context
-        self.now = now
         self.mode = mode
-        self.on_change = on_change
         self._rows: list[OpenTarget] = []
 
     @property
@@ -92,8 +90,6 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
 
     def reload(self) -> None:
         """Re-read the register for the current mode."""
-        from cs_console.services import cases, orders
-
         table = self.query_one(DataTable)
         table.clear(columns=True)
         title = Content.styled(_(MODES[self.mode]), "bold")
@@ -101,7 +97,7 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
             title = title + Content.styled("   " + _("y approve · n decline"), "$text-muted")
         self.query_one("#title", Static).update(title)
         self._rows = []
-        today = self.now().astimezone().date()
+        today = self.desk.console.clock().astimezone().date()
         if self.mode == "due":
             table.add_columns(
                 _("what"), _("when"), _("order"), _("customer / category"), _("status")
@@ -113,7 +109,7 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
                     kind="case",
                     when=case.follow_up_on.isoformat() if case.follow_up_on else "",
                 )
-            for item in orders.follow_ups(self.context, self.now()):
+            for item in orders.follow_ups(self.context, self.desk.console.clock()):
                 label = _("remind to pay") if item.kind == "unpaid" else _("ship by")
                 when = local_time(item.due_at)
                 table.add_row(
@@ -139,8 +135,6 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
         empty.update(Content.styled(_("Nothing here.") if not self._rows else "", "$text-muted"))
 
     def _add_case(self, table: DataTable[Text], case: CaseRow, *, kind: str, when: str) -> None:
-        from cs_console.domain import CaseCategory
-
         try:
             category = _(CATEGORY_LABELS[CaseCategory(case.category)])
         except (ValueError, KeyError):
@@ -181,9 +175,7 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
         self.mode = mode
         self.reload()
 
-    def action_decide(self, approve: bool) -> None:
-        from cs_console.services import cases
-
+    async def action_decide(self, approve: bool) -> None:
         target = self._current()
         if target is None or target.case is None:
             return
@@ -193,11 +185,41 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
         if target.case.status != "awaiting-approval":
             self.notify(_("This case is not awaiting approval."), severity="warning")
             return
-        cases.decide(self.context, target.case.case_id, approve=approve)
+        case_id, ctx = target.case.case_id, self.context
+        label = _("Approve") if approve else _("Decline")
+        written = await self.desk.write(
+            self,
+            lambda: cases.decide(ctx, case_id, approve=approve),
+            name=label,
+            failed=lambda error: _("{action} failed: {error}").format(action=label, error=error),
+            refusals=(PermissionError,),
+        )
+        if written is None:
+            return
         self.notify(_("Approved.") if approve else _("Declined; compensation set to 0."))
-        if self.on_change is not None:
-            self.on_change()
+        self.desk.console.kick_sync()
         self.reload()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def open_register(desk: Desk, node: Widget) -> None:
+    """F7: the register; the row chosen opens its case, or the customer's conversation."""
+    ctx = desk.ctx
+    if ctx is None:
+        return
+
+    def chosen(target: OpenTarget | None) -> None:
+        if target is None:
+            return
+        if target.case is not None:
+            edit_case(desk, node, cases.from_row(target.case))
+        elif target.customer_id is not None:
+            conversation = orders.conversation_of_customer(ctx, target.customer_id)
+            if conversation is None:
+                node.notify(_("No conversation with this customer yet."))
+                return
+            node.post_message(GoToConversation(conversation))
+
+    node.app.push_screen(CasesScreen(desk, ctx), chosen)

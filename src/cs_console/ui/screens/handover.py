@@ -2,19 +2,30 @@
 
 Starting: shows the previous shift's note and the open items; Enter or Escape closes.
 Ending: lists what is still open and asks for the note; Ctrl+S hands over.
+
+The workspace loads this module after the first sync (the shift start) or on F10, so
+the services it imports are never on the way to the first frame.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Static, TextArea
 
 from cs_console.i18n import N_, _
+from cs_console.services import shift
 from cs_console.ui.text import local_time, safe, safe_line
+
+if TYPE_CHECKING:
+    from cs_console.ui.panes.base import Desk
 
 
 class HandoverScreen(ModalScreen[str | None]):
@@ -100,6 +111,48 @@ class HandoverScreen(ModalScreen[str | None]):
 
 def when(value: object) -> str:
     """A handover time for the header."""
-    from datetime import datetime
-
     return local_time(value) if isinstance(value, datetime) else ""
+
+
+def show_shift_start(desk: Desk, node: Widget) -> None:
+    """After the first sync: the previous shift's note, if this console has not shown it."""
+    ctx = desk.ctx
+    if ctx is None:
+        return
+    handover = shift.unseen_handover(ctx)
+    if handover is None:
+        return
+    shift.mark_seen(ctx, handover)
+    items = shift.open_items(ctx, desk.console.clock())
+    node.app.push_screen(
+        HandoverScreen(
+            ending=False,
+            previous=(handover.author, when(handover.created_at), handover.note),
+            open_lines=items.lines(),
+        )
+    )
+
+
+def end_shift(desk: Desk, node: Widget, *, started: datetime) -> None:
+    """List what is open and ask for the handover note; hand over what the agent writes."""
+    ctx = desk.ctx
+    if ctx is None:
+        return
+    items = shift.open_items(ctx, desk.console.clock())
+
+    async def done(note: str | None) -> None:
+        if note is None:
+            return
+        written = await desk.write(
+            node,
+            lambda: shift.hand_over(ctx, shift_started_at=started, note=note),
+            name=_("Hand over"),
+            failed=lambda error: _("Handover not saved: {error}").format(error=error),
+            refusals=(ValueError,),  # a handover needs a note
+        )
+        if written is None:
+            return
+        node.notify(_("Handed over. The next shift sees your note when they start."))
+        desk.console.kick_sync()
+
+    node.app.push_screen(HandoverScreen(ending=True, previous=None, open_lines=items.lines()), done)

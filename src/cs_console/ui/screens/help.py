@@ -1,5 +1,5 @@
-"""The help screen: every binding that applies, read from the live bindings (so a
-remapped key shows as remapped), plus each pane's own help text."""
+"""The help screen: every key of the action table (``ui/actions.py``), by area, as
+``[keymap]`` remapped it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from cs_console.i18n import N_
-from cs_console.ui.keys import binding_table
+from cs_console.ui.keys import applied_keymap, binding_table
 
 
 class HelpScreen(ModalScreen[None]):
@@ -21,7 +21,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Markdown(binding_table(self.app))
+            note: str = getattr(self.app, "composer_keys_note", "")
+            yield Markdown(binding_table(applied_keymap(self.app), note))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -16,7 +16,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_console.i18n import N_, _
+from cs_console.replies.placeholders import fill
 from cs_console.sanitize import sanitize
+from cs_console.services.replies import rank_by_use
 from cs_console.ui.text import safe_line
 
 if TYPE_CHECKING:
@@ -108,8 +110,6 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         self._search(event.value)
 
     def _search(self, query: str) -> None:
-        from cs_console.services.replies import rank_by_use
-
         found = self.index.search(query, language=self.language, limit=SHOWN)
         hits = [hit.reply for hit in rank_by_use(found, self.uses)]
         if not query.strip() and self.suggested:
@@ -154,8 +154,6 @@ class ReplyPaletteScreen(ModalScreen[PaletteChoice | None]):
         return self.hits[index] if index is not None and 0 <= index < len(self.hits) else None
 
     def _preview(self) -> None:
-        from cs_console.replies.placeholders import fill
-
         preview = self.query_one("#preview", Static)
         reply = self._current()
         if reply is None:

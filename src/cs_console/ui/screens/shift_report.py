@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,6 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -26,6 +28,9 @@ from cs_console.render import reports as report_text
 from cs_console.services import reports
 from cs_console.services.context import AgentContext
 from cs_console.ui.text import case_status_label, fit, responsible_label, safe_line, weekday_label
+
+if TYPE_CHECKING:
+    from cs_console.ui.panes.base import Desk
 
 #: Label column width of the figures, in terminal cells.
 LABEL_WIDTH = 34
@@ -217,3 +222,12 @@ class ShiftReportScreen(ModalScreen[None]):
                 )
             )
         return Content("\n").join(parts)
+
+
+def show_figures(desk: Desk, node: Widget) -> None:
+    """F9: this shift's figures (a supervisor sees everyone's) and the week's cases."""
+    ctx = desk.ctx
+    if ctx is None:
+        return
+    target_s = ctx.settings.shift.response_target_minutes * 60
+    node.app.push_screen(ShiftReportScreen(ctx, desk.console.clock(), target_s=target_s))

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
-from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
-from cs_console.i18n import N_, LazyText, _
+from cs_console.i18n import LazyText, _
 from cs_console.replies.placeholders import HOLE_RE as HOLE
+from cs_console.ui.actions import bindings_for
 
 REPLY, NOTE = "reply", "note"
 
@@ -56,13 +56,7 @@ suggestions; Tab jumps to the next ‹blank›.
 """
     )
 
-    BINDINGS = [
-        Binding("ctrl+t", "palette", N_("Quick replies"), id="composer.quick_replies"),
-        Binding("ctrl+n", "toggle_mode", N_("Reply/Note"), id="composer.toggle_note"),
-        Binding("escape", "leave", N_("Queue"), id="composer.leave"),
-        # F7 (the text box's own select-all key) is the case register everywhere.
-        Binding("ctrl+a", "select_all", N_("Select all"), show=False, id="composer.select_all"),
-    ]
+    BINDINGS = bindings_for("composer")
 
     mode: reactive[str] = reactive(REPLY)
 

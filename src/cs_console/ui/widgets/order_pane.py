@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -15,8 +14,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_console.domain import FLAG_SYMBOLS, OrderEventKind, OrderStatus
-from cs_console.i18n import N_, LazyText, _, ngettext
+from cs_console.i18n import LazyText, _, ngettext
 from cs_console.timeutil import humanize_duration
+from cs_console.ui.actions import bindings_for
 from cs_console.ui.text import (
     event_label,
     flag_label,
@@ -45,7 +45,7 @@ Escape goes back to the queue.
 """
     )
 
-    BINDINGS = [Binding("escape", "leave", N_("Queue"), id="orders.leave")]
+    BINDINGS = bindings_for("orders")
 
     @dataclass
     class Left(Message):

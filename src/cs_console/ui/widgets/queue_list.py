@@ -13,7 +13,6 @@ from datetime import datetime
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -21,8 +20,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cs_console.domain import Group
-from cs_console.i18n import N_, LazyText, _
+from cs_console.i18n import LazyText, _
 from cs_console.timeutil import humanize_duration
+from cs_console.ui.actions import bindings_for
 from cs_console.ui.text import fit, safe_line
 from cs_console.views import QueueRow
 
@@ -45,61 +45,7 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
 """
     )
 
-    BINDINGS = [
-        Binding("down,j", "cursor_down", N_("Down"), show=False, id="queue.down"),
-        Binding("up,k", "cursor_up", N_("Up"), show=False, id="queue.up"),
-        Binding("pagedown", "page_down", N_("Page down"), show=False, id="queue.page_down"),
-        Binding("pageup", "page_up", N_("Page up"), show=False, id="queue.page_up"),
-        Binding("home,g", "first", N_("First"), show=False, id="queue.first"),
-        Binding("end,G", "last", N_("Last"), show=False, id="queue.last"),
-        Binding("enter", "choose", N_("Open"), id="queue.open"),
-        Binding("n", "screen.next_waiting", N_("Next waiting"), id="queue.next_waiting"),
-        Binding("r", "screen.focus_pane('composer')", N_("Reply"), id="queue.reply"),
-        Binding("c", "screen.claim", N_("Claim"), id="queue.claim"),
-        Binding("t", "screen.transfer", N_("Transfer"), id="queue.transfer"),
-        Binding("x", "screen.set_status('resolved')", N_("Resolve"), id="queue.resolve"),
-        Binding("o", "screen.set_status('open')", N_("Reopen"), id="queue.reopen"),
-        Binding("p", "screen.set_status('pending')", N_("Pending"), show=False, id="queue.pending"),
-        Binding("z", "screen.snooze", N_("Snooze"), id="queue.snooze"),
-        Binding("l", "screen.log_case", N_("Log case"), id="queue.log_case"),
-        Binding("f", "screen.add_remark", N_("Flag order"), id="queue.add_remark"),
-        Binding(
-            "1", "screen.filter_status('open')", N_("Open ones"), show=False, id="queue.show_open"
-        ),
-        Binding(
-            "2",
-            "screen.filter_status('pending')",
-            N_("Pending ones"),
-            show=False,
-            id="queue.show_pending",
-        ),
-        Binding(
-            "3",
-            "screen.filter_status('snoozed')",
-            N_("Snoozed ones"),
-            show=False,
-            id="queue.show_snoozed",
-        ),
-        Binding(
-            "4",
-            "screen.filter_status('resolved')",
-            N_("Resolved ones"),
-            show=False,
-            id="queue.show_resolved",
-        ),
-        Binding("a", "screen.filter_scope('all')", N_("All"), show=False, id="queue.scope_all"),
-        Binding("m", "screen.filter_scope('mine')", N_("Mine"), show=False, id="queue.scope_mine"),
-        Binding(
-            "u",
-            "screen.filter_scope('unassigned')",
-            N_("Unassigned"),
-            show=False,
-            id="queue.scope_unassigned",
-        ),
-        Binding(
-            "v", "screen.cycle_group", N_("Pre/after-sale"), show=False, id="queue.cycle_group"
-        ),
-    ]
+    BINDINGS = bindings_for("queue")
 
     COMPONENT_CLASSES = {
         "queue--cursor",

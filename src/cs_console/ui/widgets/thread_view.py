@@ -15,7 +15,6 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -24,6 +23,7 @@ from textual.strip import Strip
 from cs_console.domain import DeliveryState, MessageKind
 from cs_console.i18n import N_, LazyText, _
 from cs_console.sanitize import sanitize, sanitize_line
+from cs_console.ui.actions import bindings_for
 from cs_console.ui.text import local_time, message_kind_label
 from cs_console.views import MessageRow
 
@@ -72,13 +72,7 @@ Internal notes are only seen by agents.
 """
     )
 
-    BINDINGS = [
-        Binding("up,k", "scroll_up", N_("Up"), show=False, id="thread.up"),
-        Binding("down,j", "scroll_down", N_("Down"), show=False, id="thread.down"),
-        Binding("pageup", "page_up", N_("Page up"), show=False, id="thread.page_up"),
-        Binding("pagedown", "page_down", N_("Page down"), show=False, id="thread.page_down"),
-        Binding("end,G", "scroll_end", N_("Newest"), show=False, id="thread.end"),
-    ]
+    BINDINGS = bindings_for("thread")
 
     COMPONENT_CLASSES = {
         "thread--customer",

@@ -1,0 +1,1 @@
+"""The workspace's three panes: the queue, the conversation, the customer."""

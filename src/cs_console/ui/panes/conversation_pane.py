@@ -1,0 +1,406 @@
+"""The conversation pane: the thread, the suggested replies and the composer; drafts,
+reply or note, send, undo and retry.
+
+Each conversation keeps a draft per mode (reply, note), saved as the agent types. A
+conversation opens as a reply unless the agent switched that one to a note, so a note
+mode left on never carries a customer's answer into the next chat.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.timer import Timer
+from textual.widgets import Static, TextArea
+
+from cs_console.domain import DeliveryState
+from cs_console.i18n import _, ngettext
+from cs_console.ui.panes.base import CaseWanted, Desk, OpenConversation, Pane, QueueStale
+from cs_console.ui.panes.quick_replies import QuickReplies
+from cs_console.ui.text import safe_line, status_label
+from cs_console.ui.widgets.composer import HOLE, NOTE, REPLY, Composer
+from cs_console.ui.widgets.thread_view import ThreadView
+
+# Services are imported where they are used: they load SQLAlchemy, which the first frame
+# does not wait for; so are the dialogs.
+
+if TYPE_CHECKING:
+    from cs_console.services.conversations import Queued
+    from cs_console.views import ConversationInfo
+
+# A page of the thread: enough to fill a tall terminal; older ones load on scrolling up.
+THREAD_PAGE = 60
+
+
+class ConversationPane(Pane):
+    """The middle of the workspace."""
+
+    CSS_FILE = Path(__file__).with_suffix(".tcss")
+
+    def __init__(self, desk: Desk, *, id: str | None = None) -> None:
+        super().__init__(desk, id=id)
+        #: The last reply queued, for Ctrl+R.
+        self.last_queued: Queued | None = None
+        self.replies = QuickReplies(self, switch_mode=self.switch_mode_now)
+        self._draft_timer: Timer | None = None
+        self._draft_as_loaded = ""
+        self._loading_draft = False
+        #: Conversations the agent switched to note.
+        self._note_mode: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield ThreadView(id="thread")
+        yield Static(id="suggestions")
+        yield Composer(id="composer", enter_sends=self.desk.console.settings.ui.enter_sends)
+
+    def on_mount(self) -> None:
+        # Border titles are markup: translations must not be read as tags.
+        self.thread.border_title = Content(_("Conversation"))
+        self.composer.border_title = Content(_("Reply"))
+        self.composer.disabled = True
+
+    @property
+    def thread(self) -> ThreadView:
+        """The thread widget."""
+        return self.query_one("#thread", ThreadView)
+
+    @property
+    def composer(self) -> Composer:
+        """The composer widget."""
+        return self.query_one("#composer", Composer)
+
+    @property
+    def is_typing(self) -> bool:
+        """Whether the composer holds text (what arrives meanwhile is not "seen")."""
+        return bool(self.composer.text.strip())
+
+    def show(
+        self,
+        conversation_id: str,
+        info: ConversationInfo | None,
+        *,
+        keep_position: bool = False,
+        mark_seen: bool = True,
+    ) -> None:
+        """Show a conversation's thread and its draft; it is the open one from now on."""
+        ctx = self.desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import conversations
+
+        composer = self.composer
+        if conversation_id != self.desk.open_id:
+            self.save_draft()
+            self.desk.open_id = conversation_id
+            self.replies.pending_actions.clear()
+            keep_position = False
+            composer.disabled = info is None
+            composer.show_mode(NOTE if conversation_id in self._note_mode else REPLY)
+            self._load_draft()
+        rows = conversations.messages(ctx, conversation_id, THREAD_PAGE)
+        thread = self.thread
+        thread.show(rows, has_older=len(rows) == THREAD_PAGE, keep_position=keep_position)
+        if info is not None:
+            thread.border_title = Content(
+                _("Conversation · {status}").format(status=status_label(info.status))
+            )
+            # Border titles are parsed as markup: backend text goes in as Content.
+            thread.border_subtitle = Content(
+                _("assigned to {agent}").format(agent=safe_line(info.assignee))
+                if info.assignee
+                else _("unassigned")
+            )
+        if rows and mark_seen:
+            conversations.mark_seen(ctx, conversation_id, max(r.seq for r in rows))
+
+    async def mark_read(self, conversation_id: str) -> None:
+        """The agent opened the conversation: its unread count goes (on the backend too)."""
+        ctx = self.desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import conversations
+
+        written = await self.desk.write(
+            self,
+            lambda: conversations.mark_read(ctx, conversation_id),
+            name=_("Open"),
+            failed=lambda error: _("Not marked as read: {error}").format(error=error),
+        )
+        if written is not None and written.value is not None:
+            self.desk.console.kick_sync()
+
+    @on(ThreadView.NeedOlder)
+    def _older(self, message: ThreadView.NeedOlder) -> None:
+        ctx, open_id = self.desk.ctx, self.desk.open_id
+        if ctx is None or open_id is None:
+            return
+        from cs_console.services import conversations
+
+        older = conversations.messages(ctx, open_id, THREAD_PAGE, before_seq=message.before_seq)
+        self.thread.prepend(older, has_older=len(older) == THREAD_PAGE)
+
+    # --- drafts and modes ----------------------------------------------------------------
+
+    def save_draft(self) -> None:
+        """Save the composer's text now (on quit, on switching conversation)."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        composer = self.composer
+        if composer.text == self._draft_as_loaded:
+            return  # unchanged: spare the disk a synced write on every cursor move
+        if self._write_draft(composer.mode, composer.text):
+            self._draft_as_loaded = composer.text
+
+    def _load_draft(self) -> None:
+        composer = self.composer
+        text = ""
+        if self.desk.ctx is not None and self.desk.open_id is not None:
+            from cs_console.services import conversations
+
+            text = conversations.draft(self.desk.ctx, self.desk.open_id, composer.mode)
+        self._draft_as_loaded = text
+        self._show_text(text)
+        composer.move_cursor(composer.document.end)
+
+    def _show_text(self, text: str) -> None:
+        """Put ``text`` in the composer without taking it for typing (no autosave)."""
+        self._loading_draft = True
+        self.composer.load_text(text)
+        self._loading_draft = False
+
+    def _write_draft(self, mode: str, text: str) -> bool:
+        """Save the open conversation's draft for ``mode``; False (and said) when the
+        store refuses it (disk full, read-only): the caller keeps the text on screen.
+        On the UI thread, unlike other writes: a draft must be saved before quitting."""
+        ctx, open_id = self.desk.ctx, self.desk.open_id
+        if ctx is None or open_id is None:
+            return False
+        from cs_console.services import conversations
+        from cs_console.services.context import StoreError
+
+        try:
+            conversations.save_draft(ctx, open_id, mode, text)
+        except StoreError as exc:
+            self.notify(
+                _("Draft not saved: {error}").format(error=exc), severity="error", markup=False
+            )
+            return False
+        return True
+
+    @on(TextArea.Changed, "#composer")
+    def _composer_changed(self) -> None:
+        if not self.composer.text.strip():
+            self.replies.pending_actions.clear()  # the replies they came with are gone
+        if self._loading_draft:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(0.4, self.save_draft)
+
+    @on(Composer.ModeChanged)
+    def _mode_changed(self, message: Composer.ModeChanged) -> None:
+        self._remember_mode(message.new)
+        # Not saved (disk full): keep the text in the composer rather than load the other
+        # mode's draft over it.
+        open_draft = self.desk.ctx is not None and self.desk.open_id is not None
+        if open_draft and not self._write_draft(message.old, message.composer.text):
+            return
+        self._load_draft()
+
+    def switch_mode_now(self, mode: str) -> bool:
+        """Switch reply/note at once (the drafts swapped before the next keystroke);
+        False, with the text kept, when the store refuses the draft."""
+        composer = self.composer
+        if composer.mode == mode:
+            return True
+        if self.desk.open_id is not None and not self._write_draft(composer.mode, composer.text):
+            return False
+        self._remember_mode(mode)
+        composer.show_mode(mode)
+        self._load_draft()
+        return True
+
+    def _remember_mode(self, mode: str) -> None:
+        """The open conversation opens in ``mode`` next time it is shown."""
+        if self.desk.open_id is None:
+            return
+        if mode == NOTE:
+            self._note_mode.add(self.desk.open_id)
+        else:
+            self._note_mode.discard(self.desk.open_id)
+
+    @on(Composer.Left)
+    def _composer_left(self) -> None:
+        self.save_draft()  # the workspace gives the focus back to the queue
+
+    @on(Composer.PaletteRequested)
+    def _palette_requested(self) -> None:
+        self.replies.open_palette()
+
+    @on(Composer.ReplyKey)
+    def _reply_key(self, message: Composer.ReplyKey) -> None:
+        self.replies.pressed(message.key)
+
+    # --- sending -------------------------------------------------------------------------
+
+    @on(Composer.Submitted)
+    async def _submitted(self) -> None:
+        # What the composer holds now, not when the key was pressed: a second Enter
+        # during the first one's write must not send the text twice.
+        composer = self.composer
+        await self.send(composer.text, note=composer.mode == NOTE, force=False)
+
+    async def send(self, text: str, *, note: bool, force: bool) -> None:
+        """Queue ``text`` as a reply or note to the open conversation; with ``force``,
+        even though something arrived that the agent has not seen."""
+        desk = self.desk
+        ctx, conversation_id = desk.ctx, desk.open_id
+        if ctx is None or conversation_id is None:
+            return
+        from cs_console.services import conversations
+
+        unable = desk.missing("internal_notes" if note else "send_messages")
+        if unable is not None:
+            self.notify(
+                _("Not sent, your text is kept: {error}").format(error=unable),
+                severity="warning",
+                markup=False,
+            )
+            return
+        blank = HOLE.search(text)
+        if blank is not None:
+            self.composer.select_next_hole()
+            self.notify(
+                _("Fill {blank} first (Tab jumps to it).").format(blank=blank.group(0)),
+                severity="warning",
+                markup=False,
+            )
+            return
+        from cs_console.services.context import StoreError
+
+        order = desk.selected_order()
+        actions = () if note else tuple(self.replies.pending_actions)
+        written = await desk.write(
+            self,
+            lambda: conversations.send(
+                ctx,
+                conversation_id,
+                text,
+                note=note,
+                force=force,
+                actions=actions,
+                order_id=order.order_id if order else None,
+            ),
+            name=_("Reply"),
+            failed=lambda error: _("Not sent, your text is kept: {error}").format(error=error),
+            refusals=(conversations.ActionError,),
+        )
+        if written is None:
+            return
+        outcome = written.value
+        if isinstance(outcome, conversations.NewActivity):
+            self.post_message(OpenConversation(conversation_id, keep_position=True))
+            from cs_console.ui.screens.new_activity import NewActivityScreen  # a dialog
+
+            async def decided(send_anyway: bool | None) -> None:
+                if send_anyway:
+                    await self.send(text, note=note, force=True)
+                else:
+                    self.composer.focus()
+
+            self.app.push_screen(NewActivityScreen(outcome.messages), decided)
+            return
+        mode = NOTE if note else REPLY
+        if desk.open_id == conversation_id:
+            # Keep what was typed after the text while it was being written.
+            typed = self.composer.text
+            self._show_text(typed[len(text) :] if typed.startswith(text) else typed)
+        elif conversations.draft(ctx, conversation_id, mode) == text:
+            # The agent moved on while it was written, and leaving saved it as a draft:
+            # clear it (if the disk refuses, the draft is only shown again).
+            with suppress(StoreError):
+                conversations.save_draft(ctx, conversation_id, mode, "")
+        self.last_queued = outcome
+        self.replies.pending_actions.clear()
+        if outcome.open_case is not None:
+            self.post_message(CaseWanted(outcome.open_case))
+        undo = ctx.settings.shift.undo_seconds
+        if not note and undo > 0:
+            self.notify(
+                _("Reply queued; Ctrl+R takes it back within {seconds:g} s").format(seconds=undo),
+                timeout=undo,
+            )
+            self.set_timer(undo + 0.05, desk.console.kick_sync)
+        else:
+            desk.console.kick_sync()
+        self.post_message(OpenConversation(conversation_id))
+        self.post_message(QueueStale())
+
+    async def undo_send(self) -> None:
+        """Take the last reply back while it is still queued; its text comes back."""
+        desk = self.desk
+        await desk.settled()  # a reply still being written is the one to take back
+        queued, ctx = self.last_queued, desk.ctx
+        if queued is None or ctx is None:
+            self.notify(_("Nothing to take back."), severity="warning")
+            return
+        from cs_console.services import conversations
+
+        self.save_draft()  # what was typed since must survive the undo
+        label = _("Undo send")
+        written = await desk.write(
+            self,
+            lambda: conversations.undo(ctx, queued),
+            name=label,
+            failed=lambda error: _("{action} failed: {error}").format(action=label, error=error),
+        )
+        if written is None:
+            return
+        if not written.value:
+            self.notify(_("Too late: it has already gone."), severity="warning")
+            return
+        self.last_queued = None
+        conversation_id = queued.entry.conversation_id
+        if conversation_id == desk.open_id:
+            composer = self.composer
+            composer.mode = NOTE if queued.note else REPLY
+            self._load_draft()
+            composer.focus()
+        if conversation_id is not None:
+            self.post_message(OpenConversation(conversation_id))
+        self.post_message(QueueStale())
+        self.notify(_("Taken back; the text is in the composer again."))
+
+    async def retry_failed(self) -> None:
+        """Send this conversation's failed messages again."""
+        ctx, open_id = self.desk.ctx, self.desk.open_id
+        if ctx is None or open_id is None:
+            return
+        from cs_console.services import conversations
+
+        failed = [m for m in self.thread.messages if m.delivery is DeliveryState.FAILED]
+        if not failed:
+            self.notify(_("No failed message in this conversation."))
+            return
+        written = await self.desk.write(
+            self,
+            lambda: sum(conversations.retry(ctx, m.message_id) for m in failed),
+            name=_("Retry failed"),
+            failed=lambda error: _("Not retried: {error}").format(error=error),
+        )
+        if written is None:
+            return
+        retried = written.value
+        self.notify(
+            ngettext("Retrying {count} message.", "Retrying {count} messages.", retried).format(
+                count=retried
+            )
+        )
+        self.desk.console.kick_sync()
+        self.post_message(OpenConversation(open_id, keep_position=True))

@@ -1,0 +1,132 @@
+"""The customer pane: who the customer is, their orders and each order's story; flagged
+remarks on an order, and linking the chat's customer to their order-system record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.content import Content
+
+from cs_console.domain import FlagColour
+from cs_console.i18n import _
+from cs_console.ui.panes.base import OpenConversation, Pane
+from cs_console.ui.widgets.order_pane import OrderPane
+
+# Services are imported where they are used: they load SQLAlchemy, which the first frame
+# does not wait for; so are the dialogs.
+
+if TYPE_CHECKING:
+    from cs_console.views import ConversationInfo, OrderRow
+
+
+class CustomerPane(Pane):
+    """Right-hand pane; the order pane inside it draws the customer and orders."""
+
+    CSS_FILE = Path(__file__).with_suffix(".tcss")
+
+    def compose(self) -> ComposeResult:
+        console = self.desk.console
+        yield OrderPane(id="orders", clock=console.clock, ship_by=console.ship_by)
+
+    def on_mount(self) -> None:
+        # Border titles are markup: "&" and translations must not be read as tags.
+        self.orders.border_title = Content(_("Customer & orders"))
+
+    @property
+    def orders(self) -> OrderPane:
+        """The order pane widget."""
+        return self.query_one("#orders", OrderPane)
+
+    @property
+    def selected_order(self) -> OrderRow | None:
+        """The highlighted order."""
+        return self.orders.selected_order
+
+    def show(self, info: ConversationInfo) -> None:
+        """Show the conversation's customer and their orders."""
+        if self.desk.ctx is None:
+            return
+        from cs_console.services import orders
+
+        self.orders.show(info, orders.for_customer(self.desk.ctx, info.customer_id))
+
+    def abilities_known(self) -> None:
+        """Say where the orders would be when the backend keeps none."""
+        self.orders.set_unavailable(self.desk.missing("orders"))
+
+    def refresh_clock(self) -> None:
+        """Move the ship-by countdown on."""
+        self.orders.refresh_clock()
+
+    def add_remark(self) -> None:
+        """Flag the selected order with a remark."""
+        ctx, order = self.desk.ctx, self.selected_order
+        if ctx is None or order is None:
+            self.notify(_("Select an order first."), severity="warning")
+            return
+        from cs_console.services import orders
+        from cs_console.ui.screens.remark_form import RemarkFormScreen  # a dialog
+
+        meanings = dict(ctx.settings.flags.meanings)
+        # The seeds' convention: purple for a change to an unshipped order, blue once shipped.
+        suggested = FlagColour.BLUE if order.shipped_at else FlagColour.PURPLE
+
+        async def chosen(result: tuple[FlagColour, str] | None) -> None:
+            if result is None:
+                return
+            flag, text = result
+            written = await self.desk.write(
+                self,
+                lambda: orders.add_remark(ctx, order.order_id, flag, text),
+                name=_("Remark"),
+                failed=lambda error: _("Remark not saved: {error}").format(error=error),
+                refusals=(ValueError,),  # a remark needs a reason
+            )
+            if written is None:
+                return
+            self.notify(_("Remark added."))
+            self.desk.console.kick_sync()
+            if self.desk.open_id is not None:
+                self.post_message(OpenConversation(self.desk.open_id, keep_position=True))
+
+        self.app.push_screen(RemarkFormScreen(order.number, meanings, suggested=suggested), chosen)
+
+    def link_customer(self) -> None:
+        """Link this chat's customer to their record in the order system, by hand."""
+        ctx, conversation_id = self.desk.ctx, self.desk.open_id
+        if ctx is None or conversation_id is None:
+            self.notify(_("Open a conversation first."), severity="warning")
+            return
+        from cs_console.services import conversations, customers
+        from cs_console.ui.screens.link_customer import LinkCustomerScreen  # a dialog
+
+        info = conversations.info(ctx, conversation_id)
+        if info is None:
+            return
+        customer_id = info.customer_id
+
+        async def chosen(other_id: str | None) -> None:
+            if other_id is None:
+                return
+            written = await self.desk.write(
+                self,
+                lambda: customers.link(ctx, customer_id, other_id),
+                name=_("Link customer"),
+                failed=lambda error: _("Not linked: {error}").format(error=error),
+                refusals=(customers.LinkError,),
+            )
+            if written is None:
+                return
+            self.notify(_("Linked: their orders now show here."))
+            self.post_message(OpenConversation(conversation_id, keep_position=True))
+
+        self.app.push_screen(
+            LinkCustomerScreen(
+                info.customer_name,
+                customers.same_person(ctx, customer_id),
+                lambda text: customers.find(ctx, text),
+            ),
+            chosen,
+        )
