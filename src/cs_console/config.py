@@ -27,7 +27,6 @@ so pydantic-settings is imported only by :func:`read_config`.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import re
 import tomllib
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -47,7 +46,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from cs_console.domain import DEFAULT_FLAG_MEANINGS, FlagColour, Group, Role
@@ -440,13 +438,6 @@ SECTIONS: dict[str, type[_Section]] = {
 }
 
 
-def _paths_required() -> Paths:
-    # TRANSITION: remove once ui/ and the UI tests read the nested model (then `paths`
-    # has no default). The default only lets mypy's pydantic plugin accept the flat
-    # `Settings(home=...)`, which the before-validator turns into `paths`.
-    raise TypeError("Settings needs paths=Paths(home=...)")
-
-
 class Settings(ConsoleConfig):
     """Everything the console reads at start-up: the config's sections, where its files
     are, and the tokens.
@@ -462,18 +453,11 @@ class Settings(ConsoleConfig):
     relative path in the file is taken relative to its folder).
     """
 
-    # TRANSITION: remove once ui/ and the UI tests read the nested model, and make this
-    # extra="forbid" like the file. "ignore" only because the pydantic mypy plugin
-    # refuses the flat keywords under "forbid"; _flat_to_nested refuses unknown ones.
-    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    paths: Paths = Field(default_factory=_paths_required)
+    paths: Paths
     token: Secret | None = Field(None, exclude=True, repr=False)
     orders_token: Secret | None = Field(None, exclude=True, repr=False)
-
-    # TRANSITION: remove once ui/ and the UI tests read the nested model.
-    # `dataclasses.replace(settings, theme=...)` takes the old flat names.
-    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     @property
     def ui_language(self) -> str:
@@ -485,119 +469,6 @@ class Settings(ConsoleConfig):
         return self.model_copy(
             update={"backend": self.backend.model_copy(update={"url": url}), "token": token}
         )
-
-    # TRANSITION: remove once ui/ and the UI tests read the nested model.
-    def __getattr__(self, name: str) -> Any:
-        """The old flat names (``settings.undo_seconds``), read from the nested model."""
-        path = _FLAT.get(name)
-        if path is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value: Any = self
-        for part in path:
-            value = getattr(value, part)
-        return value
-
-    # TRANSITION: remove once ui/ and the UI tests read the nested model.
-    @model_validator(mode="before")
-    @classmethod
-    def _flat_to_nested(cls, data: Any) -> Any:
-        """``Settings(home=..., undo_seconds=0.0)``: the old flat keywords, nested."""
-        if not isinstance(data, dict):
-            return data
-        flat = {name: value for name, value in data.items() if name in _FLAT_INIT}
-        unknown = sorted(set(data) - set(flat) - set(cls.model_fields))
-        if unknown:
-            raise ValueError(f"not a setting: {', '.join(unknown)}")
-        if not flat:
-            return data
-        return _nest({k: v for k, v in data.items() if k not in flat}, flat)
-
-
-# TRANSITION: remove once ui/ and the UI tests read the nested model.
-#: Every name of the old flat ``Settings`` -> where it lives now. Read through
-#: ``Settings.__getattr__``; the ones in _FLAT_INIT are also accepted as keywords.
-_FLAT: dict[str, tuple[str, ...]] = {
-    "home": ("paths", "home"),
-    "config_home": ("paths", "config_dir"),
-    "store_path": ("paths", "store"),
-    "config_dir": ("paths", "config_dir"),
-    "config_file": ("paths", "config_file"),
-    "user_themes_dir": ("paths", "user_themes_dir"),
-    "agent_name": ("agent", "name"),
-    "agent_role": ("agent", "role"),
-    "agent_group": ("agent", "group"),
-    "agent_language": ("agent", "language"),
-    "timezone": ("agent", "timezone"),
-    "backend_kind": ("backend", "kind"),
-    "backend_url": ("backend", "url"),
-    "token_file": ("backend", "token_file"),
-    "insecure": ("backend", "insecure"),
-    "chatwoot_account_id": ("backend", "account_id"),
-    "team_groups": ("backend", "team_groups"),
-    "orders_kind": ("orders", "kind"),
-    "orders_url": ("orders", "url"),
-    "orders_token_file": ("orders", "token_file"),
-    "orders_channel_token": ("orders", "channel_token"),
-    "orders_insecure": ("orders", "insecure"),
-    "response_target_minutes": ("shift", "response_target_minutes"),
-    "warn_after_s": ("shift", "warn_after_s"),
-    "alert_after_s": ("shift", "alert_after_s"),
-    "undo_seconds": ("shift", "undo_seconds"),
-    "ship_by_hours": ("shift", "ship_by_hours"),
-    "sync_interval_s": ("shift", "sync_interval_s"),
-    "shop_name": ("shop", "name"),
-    "shop_return_address": ("shop", "return_address"),
-    "currency": ("shop", "currency"),
-    "authority_limit_minor": ("shop", "authority_limit_minor"),
-    "flag_meanings": ("flags", "meanings"),
-    "theme": ("ui", "theme"),
-    "enter_sends": ("ui", "enter_sends"),
-    # Read through the real property Settings.ui_language; as a keyword, ui.language.
-    "ui_language": ("ui", "language"),
-}
-#: The old dataclass's init fields (the rest of _FLAT were properties).
-_FLAT_INIT = frozenset(_FLAT) - {"store_path", "config_dir", "config_file", "user_themes_dir"}
-
-
-def _nest(values: dict[str, Any], flat: Mapping[str, Any]) -> dict[str, Any]:
-    # TRANSITION: remove once ui/ and the UI tests read the nested model.
-    # Sections set by flat keywords are built unvalidated, as the old dataclass was:
-    # tests build settings a config file could not hold (a backend kind of their own).
-    if "home" in flat or "config_home" in flat:
-        given: Paths | None = values.get("paths")
-        home = flat.get("home", given.home if given else None)
-        if home is None:
-            raise ValueError("config_home needs home")
-        # dataclasses.replace(settings, home=...) keeps the config folder, as it did.
-        keep = given.config_dir if given else None
-        values["paths"] = Paths(home, flat.get("config_home", keep))
-    changes: dict[str, dict[str, Any]] = {}
-    for name, value in flat.items():
-        section, key = _FLAT[name]
-        if section == "paths":
-            continue
-        if name == "flag_meanings":
-            changes.setdefault("flags", {}).update({c.value: t for c, t in value.items()})
-        else:
-            changes.setdefault(section, {})[key] = value
-    for section, updates in changes.items():
-        model = SECTIONS[section]
-        current = values.get(section)
-        merged = {**(dict(model.model_validate(current)) if current is not None else {}), **updates}
-        minor = merged.pop("authority_limit_minor", None)
-        if minor is not None:
-            currency = merged.get("currency", ShopSection.model_fields["currency"].default)
-            merged["authority_limit"] = Decimal(minor).scaleb(-currency_digits(currency))
-        values[section] = model.model_construct(**merged)
-    return values
-
-
-# TRANSITION: remove once ui/ and the UI tests read the nested model.
-# dataclasses.replace copies these (the nested fields) and passes the changes, flat
-# names included, to Settings(), where _flat_to_nested merges them in.
-Settings.__dataclass_fields__ = vars(
-    dataclasses.make_dataclass("_SettingsFields", list(Settings.model_fields))
-)["__dataclass_fields__"]
 
 
 # --- reading -----------------------------------------------------------------
@@ -644,19 +515,6 @@ class LoadedConfig:
         values["orders"] = config.orders.model_copy(update={"token_file": self.orders_token_file})
         values.update(paths=paths, token=token, orders_token=orders_token)
         return Settings.model_validate(values)
-
-    # TRANSITION: remove once ui/ and the UI tests read the nested model.
-    def to_settings(
-        self,
-        *,
-        home: Path,
-        config_home: Path,
-        token: Secret | None,
-        orders_token: Secret | None = None,
-    ) -> Settings:
-        """The old spelling of :meth:`settings` (ui/launch.py calls it)."""
-        return self.settings(Paths(home, config_home), token=token, orders_token=orders_token)
-
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The TOML table in ``path``; an empty one when the file does not exist."""

@@ -24,29 +24,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cs_console.config import Settings, SettingsError, read_config
-from cs_console.paths import (
-    CONFIG_FILE_NAME,
-    UI_STATE_FILE_NAME,
-    Paths,
-    config_dir,
-    default_home,
-    resolve_home,
-)
+from cs_console.paths import Paths
 from cs_console.secret import Secret
 
 __all__ = [
-    # TRANSITION: remove once ui/ and the UI tests read the nested model; the path
-    # names below are cs_console.paths', re-exported for ui/launch.py.
-    "CONFIG_FILE_NAME",
-    "UI_STATE_FILE_NAME",
     "Settings",
     "SettingsError",
-    "config_dir",
-    "default_home",
     "load_settings",
     "load_settings_fully",
     "read_token_file",
-    "resolve_home",
     "save_ui_choice",
 ]
 
