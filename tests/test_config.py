@@ -508,15 +508,31 @@ def test_the_fast_path_does_not_import_pydantic_settings(tmp_path: Path) -> None
     assert result.stdout.strip() == "False"
 
 
+def test_a_theme_picked_live_keeps_the_fast_path(tmp_path: Path) -> None:
+    save_ui_choice(tmp_path, "cs-light")
+    code = (
+        "import sys; from cs_console.settings import load_settings; "
+        f"s = load_settings(env={{'CS_CONSOLE_HOME': {str(tmp_path)!r}}}); "
+        "print(s.ui.theme, 'pydantic_settings' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "cs-light False"
+
+
+@pytest.mark.parametrize("picked", [None, "cs-light", "bad theme name!"])
 @pytest.mark.parametrize(
     "env_extra",
     [{}, {"CS_CONSOLE_BACKEND_URL": "http://127.0.0.1:9", "CS_CONSOLE_TOKEN": "t"}],
 )
 def test_the_fast_path_gives_what_the_full_path_gives(
-    tmp_path: Path, env_extra: dict[str, str]
+    tmp_path: Path, env_extra: dict[str, str], picked: str | None
 ) -> None:
     from cs_console.settings import load_settings_fully
 
+    if picked is not None:  # a theme picked live, and no config file
+        save_ui_choice(tmp_path, picked)
     env = {"CS_CONSOLE_HOME": str(tmp_path), **env_extra}
     fast = load_settings(env=env)
     full = load_settings_fully(Paths.discover(None, env), env)

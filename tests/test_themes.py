@@ -226,3 +226,23 @@ def test_theme_file_keeps_optional_fields(tmp_path: Path) -> None:
     theme = load_theme_file(path)
     assert (theme.dark, theme.luminosity_spread, theme.text_alpha) == (False, 0.2, 1.0)
     assert theme.variables == {"border": "ansi_default 50%"}
+
+
+async def test_the_start_up_theme_is_not_saved_but_a_live_pick_is(tmp_path: Path) -> None:
+    # Saving the theme start-up chose would write ui-state.json on the first start and
+    # send every later start down the slow configuration path.
+    from cs_console.settings import load_settings
+    from tests.ui_support import offline_app, offline_settings
+
+    settings = offline_settings(tmp_path)
+    state = settings.paths.ui_state_file
+    app = offline_app(settings)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.pause(0.3)
+        assert not state.exists()
+        app.theme = "cs-high-contrast"  # what the palette's theme picker does
+        await pilot.pause(0.1)
+        assert state.exists()
+        app.theme = "cs-dark"  # and back: the way back is a pick too
+        await pilot.pause(0.1)
+    assert load_settings(home=settings.paths.home, env={}).ui.theme == "cs-dark"

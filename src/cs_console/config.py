@@ -545,9 +545,9 @@ def read_config(
     merged: dict[str, Any] = copy.deepcopy(file_data)
     origins: dict[tuple[str, ...], str] = dict.fromkeys(_leaf_paths(file_data), str(config_file))
 
-    saved_theme = _saved_theme(ui_state_file, file_data) if ui_state_file else None
-    if saved_theme is not None and ui_state_file is not None:
-        _set_path(merged, ("ui", "theme"), saved_theme)
+    picked = saved_theme(ui_state_file, file_data) if ui_state_file else None
+    if picked is not None and ui_state_file is not None:
+        _set_path(merged, ("ui", "theme"), picked)
         origins[("ui", "theme")] = str(ui_state_file)
 
     problems: list[str] = []
@@ -642,7 +642,7 @@ def _legacy_env(env: Mapping[str, str]) -> dict[str, tuple[Any, tuple[str, str]]
     return found
 
 
-def _saved_theme(ui_state_file: Path, file_data: Mapping[str, Any]) -> str | None:
+def saved_theme(ui_state_file: Path, file_data: Mapping[str, Any]) -> str | None:
     """The theme picked live, unless ``[ui] theme`` was edited since it was picked."""
     try:
         state = json.loads(ui_state_file.read_text(encoding="utf-8"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cs_console.config import Settings, SettingsError, read_config
+from cs_console.config import Settings, SettingsError, read_config, saved_theme
 from cs_console.paths import Paths
 from cs_console.secret import Secret
 
@@ -86,7 +86,8 @@ _SIMPLE_ENV = frozenset(
 
 
 def _unconfigured(paths: Paths, env: Mapping[str, str]) -> bool:
-    if paths.config_file.exists() or paths.ui_state_file.exists():
+    # A theme picked live (ui-state.json) needs no machinery: _defaults reads it.
+    if paths.config_file.exists():
         return False
     return all(k in _SIMPLE_ENV for k in env if k.startswith("CS_CONSOLE_") and env[k])
 
@@ -97,8 +98,13 @@ def _defaults(paths: Paths, env: Mapping[str, str]) -> Settings:
         backend["url"] = env["CS_CONSOLE_BACKEND_URL"]
     if env.get("CS_CONSOLE_TOKEN_FILE"):
         backend["token_file"] = Path(env["CS_CONSOLE_TOKEN_FILE"]).expanduser()
-    # Validated before the token is looked for: a bad URL falls back to the full path.
-    settings = Settings(paths=paths, backend=backend)
+    ui: dict[str, object] = {}
+    picked = saved_theme(paths.ui_state_file, {})
+    if picked is not None:
+        ui["theme"] = picked
+    # Validated before the token is looked for: a bad URL or theme name falls back to
+    # the full path, which says which and why.
+    settings = Settings(paths=paths, backend=backend, ui=ui)
     token: Secret | None = None
     if env.get("CS_CONSOLE_TOKEN"):
         token = Secret(env["CS_CONSOLE_TOKEN"])

@@ -152,10 +152,17 @@ class ConsoleApp(App[None]):
             )
             wanted = "cs-dark" if "cs-dark" in self.available_themes else "textual-dark"
         self.theme = wanted
+        #: The theme start-up chose: Textual reports setting it as a change, which must
+        #: not be saved as a live pick (ui-state.json would then send every later start
+        #: down the slow configuration path).
+        self._theme_at_start = wanted
         self.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _theme_changed(self, theme: Theme) -> None:
         """A theme picked live from the palette persists (ui-state.json, not config.toml)."""
+        if theme.name == self._theme_at_start:
+            return
+        self._theme_at_start = ""  # picked away and back: the way back is a pick too
         from cs_console.settings import SettingsError, save_ui_choice
 
         try:
