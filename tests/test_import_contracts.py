@@ -29,6 +29,7 @@ HEADLESS = (
     "cs_console.replies.search",
     "cs_console.render.reports",
     "cs_console.config",
+    "cs_console.config_reader",
     "cs_console.settings",
     "cs_console.crash",
 )
@@ -36,6 +37,7 @@ HEADLESS = (
 #: Modules split out of larger ones, each imported first in its own interpreter so that
 #: a circle back to the module it came from would show.
 SPLIT_OUT = (
+    "cs_console.config_reader",
     "cs_console.backends.chatwoot_cursor",
     "cs_console.backends.chatwoot_wire",
     "cs_console.backends.medusa_cursor",

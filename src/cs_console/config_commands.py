@@ -15,14 +15,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from cs_console.config import (
+from cs_console.config import SECTIONS, ConfigError, ConsoleConfig, SettingsError
+from cs_console.config_reader import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
-    SECTIONS,
-    ConfigError,
-    ConsoleConfig,
     LoadedConfig,
-    SettingsError,
     read_config,
     toml_key,
     toml_value,

@@ -9,9 +9,10 @@ The token is never taken from the command line (it would show in ``ps`` and shel
 history) nor from ``config.toml`` (it would sit in backups and dotfile repositories):
 only from ``CS_CONSOLE_TOKEN``, an owner-only token file, or the OS keyring.
 
-This module imports :mod:`cs_console.config` (the model and the loader), never the
-other way round. Without a config file, a saved theme or a nested variable, the fast
-path builds the model with its defaults and never imports pydantic-settings.
+This module imports :mod:`cs_console.config` (the model) and
+:mod:`cs_console.config_reader` (the reader), never the other way round. Without a
+config file or a ``CS_CONSOLE_*`` variable beyond the few it reads itself, the fast path
+builds the model with its defaults and never imports pydantic-settings.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cs_console.config import Settings, SettingsError, read_config, saved_theme
+from cs_console.config import Settings, SettingsError
 from cs_console.paths import Paths
 from cs_console.secret import Secret
 
@@ -98,6 +99,10 @@ def _defaults(paths: Paths, env: Mapping[str, str]) -> Settings:
         backend["url"] = env["CS_CONSOLE_BACKEND_URL"]
     if env.get("CS_CONSOLE_TOKEN_FILE"):
         backend["token_file"] = Path(env["CS_CONSOLE_TOKEN_FILE"]).expanduser()
+    # Deferred like read_config below: the many modules that import this one only for
+    # Settings or SettingsError need no reader.
+    from cs_console.config_reader import saved_theme
+
     ui: dict[str, object] = {}
     picked = saved_theme(paths.ui_state_file, {})
     if picked is not None:
@@ -123,6 +128,8 @@ def _from_keyring(url: str) -> Secret | None:
 
 def load_settings_fully(paths: Paths, env: Mapping[str, str]) -> Settings:
     """The full path: config file, ui-state and environment, validated by pydantic."""
+    from cs_console.config_reader import read_config  # deferred: see _defaults
+
     loaded = read_config(paths.config_file, env, paths.ui_state_file)
     config = loaded.config
     token: Secret | None = None

@@ -189,7 +189,7 @@ def demo_agent(home: Path | None, asked: str | None) -> str:
 def _own_config(home: Path | None) -> Settings:
     """The agent's own config file and environment, read without touching any token
     (the demo needs none, and a keyring may ask for a password)."""
-    from cs_console.config import read_config
+    from cs_console.config_reader import read_config
 
     paths = Paths.discover(home)
     loaded = read_config(paths.config_file, os.environ, paths.ui_state_file)
