@@ -80,3 +80,14 @@ def test_headless_modules_and_the_command_line_load_no_textual() -> None:
 @pytest.mark.parametrize("module", SPLIT_OUT)
 def test_a_split_out_module_imports_on_its_own(module: str) -> None:
     assert module in loaded_after_import(module)
+
+
+def test_the_console_starts_without_sqlalchemy_before_its_first_frame() -> None:
+    # What `cs-console run` imports before the app draws: the command line, the
+    # settings, the second-console check and the app itself. SQLAlchemy (100+ ms) is
+    # loaded by the worker that opens the store, after the first frame.
+    loaded = loaded_after_import(
+        "cs_console.cli", "cs_console.settings", "cs_console.services.holder", "cs_console.ui.app"
+    )
+    assert "sqlalchemy" not in loaded
+    assert "sqlmodel" not in loaded

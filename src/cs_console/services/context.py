@@ -15,7 +15,6 @@ from cs_console.store.db import (
     StoreBusy,
     StoreError,
     StoreInUse,
-    session_holder,
 )
 from cs_console.sync.engine import AGENT_NAME, AGENT_ROLE
 
@@ -30,7 +29,6 @@ __all__ = [
     "StoreError",
     "StoreInUse",
     "open_context",
-    "store_session",
 ]
 
 
@@ -78,8 +76,3 @@ def open_context(
     return AgentContext(
         settings=settings, db=Database(settings.paths.store, writer=writer, session=session)
     )
-
-
-def store_session(settings: Settings) -> SessionHolder | None:
-    """Who holds the session of ``settings``' store now (a console or a sync), or None."""
-    return session_holder(settings.paths.store)

@@ -10,8 +10,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import OperationalError
+if TYPE_CHECKING:
+    # Only annotations: the console asks who holds a store before its first frame,
+    # which must not wait for SQLAlchemy's import.
+    from sqlalchemy.exc import OperationalError
 
 
 class StoreError(Exception):

@@ -197,12 +197,15 @@ class ConsoleApp(App[None]):
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
         """Open the store after the first frame (SQLAlchemy's import is not cheap)."""
-        if self.session.open() is None:
-            return
-        # Long-lived objects (modules, the engine) leave the collector's view: its full
-        # passes over them were the 50-100 ms pauses behind the slowest keystrokes.
-        gc.collect()
-        gc.freeze()
+        try:
+            self.session.open()
+        finally:
+            # Long-lived objects (modules, the engine, the widgets) leave the collector's
+            # view: its full passes over them were the 50-100 ms pauses behind the slowest
+            # keystrokes. The launcher held the collector off until now (start-up speed).
+            gc.collect()
+            gc.freeze()
+            gc.enable()
 
     @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
     def load_replies(self) -> None:

@@ -3,6 +3,7 @@ runs in a background process for as long as the console does."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shlex
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +29,7 @@ DEMO_START_TIMEOUT_S = 60.0
 def run_console(settings: Settings) -> int:
     """Run the TUI until the agent quits; refuse at once if a console has the store."""
     from cs_console.i18n import set_language
-    from cs_console.services.context import store_session
+    from cs_console.services.holder import store_session
 
     holder = store_session(settings)
     if holder is not None and holder.kind == "console":
@@ -37,8 +40,27 @@ def run_console(settings: Settings) -> int:
     from cs_console.ui.app import make_app
 
     app = make_app(Session(settings))
-    app.run()
+    with collector_held_off():
+        app.run()
     return app.return_code or 0  # 1 after an unexpected error (the log says where)
+
+
+@contextmanager
+def collector_held_off() -> Iterator[None]:
+    """Run the console with Python's cyclic garbage collector off until the app turns
+    it back on (``ConsoleApp.open_store``, once the store is open and what start-up
+    built is frozen out of its view).
+
+    Its passes over the tens of thousands of objects start-up allocates cost about
+    150 ms before the first frame (bench/RESULTS.md). Nothing is lost meanwhile:
+    reference counting still frees everything that is not in a cycle. Back on however
+    the app ends.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _refuse_second_console(store: Path, pid: str) -> None:
@@ -244,7 +266,7 @@ def prepare_demo_home(home: Path | None, *, fresh: bool, agent: str) -> tuple[De
         SettingsError: a console is running on the demo's store.
     """
     demo = demo_home(home)
-    from cs_console.services.context import store_session
+    from cs_console.services.holder import store_session
 
     holder = store_session(Settings(paths=Paths(demo.client)))
     if holder is not None:
@@ -308,7 +330,8 @@ def run_demo(
 
         _stop_with_the_terminal(server)
         app = make_app(Session(settings, connect=connect), demo=True)
-        app.run()
+        with collector_held_off():
+            app.run()
     finally:
         server.stop()
     return app.return_code or 0
