@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -29,6 +29,9 @@ from cs_console.server.state import ServerState
 from cs_console.services.context import AgentContext, open_context
 from cs_console.settings import Settings
 from cs_console.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from tests.inprocess import InProcessServer
 
 
 class LiveServer:
@@ -203,7 +206,9 @@ def tiny_shop(state: ServerState) -> dict[str, str]:
     }
 
 
-def client_context(home: Path, server: LiveServer, token: str, **more: object) -> AgentContext:
+def client_context(
+    home: Path, server: LiveServer | InProcessServer, token: str, **more: object
+) -> AgentContext:
     """A store at ``home`` syncing with ``server``; ``more`` adds settings (e.g. ``orders``)."""
     settings = Settings(
         paths=Paths(home),

@@ -12,15 +12,15 @@ from textual.worker import Worker
 
 from cs_console.crash import REDACTED, crash_log_text
 from cs_console.ui.app import Crashed
-from tests.harness import LiveServer
+from tests.inprocess import InProcessServer
 from tests.ui_support import live_app, wait_loaded
 
 
 async def test_a_crash_logs_without_locals_stops_sync_and_fails(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
     token = tokens["Lan"]
-    app = live_app(tmp_path / "lan", live_server.url, token)
+    app = live_app(tmp_path / "lan", inproc_server, token)
 
     def handler_with_a_bug() -> None:
         customer_message = "my address is 12 Secret Lane"  # a local the screen used to show

@@ -29,7 +29,8 @@ from cs_console.services.sync import make_engine
 from cs_console.store.db import Database
 from cs_console.ui.app import ConsoleApp
 from cs_console.ui.widgets.composer import REPLY
-from tests.harness import LiveServer, client_context
+from tests.harness import client_context
+from tests.inprocess import InProcessServer
 from tests.ui_support import (
     composer,
     context,
@@ -92,12 +93,12 @@ def no_traceback(text: str) -> None:
 )
 async def test_send_and_draft_survive_a_store_that_refuses_writes(
     tmp_path: Path,
-    live_server: LiveServer,
+    inproc_server: InProcessServer,
     tokens: dict[str, str],
     listener: Listener,
     words: str,
 ) -> None:
-    app: ConsoleApp = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    app: ConsoleApp = live_app(tmp_path / "client", inproc_server, tokens["Lan"])
     before = "Committed before the disk filled."
     # Longer than a page: the write must take new pages, which a full disk refuses.
     body = "This reply must not be lost. " + "Details follow. " * 400
@@ -114,7 +115,7 @@ async def test_send_and_draft_survive_a_store_that_refuses_writes(
         await type_text(pilot, before)
         await pilot.press("enter")
         await wait_until(
-            pilot, lambda: live_server.state.messages_with_body(before) == 1, what="first reply"
+            pilot, lambda: inproc_server.state.messages_with_body(before) == 1, what="first reply"
         )
         app.session.stop_sync()  # sync writes too: keep the test about the agent's writes
         await app.workers.wait_for_complete([w for w in app.workers if w.group == "sync"])
@@ -143,22 +144,22 @@ async def test_send_and_draft_survive_a_store_that_refuses_writes(
         assert len(queued) == 1
         assert conversations.draft(ctx, "conv-1", REPLY) == ""
     # Sync was stopped for the test: one cycle on the same store delivers the reply.
-    after = client_context(tmp_path / "client", live_server, tokens["Lan"])
+    after = client_context(tmp_path / "client", inproc_server, tokens["Lan"])
     try:
-        engine = make_engine(after)
+        engine = make_engine(after, inproc_server.backend(after.settings))
         engine.run_once()
         engine.backend.close()
     finally:
         after.close()
-    delivered = [m.body for m in server_messages(live_server.state, "conv-1")]
+    delivered = [m.body for m in server_messages(inproc_server.state, "conv-1")]
     assert delivered.count(before) == 1
     assert delivered.count(body) == 1
 
 
 async def test_switching_to_a_note_on_a_full_disk_keeps_the_text(
-    tmp_path: Path, live_server: LiveServer, tokens: dict[str, str]
+    tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
-    app: ConsoleApp = live_app(tmp_path / "client", live_server.url, tokens["Lan"])
+    app: ConsoleApp = live_app(tmp_path / "client", inproc_server, tokens["Lan"])
     body = "Half-written reply. " * 300
     notes: list[str] = []
 
