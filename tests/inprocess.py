@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import anyio.from_thread
 import httpx
@@ -23,6 +24,7 @@ from cs_console.server.state import ServerState
 from cs_console.services.backends import DEFAULT_BACKENDS, BackendRegistry
 from cs_console.services.session import Session
 from cs_console.settings import Settings
+from cs_console.timeutil import utcnow
 
 
 class _ServerDown(httpx.ConnectError):
@@ -102,9 +104,9 @@ class InProcessServer:
         """The shipped registry with the reference backend reaching this server."""
         return DEFAULT_BACKENDS.with_conversations("reference", self.backend)
 
-    def session(self, settings: Settings, **kwargs: object) -> Session:
+    def session(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Session:
         """A session whose backend is this server."""
-        return Session(settings, backends=self.backends, **kwargs)  # type: ignore[arg-type]
+        return Session(settings, backends=self.backends, clock=clock)
 
 
 @contextlib.contextmanager

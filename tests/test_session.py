@@ -48,6 +48,14 @@ def _wait(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> Non
         time.sleep(0.02)
 
 
+def _on_server(server: InProcessServer, body: str) -> bool:
+    return any(m.body == body for m in server_messages(server.state, "conv-1"))
+
+
+def _pulled(events: list[SessionEvent]) -> bool:
+    return any(isinstance(e, Synced) and e.report.pulled for e in events)
+
+
 def test_a_session_syncs_and_tells_what_happened(
     tmp_path: Path, inproc_server: InProcessServer, tokens: dict[str, str]
 ) -> None:
@@ -60,17 +68,12 @@ def test_a_session_syncs_and_tells_what_happened(
     worker = threading.Thread(target=session.run_sync)
     worker.start()
     try:
-        _wait(lambda: any(isinstance(e, Synced) and e.report.pulled for e in events), "a pull")
+        _wait(lambda: _pulled(events), "a pull")
         queued = conversations.send(context, "conv-1", "On its way today.", force=True)
         assert isinstance(queued, conversations.Queued)
         session.kick_sync()
         assert ReplyQueued("conv-1", queued.message_id) in events
-        _wait(
-            lambda: any(
-                queued.body == m.body for m in server_messages(inproc_server.state, "conv-1")
-            ),
-            "the reply on the server",
-        )
+        _wait(lambda: _on_server(inproc_server, queued.body), "the reply on the server")
     finally:
         session.close()
         worker.join(timeout=5)
@@ -90,7 +93,7 @@ def test_a_stopped_server_is_reported_offline_and_nothing_is_lost(
     worker = threading.Thread(target=session.run_sync)
     worker.start()
     try:
-        _wait(lambda: any(isinstance(e, Synced) and e.report.pulled for e in events), "a pull")
+        _wait(lambda: _pulled(events), "a pull")
         inproc_server.stop()
         queued = conversations.send(context, "conv-1", "Checking with the courier.", force=True)
         assert isinstance(queued, conversations.Queued)
@@ -100,12 +103,7 @@ def test_a_stopped_server_is_reported_offline_and_nothing_is_lost(
         )
         inproc_server.start()
         session.kick_sync()
-        _wait(
-            lambda: any(
-                queued.body == m.body for m in server_messages(inproc_server.state, "conv-1")
-            ),
-            "the reply after the server came back",
-        )
+        _wait(lambda: _on_server(inproc_server, queued.body), "the reply after the outage")
     finally:
         session.close()
         worker.join(timeout=5)

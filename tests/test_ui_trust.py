@@ -17,7 +17,6 @@ from cs_console.secret import Secret
 from cs_console.server.demo import load_demo
 from cs_console.server.state import ServerState
 from cs_console.services import queue
-from cs_console.services.session import Session
 from cs_console.settings import Settings
 from cs_console.store import threads
 from cs_console.timeutil import utcnow
@@ -85,7 +84,7 @@ def demo_app(
         backend={"url": server.url},
         shift={"undo_seconds": undo_seconds, "sync_interval_s": 0.2},
     )
-    return make_app(Session(settings, backends=server.backends, clock=clock or utcnow))
+    return make_app(server.session(settings, clock=clock or utcnow))
 
 
 async def test_note_mode_stays_with_its_conversation(

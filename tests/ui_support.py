@@ -103,7 +103,7 @@ def session_for(
 ) -> Session:
     """A session on ``settings``: through ``server`` when it is in-process, else by HTTP."""
     if isinstance(server, InProcessServer):
-        return Session(settings, backends=server.backends, clock=clock)
+        return server.session(settings, clock=clock)
     return Session(settings, clock=clock)
 
 
