@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -60,6 +61,37 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-
 Cursor = Annotated[str, Field(max_length=1000, pattern=r"^[\x21-\x7e]*$")]
 
 
+class Presence(StrEnum):
+    """Whether an agent takes new conversations: only ``online`` agents are assigned any;
+    ``away`` keeps what they have; ``offline`` gives it back to the pool after a grace
+    period."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Priority(StrEnum):
+    """How soon a conversation needs an answer; ``urgent`` is also set by the server when
+    a refund is pending near the 48-hour ship-by deadline."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+#: Priorities from lowest to highest, for "at least" comparisons.
+PRIORITY_ORDER: tuple[Priority, ...] = (Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+
+MAX_TAGS = 20
+MAX_CAPACITY = 1_000
+MAX_WEIGHT = 100
+
+#: A tag: a short lower-case word with hyphens ("vip", "blacklist", "repeat-complainer").
+#: Kept this narrow so a tag is safe to show as it is and to match inside stored JSON.
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
 class Record(BaseModel):
     """Base of every wire record: strict types, unknown fields ignored (forward compatible)."""
 
@@ -73,6 +105,12 @@ class AgentRecord(Record):
     role: Role
     group: Group | None = None
     active: bool = True
+    presence: Presence = Presence.OFFLINE
+    presence_since: UtcTime | None = None
+    #: Open conversations the server assigns this agent at most.
+    capacity: int = Field(default=5, ge=0, le=MAX_CAPACITY)
+    #: Share of new conversations against other eligible agents (0: none by routing).
+    weight: int = Field(default=1, ge=0, le=MAX_WEIGHT)
 
 
 class CustomerRecord(Record):
@@ -84,6 +122,7 @@ class CustomerRecord(Record):
     phone: Line | None = None
     language: Line = "en"
     notes: Text = ""
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     updated_at: UtcTime
 
 
@@ -100,6 +139,8 @@ class ConversationRecord(Record):
     waiting_since: UtcTime | None = None
     last_activity_at: UtcTime
     unread_count: int = Field(default=0, ge=0)
+    priority: Priority = Priority.NORMAL
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     updated_at: UtcTime
 
 
@@ -381,6 +422,31 @@ class AddHandover(Record):
     note: Annotated[Text, Field(min_length=1)]
 
 
+class SetPresence(Record):
+    """The agent is online (takes new conversations), away (keeps theirs, takes no new
+    ones) or offline (theirs go back to the pool after the server's grace period)."""
+
+    op: Literal["set_presence"] = "set_presence"
+    presence: Presence
+
+
+class SetPriority(Record):
+    """Set a conversation's priority by hand (the server may still raise it to urgent)."""
+
+    op: Literal["set_priority"] = "set_priority"
+    conversation_id: Id
+    priority: Priority
+
+
+class SetTags(Record):
+    """Replace the tags of a conversation or, with ``customer_id``, of a customer."""
+
+    op: Literal["set_tags"] = "set_tags"
+    conversation_id: Id | None = None
+    customer_id: Id | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+
 Operation = Annotated[
     SendMessage
     | SetStatus
@@ -390,7 +456,10 @@ Operation = Annotated[
     | SaveCase
     | DecideCase
     | AddHandover
-    | RefundOrder,
+    | RefundOrder
+    | SetPresence
+    | SetPriority
+    | SetTags,
     Field(discriminator="op"),
 ]
 

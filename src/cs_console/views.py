@@ -18,15 +18,25 @@ from cs_console.domain import (
     OrderStatus,
 )
 
+#: Conversation priorities, lowest first (the values of ``protocol.Priority``; plain
+#: text here so the UI can hold them without loading the protocol's models).
+PRIORITIES: tuple[str, ...] = ("normal", "high", "urgent")
+
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
-    """Which conversations the queue shows. ``assignee`` is used with ``scope="mine"``."""
+    """Which conversations the queue shows. ``assignee`` is used with ``scope="mine"``.
+
+    ``min_priority``: only conversations at least this urgent ("high" or "urgent");
+    ``tag``: only those whose conversation or customer carries this tag.
+    """
 
     status: ConversationStatus = ConversationStatus.OPEN
     scope: str = "all"  # "all", "mine" or "unassigned"
     group: Group | None = None
     me: str | None = None
+    min_priority: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,9 @@ class QueueRow:
     last_activity_at: datetime
     unread_count: int
     snippet: str
+    priority: str = "normal"
+    #: The conversation's and its customer's tags, sorted, without repeats.
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,19 @@ def _agents_action(state: ServerState, args: argparse.Namespace) -> int:
     elif command == "list":
         for rec, revoked in state.list_agents():
             flag = " (revoked)" if revoked else ""
-            row(rec.name, rec.role.value, f"{rec.group.value if rec.group else '-'}{flag}")
+            row(
+                rec.name,
+                rec.role.value,
+                f"{rec.group.value if rec.group else '-'}{flag}",
+                rec.presence.value,
+                f"capacity {rec.capacity}",
+                f"weight {rec.weight}",
+            )
+    elif command == "routing":
+        capacity, weight = state.set_agent_capacity(
+            args.name, capacity=args.capacity, weight=args.weight
+        )
+        say(f"{args.name} takes at most {capacity} open conversations, routing weight {weight}")
     elif command == "revoke":
         if not state.revoke_agent(args.name):
             say(f"no agent named {args.name}", err=True)
@@ -160,6 +172,18 @@ def register(grammar: Grammar) -> None:
         "--group", choices=["pre-sale", "after-sale", "none"], default=None, help="the desk"
     )
     role.add_argument("--db", default=argparse.SUPPRESS)
+    routing = actions.add_parser(
+        "routing",
+        help="set how many open conversations an agent is assigned at most, and their "
+        "share of new ones (weighted round robin); recorded",
+        parents=home_only,
+    )
+    routing.add_argument("name")
+    routing.add_argument("--capacity", type=int, default=None, help="open conversations at most")
+    routing.add_argument(
+        "--weight", type=int, default=None, help="share of new conversations (0: none)"
+    )
+    routing.add_argument("--db", default=argparse.SUPPRESS)
     audit = actions.add_parser(
         "audit", help="every change to agent accounts, oldest first", parents=home_only
     )

@@ -219,6 +219,21 @@ def set_role(
     return convert.to_agent(found)
 
 
+def note(
+    conn: Connection,
+    actor: str,
+    name: str,
+    now: datetime,
+    capacity: int | None,
+    weight: int | None,
+) -> None:
+    """Write a change to an agent's routing (capacity, weight) to the audit."""
+    pairs = (("capacity", capacity), ("weight", weight))
+    given = [f"{key} {value}" for key, value in pairs if value is not None]
+    if given:
+        _audit(conn, now, actor, name, "routing changed", ", ".join(given))
+
+
 def audit(conn: Connection, name: str | None = None) -> list[AuditEntry]:
     """The audit, oldest first; of one agent if ``name`` is given."""
     stmt = select(AGENT_AUDIT).order_by(AGENT_AUDIT.c.seq)

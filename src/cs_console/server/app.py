@@ -98,8 +98,11 @@ def create_app(state: ServerState) -> Starlette:
             problem = f"0 <= since <= {MAX_SINCE} and 1 <= limit <= {p.MAX_PAGE}"
 
         def work() -> tuple[bool, p.ChangePage | None, str]:
-            if state.authenticate(token.strip()) is None:
+            caller = state.authenticate(token.strip())
+            if caller is None:
                 return False, None, ""
+            # A poll is the console's heartbeat: its agent stays present (routing.py).
+            state.heard_from(caller)
             if problem:
                 return True, None, ""
             try:

@@ -33,6 +33,8 @@ _JSON_COLUMNS = {
     p.OrderRecord: {"items": "items_json"},
     p.CaseRecord: {"evidence": "evidence_json"},
     p.ReplyRecord: {"keywords": "keywords_json", "actions": "actions_json"},
+    p.CustomerRecord: {"tags": "tags_json"},
+    p.ConversationRecord: {"tags": "tags_json"},
 }
 _ROW_ONLY_COLUMNS = {"delivery", "seq", "snippet", "queue_rank"}
 

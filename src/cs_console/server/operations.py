@@ -17,18 +17,33 @@ from sqlalchemy import Connection, insert, select, update
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, MessageKind, OrderEventKind, OrderStatus, Role
 from cs_console.money import format_money
-from cs_console.server import cases, money
+from cs_console.server import cases, money, routing
 from cs_console.server import conversations as convs
 from cs_console.server.agents import Caller
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import touch
 from cs_console.server.tables import IDEMPOTENCY
-from cs_console.store.models import AGENT, HANDOVER, MESSAGE, ORDER, ORDER_EVENT, ORDER_REMARK
+from cs_console.store import convert
+from cs_console.store.models import (
+    AGENT,
+    CUSTOMER,
+    HANDOVER,
+    MESSAGE,
+    ORDER,
+    ORDER_EVENT,
+    ORDER_REMARK,
+)
 from cs_console.timeutil import utcnow
 
 
 def apply_once(
-    conn: Connection, caller: Caller, key: str, operation: p.Operation, authority_limit_minor: int
+    conn: Connection,
+    caller: Caller,
+    key: str,
+    operation: p.Operation,
+    authority_limit_minor: int,
+    *,
+    now: datetime | None = None,
 ) -> p.OperationResult:
     """Apply ``operation`` unless ``key`` was used before, and remember the answer.
 
@@ -46,7 +61,9 @@ def apply_once(
             raise OperationError(422, "this Idempotency-Key was used for another request")
         return p.OperationResult.model_validate_json(found[1])
     result = p.OperationResult(
-        key=key, applied=True, result=_apply(conn, caller, operation, authority_limit_minor)
+        key=key,
+        applied=True,
+        result=_apply(conn, caller, operation, authority_limit_minor, now or utcnow()),
     )
     conn.execute(
         insert(IDEMPOTENCY).values(
@@ -61,9 +78,8 @@ def apply_once(
 
 
 def _apply(
-    conn: Connection, caller: Caller, op: p.Operation, authority_limit_minor: int
+    conn: Connection, caller: Caller, op: p.Operation, authority_limit_minor: int, now: datetime
 ) -> dict[str, Any]:
-    now = utcnow()
     if isinstance(op, p.SendMessage):
         return _send_message(conn, caller, op, now)
     if isinstance(op, p.SetStatus):
@@ -84,6 +100,14 @@ def _apply(
         return cases.decide(conn, caller, op, now)
     if isinstance(op, p.AddHandover):
         return _add_handover(conn, caller, op, now)
+    if isinstance(op, p.SetPresence):
+        routing.set_presence(conn, caller.name, op.presence, now)
+        return {"presence": op.presence.value}
+    if isinstance(op, p.SetPriority):
+        routing.set_priority(conn, op.conversation_id, op.priority, now)
+        return {"priority": op.priority.value}
+    if isinstance(op, p.SetTags):
+        return _set_tags(conn, op, now)
     raise OperationError(422, "unknown operation")  # pragma: no cover - the union is closed
 
 
@@ -200,3 +224,23 @@ def _add_handover(
     )
     touch(conn, "handover", op.id)
     return {"handover_id": op.id}
+
+
+def _set_tags(conn: Connection, op: p.SetTags, now: datetime) -> dict[str, Any]:
+    if (op.conversation_id is None) == (op.customer_id is None):
+        raise OperationError(422, "tags go on one conversation or one customer")
+    stored = convert.tags_json(op.tags)
+    if op.conversation_id is not None:
+        conv = convs.find(conn, op.conversation_id)
+        convs.update_row(conn, conv, {"tags_json": stored, "updated_at": now})
+    else:
+        found = conn.execute(select(CUSTOMER.c.id).where(CUSTOMER.c.id == op.customer_id)).first()
+        if found is None:
+            raise OperationError(404, f"no customer {op.customer_id}")
+        conn.execute(
+            update(CUSTOMER)
+            .where(CUSTOMER.c.id == op.customer_id)
+            .values(tags_json=stored, updated_at=now)
+        )
+        touch(conn, "customer", str(op.customer_id))
+    return {"tags": sorted(set(op.tags))}

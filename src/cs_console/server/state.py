@@ -11,47 +11,78 @@ it; read those to learn the rules:
   ``cases.py`` for cases and ``money.py`` for the money rules;
 * ``conversations.py``: conversation writes, a customer writing, snoozes waking;
 * ``loading.py``: records loaded in bulk and the published quick-reply library;
+* ``routing.py``: agents' presence, automatic assignment, the automatic "urgent";
 * ``limits.py``: the protocol's size limits, held by everything above.
 
 Snoozed conversations wake lazily: every change-feed read and every operation first
 wakes those whose time has come, so no one can see a conversation still snoozed after
-its time, and no timer thread needs managing.
+its time, and no timer thread needs managing. Routing's clocks (silent agents turning
+offline, the grace period, deadlines drawing near) are checked the same way, at most
+every :data:`SWEEP_EVERY_S` seconds; and every write that can change who should hold a
+conversation (a customer writing, an operation, a load) assigns the pool in its own
+transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select
 
 from cs_console import protocol as p
 from cs_console.domain import DEFAULT_AUTHORITY_LIMIT_MINOR, Group, Role
-from cs_console.server import agents, feed, loading, operations
+from cs_console.server import agents, feed, loading, operations, routing
 from cs_console.server import conversations as convs
 from cs_console.server.agents import LOCAL_ADMIN, AuditEntry, Caller, Keep
 from cs_console.server.db import ServerDatabase
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import ENTITIES, FeedError
 from cs_console.server.loading import PublishReport
+from cs_console.server.routing import RoutingRules
 from cs_console.store import convert
 from cs_console.store.models import AGENT, CONVERSATION, CUSTOMER, MESSAGE
 from cs_console.timeutil import utcnow
 
 # Callers name these by this module, where the server's surface is.
-__all__ = ["Caller", "FeedError", "PublishReport", "ServerState"]
+__all__ = ["Caller", "FeedError", "PublishReport", "RoutingRules", "ServerState"]
+
+#: Routing's clocks are checked at most this often (seconds of the server's clock).
+SWEEP_EVERY_S = 5.0
+#: An agent's "last heard from" is written at most this often: every poll would
+#: otherwise be a write. Far below ``RoutingRules.stale_after_s``.
+SEEN_EVERY_S = 30.0
 
 
 class ServerState:
-    """Everything the HTTP layer needs, over one database."""
+    """Everything the HTTP layer needs, over one database.
+
+    Args:
+        url: The database's SQLAlchemy URL.
+        authority_limit_minor: What an agent may refund or grant without a supervisor.
+        rules: Presence and routing settings.
+        clock: The server's "now" for routing (tests move it on).
+    """
 
     def __init__(
-        self, url: str, *, authority_limit_minor: int = DEFAULT_AUTHORITY_LIMIT_MINOR
+        self,
+        url: str,
+        *,
+        authority_limit_minor: int = DEFAULT_AUTHORITY_LIMIT_MINOR,
+        rules: RoutingRules | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.authority_limit_minor = authority_limit_minor
+        self.rules = rules or RoutingRules()
+        self.clock = clock
         self._db = ServerDatabase(url)
         self.engine: Engine = self._db.engine
         self.server_id: str = self._db.server_id
+        self._sweep_lock = threading.Lock()
+        self._last_sweep: datetime | None = None
+        self._seen: dict[str, datetime] = {}
 
     def close(self) -> None:
         """Release the database."""
@@ -155,6 +186,7 @@ class ServerState:
         Raises:
             FeedError: a row in the page breaks the protocol beyond what cutting mends.
         """
+        self.sweep()
         # The check for due snoozes shares the page's read: an idle poll costs no more.
         with self.read() as conn:
             if not convs.snoozes_due(conn, utcnow()):
@@ -167,8 +199,61 @@ class ServerState:
         """Apply ``operation`` once per ``key``: a repeat gets the first answer; the same
         key with a different operation is refused (422)."""
         self.wake_snoozed()
+        self.sweep()
+        now = self.clock()
         with self.write() as conn:
-            return operations.apply_once(conn, caller, key, operation, self.authority_limit_minor)
+            result = operations.apply_once(
+                conn, caller, key, operation, self.authority_limit_minor, now=now
+            )
+            routing.heard_from(conn, caller.name, now)
+            self._seen[caller.name] = now
+            routing.assign_pool(conn, now)
+            return result
+
+    # --- presence and routing ---------------------------------------------------------
+
+    def heard_from(self, caller: Caller) -> None:
+        """``caller``'s console is there (it synced): keeps them present, written at most
+        every :data:`SEEN_EVERY_S` seconds."""
+        now = self.clock()
+        last = self._seen.get(caller.name)
+        if last is not None and (now - last).total_seconds() < SEEN_EVERY_S:
+            return
+        self._seen[caller.name] = now
+        with self.write() as conn:
+            if routing.heard_from(conn, caller.name, now):
+                routing.assign_pool(conn, now)
+
+    def sweep(self, *, force: bool = False) -> None:
+        """Run routing's clocks: silent agents turn offline, the grace period ends,
+        deadlines draw near; then assign the pool. At most every :data:`SWEEP_EVERY_S`
+        seconds unless ``force``."""
+        now = self.clock()
+        with self._sweep_lock:
+            last = self._last_sweep
+            if not force and last is not None and (now - last).total_seconds() < SWEEP_EVERY_S:
+                return
+            self._last_sweep = now
+        with self.write() as conn:
+            routing.expire(conn, now, self.rules)
+            routing.refresh_urgency(conn, now, self.rules)
+            routing.assign_pool(conn, now)
+
+    def set_agent_capacity(
+        self, name: str, *, capacity: int | None = None, weight: int | None = None
+    ) -> tuple[int, int]:
+        """A supervisor's change to an agent's capacity and routing weight (either may be
+        None: kept); returns both as they now are, and assigns the pool.
+
+        Raises:
+            OperationError: 404 if there is no such agent, 422 for a value out of range.
+        """
+        now = self.clock()
+        with self.write() as conn:
+            found = routing.set_capacity(conn, name, capacity, weight)
+            agents.note(conn, LOCAL_ADMIN, name, now, capacity, weight)
+            routing.assign_pool(conn, now)
+            return found
 
     def wake_snoozed(self) -> int:
         """Return every snoozed conversation whose time has come to the open queue, with
@@ -194,9 +279,13 @@ class ServerState:
         server: sanitised, and a message over ``MAX_BODY_CHARS`` arrives as numbered
         parts, "(1/2) ...", "(2/2) ...". Returns the ids of the messages stored.
         """
-        now = utcnow()
+        now = self.clock()
         with self.write() as conn:
-            return convs.add_customer_message(conn, conversation_id, body, now)
+            before = convs.find(conn, conversation_id)
+            ids = convs.add_customer_message(conn, conversation_id, body, now)
+            routing.customer_returned(conn, before, now)
+            routing.assign_pool(conn, now)
+            return ids
 
     def load_records(self, records: dict[str, list[p.Record]]) -> None:
         """Insert records (entity name -> list) and register them in the change feed.
@@ -207,8 +296,11 @@ class ServerState:
         Raises:
             ValueError: a record breaks a rule other than a length.
         """
+        now = self.clock()
         with self.write() as conn:
             loading.load_records(conn, records)
+            routing.refresh_urgency(conn, now, self.rules)
+            routing.assign_pool(conn, now)
 
     def publish_replies(self, records: Sequence[p.ReplyRecord]) -> PublishReport:
         """Make ``records`` the shop's whole published library, in one transaction.

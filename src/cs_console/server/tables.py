@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Engine,
     Index,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -113,12 +115,52 @@ AGENT_AUDIT = Table(
 )
 
 
+#: Routing facts about each agent that only the server needs: the presence the agent
+#: chose (the shared ``agent.presence`` turns offline when their console goes silent,
+#: and back to this when it is heard from again), when it was last heard from, its
+#: smooth weighted round-robin counter (kept, so a restart does not reset fairness),
+#: and whether its conversations went back to the pool since it went offline.
+AGENT_ROUTING = Table(
+    "server_agent_routing",
+    SERVER_RULES_METADATA,
+    Column("agent_name", String, primary_key=True),
+    Column("chosen", String, nullable=False, default="offline"),
+    Column("last_seen_at", UTCDateTime, nullable=True),
+    Column("wrr_current", Integer, nullable=False, default=0),
+    Column("released", Boolean, nullable=False, default=True),
+)
+
+#: Conversations the server raised to urgent on its own (a refund pending near the
+#: ship-by deadline), with the priority they had, to go back to when that is over.
+AUTO_URGENT = Table(
+    "server_auto_urgent",
+    SERVER_RULES_METADATA,
+    Column("conversation_id", String, primary_key=True),
+    Column("previous", String, nullable=False),
+)
+
+# Columns added to shared tables after their first release, with their DDL: a database
+# made by an older server gets them on start (create_all adds tables, never columns).
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("agent", "presence", "VARCHAR NOT NULL DEFAULT 'offline'"),
+    ("agent", "presence_since", "VARCHAR(27)"),
+    ("agent", "capacity", "INTEGER NOT NULL DEFAULT 5"),
+    ("agent", "weight", "INTEGER NOT NULL DEFAULT 1"),
+    ("customer", "tags_json", "TEXT NOT NULL DEFAULT '[]'"),
+    ("conversation", "priority", "VARCHAR NOT NULL DEFAULT 'normal'"),
+    ("conversation", "tags_json", "TEXT NOT NULL DEFAULT '[]'"),
+)
+
 # Indexes on shared tables that only the server's rules read: the snoozes due to wake,
 # and the cases on one order. Plain DDL, so the client store's tables stay as they are.
 _RULE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_server_conversation_snoozed"
     " ON conversation (status, snoozed_until)",
     "CREATE INDEX IF NOT EXISTS ix_server_case_order ON case_record (order_id)",
+    # A shared index, here too for a database made before it existed.
+    "CREATE INDEX IF NOT EXISTS ix_conversation_queue_priority"
+    " ON conversation (status, priority, queue_rank)",
+    "CREATE INDEX IF NOT EXISTS ix_server_conversation_assignee ON conversation (assignee, status)",
 )
 
 
@@ -127,6 +169,21 @@ def create_server_schema(engine: Engine) -> None:
     database, or one from before the ledger, the audit or the rules' indexes."""
     SQLModel.metadata.create_all(engine, tables=[table_of(t) for t in SERVER_TABLES])
     SERVER_RULES_METADATA.create_all(engine)
+    _add_missing_columns(engine)
     with engine.begin() as conn:
         for statement in _RULE_INDEXES:
             conn.execute(text(statement))
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    inspector = inspect(engine)
+    missing = [
+        (table, column, ddl)
+        for table, column, ddl in _ADDED_COLUMNS
+        if column not in {c["name"] for c in inspector.get_columns(table)}
+    ]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for table, column, ddl in missing:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))

@@ -44,3 +44,8 @@ def waiting_over_alert(ctx: AgentContext, now: datetime | None = None) -> int:
 def wake_snoozed(ctx: AgentContext, now: datetime | None = None) -> list[str]:
     """Bring back the snoozed conversations whose time has come; the ids woken."""
     return queue.wake_due_snoozes(ctx.db, now or utcnow())
+
+
+def known_tags(ctx: AgentContext) -> list[str]:
+    """Every tag on a conversation or customer in the store, for the tag filter."""
+    return queue.known_tags(ctx.db)

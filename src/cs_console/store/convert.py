@@ -38,19 +38,42 @@ def agent_row(rec: p.AgentRecord) -> Row:
         "role": rec.role.value,
         "group": _val(rec.group),
         "active": rec.active,
+        "presence": rec.presence.value,
+        "presence_since": rec.presence_since,
+        "capacity": rec.capacity,
+        "weight": rec.weight,
     }
+
+
+def tags_json(tags: Iterable[str]) -> str:
+    """Tags as stored: a sorted JSON list without duplicates, so ``'"vip"'`` found in the
+    text means the tag is there (tags are narrow words: see ``protocol.Tag``)."""
+    return json.dumps(sorted(set(tags)), separators=(",", ":"))
+
+
+def tags_of(stored: str | None) -> list[str]:
+    """The tags in a stored JSON list ([] for anything else)."""
+    try:
+        found = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return [str(t) for t in found] if isinstance(found, list) else []
 
 
 def customer_row(rec: p.CustomerRecord) -> Row:
     """Row for the customer table."""
-    return rec.model_dump()
+    row = rec.model_dump(exclude={"tags"})
+    row["tags_json"] = tags_json(rec.tags)
+    return row
 
 
 def conversation_row(rec: p.ConversationRecord) -> Row:
     """Row for the conversation table, with its derived queue rank."""
-    row = rec.model_dump()
+    row = rec.model_dump(exclude={"tags"})
     row["group"] = rec.group.value
     row["status"] = rec.status.value
+    row["priority"] = rec.priority.value
+    row["tags_json"] = tags_json(rec.tags)
     row["queue_rank"] = queue_rank(rec.waiting_since, rec.last_activity_at)
     return row
 
@@ -133,7 +156,16 @@ def reply_row(rec: p.ReplyRecord) -> Row:
 def to_agent(row: Mapping[Any, Any]) -> p.AgentRecord:
     """Record from an agent row."""
     return p.AgentRecord.model_validate(
-        {"name": row["name"], "role": row["role"], "group": row["group"], "active": row["active"]},
+        {
+            "name": row["name"],
+            "role": row["role"],
+            "group": row["group"],
+            "active": row["active"],
+            "presence": row["presence"],
+            "presence_since": row["presence_since"],
+            "capacity": row["capacity"],
+            "weight": row["weight"],
+        },
         strict=False,
     )
 
@@ -146,6 +178,8 @@ def to_record(model: type[p.Record], row: Mapping[Any, Any]) -> p.Record:
     if model is p.CaseRecord:
         data["evidence"] = json.loads(data.pop("evidence_json") or "[]")
         data.pop("delivery", None)
+    if model is p.CustomerRecord or model is p.ConversationRecord:
+        data["tags"] = tags_of(data.pop("tags_json", None))
     if model is p.ReplyRecord:
         data["keywords"] = json.loads(data.pop("keywords_json") or "[]")
         data["actions"] = json.loads(data.pop("actions_json") or "[]")

@@ -13,9 +13,17 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
-from cs_console.store.convert import case_fields_row, queue_rank
+from cs_console.store.convert import case_fields_row, queue_rank, tags_json
 from cs_console.store.ingest import SNIPPET_CHARS, latest_snippet
-from cs_console.store.models import CASE, CONVERSATION, HANDOVER, MESSAGE, ORDER_REMARK
+from cs_console.store.models import (
+    AGENT,
+    CASE,
+    CONVERSATION,
+    CUSTOMER,
+    HANDOVER,
+    MESSAGE,
+    ORDER_REMARK,
+)
 
 _C = CONVERSATION.c
 
@@ -78,6 +86,28 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
                 note=op.note,
             )
         )
+    elif isinstance(op, p.SetPresence):
+        conn.execute(
+            update(AGENT)
+            .where(AGENT.c.name == author)
+            .values(presence=op.presence.value, presence_since=now)
+        )
+    elif isinstance(op, p.SetPriority):
+        conn.execute(
+            update(CONVERSATION)
+            .where(_C.id == op.conversation_id)
+            .values(priority=op.priority.value)
+        )
+    elif isinstance(op, p.SetTags):
+        tags = tags_json(op.tags)
+        if op.customer_id is not None:
+            conn.execute(
+                update(CUSTOMER).where(CUSTOMER.c.id == op.customer_id).values(tags_json=tags)
+            )
+        if op.conversation_id is not None:
+            conn.execute(
+                update(CONVERSATION).where(_C.id == op.conversation_id).values(tags_json=tags)
+            )
     elif isinstance(op, p.AddRemark):
         conn.execute(
             insert(ORDER_REMARK).values(

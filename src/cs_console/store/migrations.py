@@ -246,7 +246,20 @@ INSERT OR IGNORE INTO customer_key ("key", customer_id)
     WHERE instr(trim(email), '@') > 1 AND substr(trim(email), -1) != '@';
 """
 
+#: Version 6: agents' presence, capacity and routing weight; conversations' priority;
+#: tags (JSON lists of short words) on conversations and customers.
+V6 = """
+ALTER TABLE agent ADD COLUMN presence VARCHAR NOT NULL DEFAULT 'offline';
+ALTER TABLE agent ADD COLUMN presence_since VARCHAR(27);
+ALTER TABLE agent ADD COLUMN capacity INTEGER NOT NULL DEFAULT 5;
+ALTER TABLE agent ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE customer ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE conversation ADD COLUMN priority VARCHAR NOT NULL DEFAULT 'normal';
+ALTER TABLE conversation ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX ix_conversation_queue_priority ON conversation (status, priority, queue_rank);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -53,6 +53,10 @@ class Agent(SQLModel, table=True):
     role: str
     group: str | None = None
     active: bool = True
+    presence: str = "offline"
+    presence_since: datetime | None = _opt_time()
+    capacity: int = 5
+    weight: int = 1
 
 
 class Customer(SQLModel, table=True):
@@ -66,6 +70,7 @@ class Customer(SQLModel, table=True):
     language: str = "en"
     notes: str = Field(default="", sa_type=Text)
     updated_at: datetime = _time()
+    tags_json: str = Field(default="[]", sa_type=Text)
 
 
 class Conversation(SQLModel, table=True):
@@ -80,6 +85,7 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_queue", "status", "queue_rank"),
         Index("ix_conversation_queue_group", "status", "group", "queue_rank"),
         Index("ix_conversation_queue_assignee", "status", "assignee", "queue_rank"),
+        Index("ix_conversation_queue_priority", "status", "priority", "queue_rank"),
     )
     id: str = Field(primary_key=True)
     customer_id: str = Field(foreign_key="customer.id", index=True)
@@ -94,6 +100,8 @@ class Conversation(SQLModel, table=True):
     snippet: str = ""
     queue_rank: str = ""
     updated_at: datetime = _time()
+    priority: str = "normal"
+    tags_json: str = Field(default="[]", sa_type=Text)
 
 
 class Message(SQLModel, table=True):

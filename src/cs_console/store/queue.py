@@ -14,20 +14,22 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 
 from cs_console.domain import ConversationStatus, Group
+from cs_console.store.convert import tags_of
 from cs_console.store.db import Database
 from cs_console.store.models import CONVERSATION, CUSTOMER
-from cs_console.views import QueueCounts, QueueFilter, QueueRow
+from cs_console.views import PRIORITIES, QueueCounts, QueueFilter, QueueRow
 
 _C = CONVERSATION.c
 _TABLE = "conversation"
 
 
-def _filter_key(flt: QueueFilter) -> tuple[str, str | None, str, str | None]:
-    return (flt.status.value, flt.group.value if flt.group else None, flt.scope, flt.me)
+def _filter_key(flt: QueueFilter) -> tuple[str | None, ...]:
+    group = flt.group.value if flt.group else None
+    return (flt.status.value, group, flt.scope, flt.me, flt.min_priority, flt.tag)
 
 
 def _where(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
-    stmt = stmt.where(_C.status == flt.status.value)
+    stmt = _extra(stmt.where(_C.status == flt.status.value), flt)
     if flt.group is not None:
         stmt = stmt.where(_C.group == flt.group.value)
     if flt.scope == "mine":
@@ -35,6 +37,48 @@ def _where(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
     elif flt.scope == "unassigned":
         stmt = stmt.where(_C.assignee.is_(None))
     return stmt
+
+
+def _extra(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
+    """The priority and tag filters, which every count honours too."""
+    if flt.min_priority in PRIORITIES:
+        wanted = PRIORITIES[PRIORITIES.index(flt.min_priority) :]
+        stmt = stmt.where(_C.priority.in_(wanted))
+    if flt.tag:
+        # Tags are stored as a sorted JSON list of narrow words (convert.tags_json), so
+        # the quoted tag found in the text is the tag; a LIKE wildcard in it is escaped.
+        quoted = '%"' + _escape_like(flt.tag) + '"%'
+        tagged = select(CUSTOMER.c.id).where(CUSTOMER.c.tags_json.like(quoted, escape="\\"))
+        stmt = stmt.where(
+            _C.tags_json.like(quoted, escape="\\") | _C.customer_id.in_(tagged.scalar_subquery())
+        )
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _customers(db: Database, flt: QueueFilter) -> int | None:
+    """Part of a cached count's key: a tag filter reads customers' tags too, so a count
+    kept from before a customer's tags changed must not be used."""
+    return db.generation("customer") if flt.tag else None
+
+
+def known_tags(db: Database) -> list[str]:
+    """Every tag a conversation or customer in the store carries, sorted."""
+
+    def read() -> list[str]:
+        found: set[str] = set()
+        with db.read() as conn:
+            for table in (CONVERSATION, CUSTOMER):
+                column = table.c.tags_json
+                for (stored,) in conn.execute(select(column).distinct().where(column != "[]")):
+                    found.update(tags_of(stored))
+        return sorted(found)
+
+    # Read each time: asked for only when the agent opens the tag chooser.
+    return read()
 
 
 def queue_count(db: Database, flt: QueueFilter) -> int:
@@ -45,7 +89,7 @@ def queue_count(db: Database, flt: QueueFilter) -> int:
             stmt = _where(select(func.count()), flt).select_from(CONVERSATION)
             return int(conn.execute(stmt).scalar_one())
 
-    return db.cached(_TABLE, ("queue_count", *_filter_key(flt)), count)
+    return db.cached(_TABLE, ("queue_count", *_filter_key(flt), _customers(db, flt)), count)
 
 
 def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[QueueRow]:
@@ -62,6 +106,9 @@ def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[
             _C.last_activity_at,
             _C.unread_count,
             _C.snippet,
+            _C.priority,
+            _C.tags_json,
+            CUSTOMER.c.tags_json,
         )
         .select_from(CONVERSATION.join(CUSTOMER, CUSTOMER.c.id == _C.customer_id))
         .order_by(_C.queue_rank, _C.id)
@@ -82,6 +129,8 @@ def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[
             last_activity_at=r[7],
             unread_count=r[8],
             snippet=r[9],
+            priority=r[10],
+            tags=tuple(sorted(set(tags_of(r[11])) | set(tags_of(r[12])))),
         )
         for r in rows
     ]
@@ -118,13 +167,14 @@ def longest_waiting(db: Database, flt: QueueFilter) -> str | None:
 def queue_counts(db: Database, flt: QueueFilter) -> QueueCounts:
     """Counts for the filter bar: per status (in the current scope and group), and per
     scope and group (in the current status)."""
-    return db.cached(_TABLE, ("queue_counts", *_filter_key(flt)), lambda: _counts(db, flt))
+    key = ("queue_counts", *_filter_key(flt), _customers(db, flt))
+    return db.cached(_TABLE, key, lambda: _counts(db, flt))
 
 
 def _counts(db: Database, flt: QueueFilter) -> QueueCounts:
     with db.read() as conn:
         by_status: dict[ConversationStatus, int] = {s: 0 for s in ConversationStatus}
-        scoped = select(_C.status, func.count()).group_by(_C.status)
+        scoped = _extra(select(_C.status, func.count()).group_by(_C.status), flt)
         if flt.group is not None:
             scoped = scoped.where(_C.group == flt.group.value)
         if flt.scope == "mine":
@@ -133,8 +183,9 @@ def _counts(db: Database, flt: QueueFilter) -> QueueCounts:
             scoped = scoped.where(_C.assignee.is_(None))
         for status, count in conn.execute(scoped):
             by_status[ConversationStatus(status)] = int(count)
-        in_status = (
-            select(func.count()).select_from(CONVERSATION).where(_C.status == flt.status.value)
+        in_status = _extra(
+            select(func.count()).select_from(CONVERSATION).where(_C.status == flt.status.value),
+            flt,
         )
         if flt.group is not None:
             in_status = in_status.where(_C.group == flt.group.value)
@@ -142,8 +193,9 @@ def _counts(db: Database, flt: QueueFilter) -> QueueCounts:
         mine = int(conn.execute(in_status.where(_C.assignee == (flt.me or ""))).scalar_one())
         unassigned = int(conn.execute(in_status.where(_C.assignee.is_(None))).scalar_one())
         by_group: dict[Group, int] = {g: 0 for g in Group}
-        grouped = (
-            select(_C.group, func.count()).where(_C.status == flt.status.value).group_by(_C.group)
+        grouped = _extra(
+            select(_C.group, func.count()).where(_C.status == flt.status.value).group_by(_C.group),
+            flt,
         )
         for group, count in conn.execute(grouped):
             by_group[Group(group)] = int(count)
@@ -176,7 +228,7 @@ def waiting_count(db: Database, flt: QueueFilter) -> int:
         with db.read() as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    return db.cached(_TABLE, ("waiting_count", *_filter_key(flt)), count)
+    return db.cached(_TABLE, ("waiting_count", *_filter_key(flt), _customers(db, flt)), count)
 
 
 def wake_due_snoozes(db: Database, now: datetime) -> list[str]:

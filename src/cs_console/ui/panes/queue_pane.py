@@ -120,19 +120,20 @@ class QueuePane(Pane):
 
     # --- the keys ------------------------------------------------------------------------
 
-    def action_next_waiting(self) -> None:
-        """Open the longest-waiting customer of this queue."""
+    def action_next_waiting(self) -> bool:
+        """Open the longest-waiting customer of this queue; False when nobody waits."""
         if self.desk.ctx is None:
-            return
+            return False
         from cs_console.services import queue
 
         found = queue.longest_waiting(self.desk.ctx, self.filter)
         if found is None:
             self.notify(_("Nobody is waiting here."))
-            return
+            return False
         self.reload(jump_to=found)
         self.post_message(OpenConversation(found))
         self.queue.focus()
+        return True
 
     async def action_claim(self) -> None:
         """Assign the open conversation to me."""
@@ -160,6 +161,20 @@ class QueuePane(Pane):
             lambda: conversations.set_status(ctx, target, value),
             leaves_view=value is not self.filter.status,
         )
+
+    async def resolve_and_next(self) -> bool:
+        """Resolve the open conversation and open the longest-waiting customer (if
+        anyone waits); False when nothing was resolved."""
+        target, ctx = self._target(), self.desk.ctx
+        if not (target and ctx):
+            return False
+        from cs_console.services import conversations
+
+        status = ConversationStatus.RESOLVED
+        resolved = await self._write(
+            _("Resolved"), lambda: conversations.set_status(ctx, target, status), leaves_view=True
+        )
+        return resolved
 
     def action_snooze(self) -> None:
         """Ask for how long, then snooze the open conversation."""
@@ -231,6 +246,31 @@ class QueuePane(Pane):
         order = [None, Group.PRE_SALE, Group.AFTER_SALE]
         self._set_filter(group=order[(order.index(self.filter.group) + 1) % len(order)])
 
+    def action_cycle_priority(self) -> None:
+        """Every priority, then urgent only, then high and urgent."""
+        order: list[str | None] = [None, "urgent", "high"]
+        current = self.filter.min_priority if self.filter.min_priority in order else None
+        self._set_filter(min_priority=order[(order.index(current) + 1) % len(order)])
+
+    def action_filter_tag(self) -> None:
+        """Ask which tag, then show only the conversations that carry it (or every one)."""
+        ctx = self.desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import queue
+        from cs_console.ui.screens.choice import ChoiceScreen  # a dialog: loaded when opened
+        from cs_console.ui.widgets.queue_list import tag_label
+
+        options = [("all", _("Every tag"))]
+        options += [(f"tag:{tag}", tag_label(tag)) for tag in queue.known_tags(ctx)]
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return  # dismissed: the filter stays as it was
+            self._set_filter(tag=value.removeprefix("tag:") if value.startswith("tag:") else None)
+
+        self.app.push_screen(ChoiceScreen(_("Only the tag…"), options), chosen)
+
     # --- helpers -------------------------------------------------------------------------
 
     def _set_filter(self, **changes: Any) -> None:
@@ -244,7 +284,7 @@ class QueuePane(Pane):
 
     async def _write(
         self, label: str, call: Callable[[], object], *, leaves_view: bool = False
-    ) -> None:
+    ) -> bool:
         """Write, say so, and show the queue as it is now. ``leaves_view``: the
         conversation no longer belongs in the queue on screen, so the cursor goes on to
         the next waiting customer."""
@@ -258,7 +298,7 @@ class QueuePane(Pane):
             refusals=(conversations.ActionError,),
         )
         if written is None:
-            return
+            return False
         self.notify(label, markup=False)  # labels carry agent names from the backend
         self.desk.console.kick_sync()
         ctx = self.desk.ctx
@@ -267,7 +307,8 @@ class QueuePane(Pane):
             if following is not None:
                 self.reload(jump_to=following)
                 self.post_message(OpenConversation(following))
-                return
+                return True
         self.reload()
         if self.desk.open_id is not None:
             self.post_message(OpenConversation(self.desk.open_id, keep_position=True))
+        return True

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from cs_console.domain import ConversationStatus
 from cs_console.i18n import _, pgettext
 from cs_console.ui.text import group_label, status_label
+from cs_console.ui.widgets.queue_list import tag_label
 from cs_console.views import QueueCounts, QueueFilter
 
 _STATUS_KEYS = {
@@ -76,9 +77,19 @@ class FilterBar(Static):
         if counts is not None and flt.group is not None:
             group_count = counts.by_group[flt.group]
         groups = [item("v", desk, group_count, flt.group is not None)]
-        return Content("\n").join(
-            [
-                Content(" ").join(statuses),
-                Content(" ").join(scopes) + Content("  ") + Content(" ").join(groups),
-            ]
-        )
+        lines = [
+            Content(" ").join(statuses),
+            Content(" ").join(scopes) + Content("  ") + Content(" ").join(groups),
+        ]
+        # Shown only while on, so the bar stays as short as it was for everyone else.
+        extra = []
+        if flt.min_priority == "urgent":
+            extra.append(item("P", _("urgent"), None, True))
+        elif flt.min_priority == "high":
+            extra.append(item("P", _("high+"), None, True))
+        if flt.tag:
+            # A tag may come from a backend: Content.styled keeps it plain text.
+            extra.append(item("T", tag_label(flt.tag), None, True))
+        if extra:
+            lines.append(Content(" ").join(extra))
+        return Content("\n").join(lines)

@@ -20,11 +20,31 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cs_console.domain import Group
-from cs_console.i18n import LazyText, _
+from cs_console.i18n import N_, LazyText, _
 from cs_console.timeutil import humanize_duration
 from cs_console.ui.actions import bindings_for
 from cs_console.ui.text import fit, safe_line
 from cs_console.views import QueueRow
+
+#: Tags the shop uses everywhere, shown in the agent's language; others as they are.
+TAG_LABELS = {
+    "vip": N_("VIP"),
+    "blacklist": N_("blacklist"),
+    "repeat-complainer": N_("repeat complainer"),
+}
+
+
+def tag_label(tag: str) -> str:
+    """A tag as the agent reads it: translated if the shop's own, else made safe (tags
+    can come from a backend)."""
+    known = TAG_LABELS.get(tag)
+    return _(known) if known is not None else safe_line(tag)
+
+
+def tag_text(tags: tuple[str, ...]) -> str:
+    """A row's tags, short: "[VIP][blacklist]"."""
+    return "".join(f"[{tag_label(tag)}]" for tag in tags)
+
 
 PAGE_ROWS = 100
 MAX_CACHED_PAGES = 20
@@ -41,7 +61,9 @@ class QueueList(ScrollView, can_focus=True):
 ## Queue
 
 Oldest waiting customer first. The clock turns yellow, then red, as the wait grows.
-`j`/`k` or arrows move, `Enter` opens, `n` jumps to the longest-waiting customer.
+`!!` marks an urgent conversation, `!` a high one; tags (VIP, blacklist...) lead the
+second line. `j`/`k` or arrows move, `Enter` opens, `n` jumps to the longest-waiting
+customer; `P` shows only urgent, then high and urgent, ones; `T` only one tag.
 """
     )
 
@@ -59,6 +81,9 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         "queue--unread",
         "queue--assignee",
         "queue--empty",
+        "queue--priority-high",
+        "queue--priority-urgent",
+        "queue--tag",
     }
 
     cursor: reactive[int] = reactive(0)
@@ -226,10 +251,17 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         # Fitted to six cells: "pre" / "after" in English, 售前 / 售后 in Chinese.
         group = _("pre") if row.group is Group.PRE_SALE else _("after")
         group_style = "queue--pre-sale" if row.group is Group.PRE_SALE else "queue--after-sale"
-        fixed = 1 + 6 + 8
+        # The mark takes the leading blank cell (and one of the name's when urgent), so
+        # a normal row looks as it always did.
+        mark, mark_style = " ", Style()
+        if row.priority == "urgent":
+            mark, mark_style = "!!", self._style("queue--priority-urgent")
+        elif row.priority == "high":
+            mark, mark_style = "!", self._style("queue--priority-high")
+        fixed = len(mark) + 6 + 8
         name_width = max(4, width - fixed)
         return [
-            (" ", Style()),
+            (mark, mark_style),
             # One blank cell always stands between a long name and the desk.
             (fit(safe_line(row.customer_name), name_width - 1) + " ", self._style("queue--name")),
             (fit(group, 6), self._style(group_style)),
@@ -241,9 +273,17 @@ Oldest waiting customer first. The clock turns yellow, then red, as the wait gro
         assignee = safe_line(row.assignee) if row.assignee else "—"
         tail_width = 4 + 9
         snippet_width = max(4, width - 3 - tail_width)
+        tags = tag_text(row.tags)
+        tag_width = min(len(tags) + 1, snippet_width // 2) if tags else 0
+        segments: list[tuple[str, Style]] = [("   ", Style())]
+        if tag_width:
+            segments.append((fit(tags, tag_width - 1) + " ", self._style("queue--tag")))
         return [
-            ("   ", Style()),
-            (fit(safe_line(row.snippet), snippet_width - 1) + " ", self._style("queue--snippet")),
+            *segments,
+            (
+                fit(safe_line(row.snippet), snippet_width - tag_width - 1) + " ",
+                self._style("queue--snippet"),
+            ),
             (fit(unread, 4), self._style("queue--unread")),
             (fit(assignee, 9), self._style("queue--assignee")),
         ]
