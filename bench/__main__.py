@@ -76,6 +76,12 @@ def _replies(ctx: Context) -> list[Result]:
     return run_replies(ctx)
 
 
+def _search(ctx: Context) -> list[Result]:
+    from bench.cases_search import run_search
+
+    return run_search(ctx)
+
+
 #: In priority order; each name is what ``--only`` takes.
 CASES: dict[str, tuple[CaseFn, str]] = {
     "startup": (_startup, "cold start to first frame on the big store vs a bare six-pane app"),
@@ -86,6 +92,7 @@ CASES: dict[str, tuple[CaseFn, str]] = {
     "server": (_server, "50 agents polling and replying against the reference server"),
     "memory": (_memory, "resident memory after start vs the bare six-pane app"),
     "replies": (_replies, "quick-reply search keystroke vs a substring filter"),
+    "search": (_search, "Ctrl+F search keystroke on 1M messages vs a plain FTS5 MATCH"),
 }
 
 

@@ -12,7 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cs_console import __version__
-from cs_console.cli import configure, console, library, register, server_admin, shop
+from cs_console.cli import (
+    configure,
+    console,
+    library,
+    presence,
+    register,
+    search,
+    server_admin,
+    shop,
+)
 from cs_console.cli.common import HOME_HELP, Grammar, web_options
 
 __all__ = ["COMMAND_MODULES", "build_parser"]
@@ -23,6 +32,8 @@ __all__ = ["COMMAND_MODULES", "build_parser"]
 COMMAND_MODULES: tuple[Callable[[Grammar], None], ...] = (
     console.register,
     shop.register,
+    search.register,
+    presence.register,
     register.register,
     library.register,
     configure.register,

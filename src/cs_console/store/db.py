@@ -80,6 +80,7 @@ from cs_console.store.locks import (
     write_lock_path,
 )
 from cs_console.store.migrations import LATEST_VERSION, MIGRATIONS
+from cs_console.store.search_index import install as install_search_index
 from cs_console.store.touched_tables import ANY_TABLE, TOUCHED, note_written_table
 
 # The errors, the lock files and the table tracking live beside this module;
@@ -355,6 +356,9 @@ class Database:
                         f"(schema {version}, this one knows {LATEST_VERSION}); upgrade cs-console"
                     )
                 if version == LATEST_VERSION:
+                    # Derived data with its own version: a store from a release without
+                    # the search index gets its (empty) tables and triggers here.
+                    install_search_index(dbapi)
                     return
                 # executescript would COMMIT our transaction; run statement by statement.
                 for statement in _split_sql(MIGRATIONS[version]):
