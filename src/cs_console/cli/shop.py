@@ -8,9 +8,13 @@ console's own sync when one runs.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from cs_console.cli.common import CANNOT, NOT_FOUND, Grammar, open_store
 from cs_console.cli.output import print_json, row, say
+
+if TYPE_CHECKING:
+    from cs_console.services.context import AgentContext
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -84,7 +88,12 @@ def cmd_conversations(args: argparse.Namespace) -> int:
 
     ctx = open_store(args)
     try:
-        flt = QueueFilter(status=ConversationStatus(args.status), me=ctx.agent_name)
+        flt = QueueFilter(
+            status=ConversationStatus(args.status),
+            me=ctx.agent_name,
+            min_priority=args.priority,
+            tag=args.tag,
+        )
         rows = queue.page(ctx, flt, 0, args.limit)
     finally:
         ctx.close()
@@ -101,6 +110,8 @@ def cmd_conversations(args: argparse.Namespace) -> int:
                     "waiting_since": r.waiting_since.isoformat() if r.waiting_since else None,
                     "last_activity_at": r.last_activity_at.isoformat(),
                     "unread": r.unread_count,
+                    "priority": r.priority,
+                    "tags": list(r.tags),
                     "snippet": r.snippet,
                 }
                 for r in rows
@@ -112,6 +123,7 @@ def cmd_conversations(args: argparse.Namespace) -> int:
         row(
             r.conversation_id,
             r.group.value,
+            r.priority,
             r.customer_name,
             waiting,
             r.assignee or "-",
@@ -231,7 +243,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
 
 
 def cmd_customers(args: argparse.Namespace) -> int:
-    """Find customers, and link the records of one person kept in two systems."""
+    """Find customers, link the records of one person kept in two systems, and show one
+    person's history."""
     from cs_console.services import customers
 
     ctx = open_store(args, writer=args.customers_command in ("link", "unlink"))
@@ -244,6 +257,8 @@ def cmd_customers(args: argparse.Namespace) -> int:
             for customer_id in customers.same_person(ctx, args.customer_id):
                 row(customer_id)
             return 0
+        if args.customers_command == "history":
+            return _customer_history(ctx, args.customer_id, as_json=args.json)
         if args.customers_command == "link":
             try:
                 customers.link(ctx, args.customer_id, args.other_id)
@@ -262,6 +277,133 @@ def cmd_customers(args: argparse.Namespace) -> int:
         return 0
     finally:
         ctx.close()
+
+
+def _customer_history(ctx: AgentContext, customer_id: str, *, as_json: bool) -> int:
+    """Print the person's history: earlier conversations, cases, orders, remarks, and
+    how often they asked for a refund or complained."""
+    from cs_console.money import format_money
+    from cs_console.services import customers, history
+
+    if not customers.exists(ctx, customer_id):
+        say(
+            f"cs-console: no customer {customer_id!r} in this store "
+            "(`cs-console customers find TEXT` looks one up by name, email or phone)",
+            err=True,
+        )
+        return NOT_FOUND
+    found = history.for_customer(ctx, customer_id)
+    if as_json:
+        print_json(
+            {
+                "customer_id": found.customer_id,
+                "records": list(found.records),
+                "refunds": found.refunds,
+                "complaints": found.complaints,
+                "conversations": [
+                    {
+                        "id": c.conversation_id,
+                        "customer_id": c.customer_id,
+                        "group": c.group.value,
+                        "status": c.status.value,
+                        "started_at": c.started_at.isoformat(),
+                        "last_activity_at": c.last_activity_at.isoformat(),
+                        "first_line": c.first_line,
+                        "messages": c.message_count,
+                        "resolutions": list(c.resolutions),
+                    }
+                    for c in found.conversations
+                ],
+                "cases": [
+                    {
+                        "id": c.case_id,
+                        "status": c.status,
+                        "category": c.category,
+                        "resolution": c.resolution,
+                        "order_number": c.order_number,
+                        "conversation_id": c.conversation_id,
+                        "created_at": c.created_at.isoformat(),
+                        "updated_at": c.updated_at.isoformat(),
+                    }
+                    for c in found.cases
+                ],
+                "orders": [
+                    {
+                        "id": o.order_id,
+                        "number": o.number,
+                        "status": o.status.value,
+                        "total_minor": o.total_minor,
+                        "currency": o.currency,
+                        "placed_at": o.placed_at.isoformat(),
+                    }
+                    for o in found.orders
+                ],
+                "remarks": [
+                    {
+                        "order_number": r.order_number,
+                        "flag": r.remark.flag.value,
+                        "text": r.remark.text,
+                        "author": r.remark.author,
+                        "created_at": r.remark.created_at.isoformat(),
+                    }
+                    for r in found.remarks
+                ],
+            }
+        )
+        return 0
+    say(
+        f"{customer_id}: {len(found.conversations)} conversation(s), {len(found.cases)} "
+        f"case(s), {len(found.orders)} order(s), {found.refunds} refund(s), "
+        f"{found.complaints} complaint(s)"
+    )
+    if len(found.records) > 1:
+        say("records of the same person: " + ", ".join(found.records))
+    if found.conversations:
+        say("conversations:")
+    for c in found.conversations:
+        row(
+            "",
+            c.started_at.isoformat(timespec="minutes"),
+            c.conversation_id,
+            c.group.value,
+            c.status.value,
+            "/".join(c.resolutions) or "-",
+            c.first_line[:60] or "-",
+        )
+    if found.cases:
+        say("cases:")
+    for case in found.cases:
+        row(
+            "",
+            case.updated_at.isoformat(timespec="minutes"),
+            case.case_id,
+            case.status,
+            case.category,
+            case.resolution or "-",
+            case.order_number or "-",
+        )
+    if found.orders:
+        say("orders:")
+    for o in found.orders:
+        row(
+            "",
+            o.placed_at.isoformat(timespec="minutes"),
+            o.number,
+            o.status.value,
+            format_money(o.total_minor, o.currency),
+        )
+    if found.remarks:
+        say("remarks:")
+    for r in found.remarks:
+        row(
+            "",
+            r.remark.created_at.isoformat(timespec="minutes"),
+            r.order_number,
+            r.remark.flag.value,
+            r.remark.author,
+            r.remark.text,
+        )
+    return 0
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
@@ -338,6 +480,12 @@ def register(grammar: Grammar) -> None:
     conversations.add_argument(
         "--status", default="open", choices=["open", "pending", "snoozed", "resolved"]
     )
+    conversations.add_argument(
+        "--priority", choices=["high", "urgent"], default=None, help="only this priority or above"
+    )
+    conversations.add_argument(
+        "--tag", default=None, help="only conversations whose conversation or customer has it"
+    )
     conversations.add_argument("--limit", type=int, default=100)
     conversations.add_argument("--json", action="store_true")
 
@@ -364,6 +512,13 @@ def register(grammar: Grammar) -> None:
     actions.add_parser("same", help="every record of one person", parents=[store]).add_argument(
         "customer_id"
     )
+    past = actions.add_parser(
+        "history",
+        help="one person's conversations, cases, orders and remarks, refunds and complaints",
+        parents=[store],
+    )
+    past.add_argument("customer_id")
+    past.add_argument("--json", action="store_true")
     for name, text in (
         ("link", "these two records are one person (their orders show together)"),
         ("unlink", "undo a link made by hand"),

@@ -1,17 +1,20 @@
-"""The customer pane: who the customer is, their orders and each order's story; flagged
-remarks on an order, and linking the chat's customer to their order-system record."""
+"""The customer pane: who the customer is, their orders and each order's story, their
+history (earlier conversations, cases, remarks, refunds and complaints); flagged remarks
+on an order, and linking the chat's customer to their order-system record."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import on
 from textual.app import ComposeResult
 from textual.content import Content
 
 from cs_console.domain import FlagColour
 from cs_console.i18n import _
 from cs_console.ui.panes.base import OpenConversation, Pane
+from cs_console.ui.widgets.customer_history import CustomerHistory
 from cs_console.ui.widgets.order_pane import OrderPane
 
 # Services are imported where they are used: they load SQLAlchemy, which the first frame
@@ -22,17 +25,20 @@ if TYPE_CHECKING:
 
 
 class CustomerPane(Pane):
-    """Right-hand pane; the order pane inside it draws the customer and orders."""
+    """Right-hand pane; the order pane inside it draws the customer and orders, the
+    history below it what they did before."""
 
     CSS_FILE = Path(__file__).with_suffix(".tcss")
 
     def compose(self) -> ComposeResult:
         console = self.desk.console
         yield OrderPane(id="orders", clock=console.clock, ship_by=console.ship_by)
+        yield CustomerHistory(id="history")
 
     def on_mount(self) -> None:
         # Border titles are markup: "&" and translations must not be read as tags.
         self.orders.border_title = Content(_("Customer & orders"))
+        self.history.border_title = Content(_("History"))
 
     @property
     def orders(self) -> OrderPane:
@@ -40,17 +46,76 @@ class CustomerPane(Pane):
         return self.query_one("#orders", OrderPane)
 
     @property
+    def history(self) -> CustomerHistory:
+        """The customer's history widget."""
+        return self.query_one("#history", CustomerHistory)
+
+    @property
     def selected_order(self) -> OrderRow | None:
         """The highlighted order."""
         return self.orders.selected_order
 
     def show(self, info: ConversationInfo) -> None:
-        """Show the conversation's customer and their orders."""
+        """Show the conversation's customer, their orders and their history."""
         if self.desk.ctx is None:
             return
-        from cs_console.services import orders
+        from cs_console.services import history, orders
 
-        self.orders.show(info, orders.for_customer(self.desk.ctx, info.customer_id))
+        ctx = self.desk.ctx
+        their_orders = orders.for_customer(ctx, info.customer_id)
+        self.orders.show(info, their_orders)
+        self.history.show(
+            history.for_customer(
+                ctx, info.customer_id, leave_out=info.conversation_id, orders=their_orders
+            )
+        )
+
+    def focus_history(self) -> None:
+        """Go to the customer's history list (``h`` in the queue, "Customer: history").
+
+        Enter on an earlier conversation opens it read only; Enter on a case opens its
+        form, with its history at the foot; Escape goes back to the queue.
+        """
+        if self.desk.ctx is None or self.desk.open_id is None:
+            self.notify(_("Open a conversation first."), severity="warning")
+            return
+        screen = self.screen
+        # In a narrow terminal the pane is hidden: it takes the queue's place, as F6 does.
+        if screen.has_class("-narrow"):
+            screen.add_class("-show-orders")
+        if not self.history.focus_list():
+            self.notify(_("First time: no earlier conversations or cases."))
+
+    @on(CustomerHistory.ConversationChosen)
+    def _read_earlier(self, message: CustomerHistory.ConversationChosen) -> None:
+        message.stop()
+        ctx = self.desk.ctx
+        if ctx is None:
+            return
+        from cs_console.ui.screens.past_conversation import PastConversationScreen
+
+        self.app.push_screen(PastConversationScreen(ctx, message.conversation_id))
+
+    @on(CustomerHistory.CaseChosen)
+    def _open_case(self, message: CustomerHistory.CaseChosen) -> None:
+        message.stop()
+        ctx = self.desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import cases
+        from cs_console.ui.screens.case_flow import edit_case
+
+        case = cases.get(ctx, message.case_id)
+        if case is None:
+            self.notify(_("This case is no longer in the store."), severity="warning")
+            return
+        edit_case(self.desk, self, cases.from_row(case))
+
+    @on(CustomerHistory.Left)
+    def _left(self, message: CustomerHistory.Left) -> None:
+        # The workspace takes the agent back to the queue as from the orders.
+        message.stop()
+        self.post_message(OrderPane.Left())
 
     def abilities_known(self) -> None:
         """Say where the orders would be when the backend keeps none."""

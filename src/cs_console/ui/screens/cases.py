@@ -2,7 +2,8 @@
 
 1 open cases · 2 awaiting approval · 3 due today (cases, unpaid orders, orders near the
 ship-by deadline) · 4 all. Enter opens the row (a case: its form; an order: the
-customer's conversation). A supervisor approves with y and declines with n.
+customer's conversation). A supervisor approves with y and declines with n. Below the
+list, the highlighted case's history: who changed what, when.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from cs_console.domain import CaseCategory
 from cs_console.i18n import N_, _
@@ -27,6 +28,8 @@ from cs_console.ui.panes.base import GoToConversation
 from cs_console.ui.screens.case_flow import edit_case
 from cs_console.ui.screens.case_form import CATEGORY_LABELS
 from cs_console.ui.text import case_status_label, local_time, money, safe_line
+from cs_console.ui.widgets.case_history import CaseHistory
+from cs_console.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from cs_console.services.context import AgentContext
@@ -82,7 +85,8 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
             yield Static(id="title")
             yield DataTable(id="register", cursor_type="row", zebra_stripes=True)
             yield Static(id="empty")
-        yield Footer()
+            yield CaseHistory(id="case-history", categories=CATEGORY_LABELS)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -133,6 +137,21 @@ class CasesScreen(ModalScreen[OpenTarget | None]):
                 self._add_case(table, case, kind=case.status, when=local_time(case.updated_at))
         empty = self.query_one("#empty", Static)
         empty.update(Content.styled(_("Nothing here.") if not self._rows else "", "$text-muted"))
+        self._show_history()
+
+    def _show_history(self) -> None:
+        """The highlighted case's history below the list (nothing for an order row)."""
+        target = self._current()
+        case = target.case if target is not None else None
+        history = self.query_one("#case-history", CaseHistory)
+        if case is None:
+            history.show(None)
+            return
+        history.show(cases.history(self.context, case.case_id), currency=case.currency)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_history()
 
     def _add_case(self, table: DataTable[Text], case: CaseRow, *, kind: str, when: str) -> None:
         try:
