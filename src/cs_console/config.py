@@ -236,6 +236,16 @@ class ShiftSection(_Section):
             "... and to the alert colour after this many seconds (not less than warn_after_s)."
         ),
     )
+    away_after_s: float = Field(
+        600.0,
+        ge=0,
+        allow_inf_nan=False,
+        description=(
+            "Seconds without a key before an online agent shows as away (the server then "
+            "assigns them no new conversations); the next key makes them online again. "
+            "0 never turns them away."
+        ),
+    )
     undo_seconds: float = Field(
         5.0,
         ge=0,
@@ -366,6 +376,65 @@ class UiSection(_Section):
     )
 
 
+#: Where one kind of alert goes: nowhere, the terminal bell, a desktop notification, or both.
+AlertChannels = Literal["off", "bell", "desktop", "bell+desktop"]
+
+
+class AlertsSection(_Section):
+    """What calls the agent back to the console: the terminal bell and, where the
+    terminal shows them, desktop notifications (OSC 9: iTerm2, WezTerm, kitty, Ghostty;
+    OSC 777: foot, rxvt-unicode, Konsole, VTE; inside tmux only with `set -g
+    allow-passthrough on`). Nothing for the conversation open on screen while the
+    console has focus. A notification names the customer, never the message."""
+
+    bell: bool = Field(
+        True, description="Ring the terminal bell for the alerts below that ask for it."
+    )
+    desktop: bool = Field(
+        True,
+        description=(
+            "Show desktop notifications for the alerts below that ask for them, where "
+            "the terminal supports them."
+        ),
+    )
+    desktop_protocol: Literal["auto", "osc9", "osc777"] = Field(
+        "auto",
+        description=(
+            "auto: guess from the terminal ($TERM_PROGRAM, $TERM and the like; an "
+            "unknown terminal gets the bell only); osc9 or osc777: use that escape sequence."
+        ),
+    )
+    new_conversation: AlertChannels = Field(
+        "bell+desktop",
+        description="A new conversation arrives: off, bell, desktop or bell+desktop.",
+    )
+    reply_in_mine: AlertChannels = Field(
+        "bell+desktop",
+        description="A customer writes in a conversation assigned to you.",
+    )
+    clock_red: AlertChannels = Field(
+        "bell",
+        description=(
+            "A waiting customer's clock turns red (shift.alert_after_s), in a conversation "
+            "that is yours or nobody's."
+        ),
+    )
+    approval_decided: AlertChannels = Field(
+        "bell+desktop",
+        description="A supervisor approves or declines a case you logged.",
+    )
+    min_interval_s: float = Field(
+        2.0,
+        ge=0,
+        le=600,
+        allow_inf_nan=False,
+        description=(
+            "At most one bell and one notification per this many seconds; what comes "
+            'meanwhile is told together ("3 new conversations").'
+        ),
+    )
+
+
 class ConsoleConfig(BaseModel):
     """The whole of ``config.toml``: what the file and the environment may set."""
 
@@ -381,6 +450,7 @@ class ConsoleConfig(BaseModel):
     shop: ShopSection = Field(default_factory=ShopSection, description=ShopSection.__doc__)
     flags: FlagsSection = Field(default_factory=FlagsSection, description=FlagsSection.__doc__)
     ui: UiSection = Field(default_factory=UiSection, description=UiSection.__doc__)
+    alerts: AlertsSection = Field(default_factory=AlertsSection, description=AlertsSection.__doc__)
     keymap: dict[str, KeySpec] = Field(
         default_factory=dict,
         description=(
@@ -399,6 +469,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "shop": ShopSection,
     "flags": FlagsSection,
     "ui": UiSection,
+    "alerts": AlertsSection,
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
@@ -241,6 +241,13 @@ class ConsoleApp(App[None]):
     def workspace(self) -> WorkspaceScreen | None:
         """The workspace screen, also while a dialog is on top of it."""
         return next((s for s in self.screen_stack if isinstance(s, WorkspaceScreen)), None)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every key passes here first, also those a text box keeps to itself: typing a
+        # reply is activity too (an idle agent turns away, the next key brings them back).
+        if isinstance(event, events.Key) and self.workspace is not None:
+            self.workspace.key_pressed()
+        await super().on_event(event)
 
     def on_session_message(self, message: SessionMessage) -> None:
         """What the session did, turned into UI changes."""

@@ -1,9 +1,11 @@
-"""The status bar: who, how long into the shift, the link, and who waits too long."""
+"""The status bar: who, how long into the shift, the link, who waits for an answer and
+who waits too long."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from textual.content import Content
@@ -12,8 +14,15 @@ from textual.widgets import Static
 
 from cs_console.i18n import _, ngettext
 from cs_console.timeutil import humanize_duration
+from cs_console.ui.presence_flow import presence_label
 from cs_console.ui.text import fit, local_time, safe_line
 from cs_console.views import SyncStatus
+
+if TYPE_CHECKING:
+    from cs_console.services.alerts import Unanswered
+
+#: How each presence is coloured: online is the one that brings new conversations.
+_PRESENCE_STYLES = {"online": "$success", "away": "$warning", "offline": "$text-muted"}
 
 #: The most of a backend error the bar shows, in terminal cells.
 ERROR_CELLS = 120
@@ -25,6 +34,10 @@ class StatusBar(Static):
     sync: reactive[SyncStatus | None] = reactive(None)
     over_alert: reactive[int] = reactive(0)
     agent: reactive[str] = reactive("")
+    #: The agent's presence (online, away, offline); "" until the store says.
+    presence: reactive[str] = reactive("")
+    #: Open conversations whose customer waits for us (mine, all); None: not counted yet.
+    unanswered: reactive[Unanswered | None] = reactive(None)
 
     def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -36,7 +49,11 @@ class StatusBar(Static):
 
     def render(self) -> Content:
         parts: list[Content] = []
-        parts.append(Content.styled(f" {self.agent or '…'} ", "bold"))
+        who = Content.styled(f" {safe_line(self.agent) or '…'}", "bold")
+        if self.presence:
+            style = _PRESENCE_STYLES.get(self.presence, "$text-muted")
+            who = who + Content(" · ") + Content.styled(presence_label(self.presence), style)
+        parts.append(who + Content(" "))
         shift = humanize_duration((self.clock() - self.shift_started).total_seconds())
         parts.append(Content(" " + _("shift {duration}").format(duration=shift) + " "))
         status = self.sync
@@ -58,6 +75,14 @@ class StatusBar(Static):
                 "{count} waiting too long", "{count} waiting too long", self.over_alert
             ).format(count=self.over_alert)
             parts.append(Content.styled(f" {waiting} ", "bold $error"))
+        # After the red count: on a narrow terminal the end of the bar is what is cut.
+        counted = self.unanswered
+        if counted is not None:
+            waiting_on_us = _("unanswered {mine} mine · {all} all").format(
+                mine=counted.mine, all=counted.everyone
+            )
+            style = "$warning" if counted.mine else "$text-muted"
+            parts.append(Content.styled(f" {waiting_on_us} ", style))
         if status is not None and status.last_error:
             # Backend error text is untrusted: Content() never parses it as markup. Cut by
             # terminal cells, so a Chinese message is not twice as wide as intended.
