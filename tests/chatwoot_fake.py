@@ -17,6 +17,10 @@ patch in ``SPEC_GAPS``, applied on top of the vendored file (which stays untouch
   seconds); the spec's enum stops at open/resolved/pending.
 * ``POST .../messages`` takes ``echo_id`` (the real builder passes it to the message as
   a transient attribute; it is never stored).
+* ``POST .../messages`` also takes ``multipart/form-data`` with files in
+  ``attachments[]`` (the real controller's ``params[:attachments]``; the spec lists JSON
+  only). The files are served back, without a token, at their ``data_url`` (an Active
+  Storage address, outside the Application API).
 
 Answers follow the real server where it differs from the spec: conversations carry
 ``status: "snoozed"``, ``snoozed_until`` as ISO text, ``waiting_since: 0`` for nobody
@@ -32,8 +36,11 @@ import json
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +73,12 @@ SPEC_GAPS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("post", "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages"): {
         "body": {"echo_id": {"type": "string"}},
+        "multipart": {"content", "message_type", "private", "echo_id", "attachments[]"},
     },
 }
+
+#: Where the fake serves stored files (Active Storage's redirect path in the real one).
+BLOB_PREFIX = "/rails/active_storage/blobs/redirect/"
 
 
 class SpecViolation(Exception):
@@ -84,6 +95,7 @@ class _Operation:
     body: dict[str, Any] | None
     body_required: bool
     needs_token: bool
+    multipart: frozenset[str] = frozenset()
 
 
 class SpecValidator:
@@ -139,6 +151,7 @@ class SpecValidator:
             body=body_schema,
             body_required=bool(op.get("requestBody", {}).get("required")),
             needs_token=bool(schemes),
+            multipart=frozenset(gap.get("multipart", ())),
         )
 
     def resolve(self, node: Any, depth: int = 0) -> Any:
@@ -188,6 +201,12 @@ class SpecValidator:
                 raise SpecViolation(f"required query parameter {name!r} is missing")
         if op.needs_token and not headers.get("api_access_token"):
             raise SpecViolation("the api_access_token header is missing")
+        if op.multipart and headers.get("content-type", "").startswith("multipart/form-data"):
+            names = set(re.findall(rb'Content-Disposition: form-data; name="([^"]+)"', body))
+            extra = sorted(n.decode() for n in names if n.decode() not in op.multipart)
+            if extra:
+                raise SpecViolation(f"form fields not taken: {', '.join(extra)}")
+            return op.template
         if op.body is not None and (body or op.body_required):
             if "application/json" not in headers.get("content-type", ""):
                 raise SpecViolation("the body must be application/json")
@@ -276,6 +295,11 @@ class FakeChatwoot:
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     slow_seconds: float = 2.0
+    #: Stored files by attachment id: {name, data, file_type}.
+    files: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The server's address, for the files' ``data_url`` (set when it starts).
+    base_url: str = "http://127.0.0.1"
+    _next_attachment: int = 500
     _next_message: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -339,8 +363,10 @@ class FakeChatwoot:
         private: bool = False,
         created_at: int | None = None,
         sender: int | None = None,
+        files: Sequence[tuple[str, bytes]] = (),
     ) -> int:
-        """A message as stored (incoming from the contact unless told otherwise)."""
+        """A message as stored (incoming from the contact unless told otherwise), with
+        ``files`` as (name, bytes) attached."""
         conv = self.conversations[conversation]
         when = created_at if created_at is not None else int(time.time())
         self._next_message += 1
@@ -353,6 +379,7 @@ class FakeChatwoot:
                 "created_at": when,
                 "sender": sender,
                 "content_attributes": {},
+                "attachments": [self._keep_file(name, data) for name, data in files],
             }
         )
         conv["last_activity_at"] = max(conv["last_activity_at"], when)
@@ -371,6 +398,16 @@ class FakeChatwoot:
                     fault.times -= 1
                     return fault.kind
         return None
+
+    def _keep_file(self, name: str, data: bytes) -> int:
+        self._next_attachment += 1
+        image = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp"))
+        self.files[self._next_attachment] = {
+            "name": name,
+            "data": data,
+            "file_type": "image" if image else "file",
+        }
+        return self._next_attachment
 
     # --- JSON as the real server renders it ------------------------------------
 
@@ -414,7 +451,24 @@ class FakeChatwoot:
         }
         if sender is not None:
             out["sender"] = sender
+        if raw.get("attachments"):
+            out["attachments"] = [self.attachment_json(raw["id"], n) for n in raw["attachments"]]
         return out
+
+    def attachment_json(self, message: int, number: int) -> dict[str, Any]:
+        """An attachment as Chatwoot's ``_attachment`` partial renders it."""
+        kept = self.files[number]
+        url = f"{self.base_url}{BLOB_PREFIX}{number}/{kept['name']}"
+        return {
+            "id": number,
+            "message_id": message,
+            "file_type": kept["file_type"],
+            "account_id": self.account_id,
+            "extension": None,
+            "data_url": url,
+            "thumb_url": url if kept["file_type"] == "image" else "",
+            "file_size": len(kept["data"]),
+        }
 
     def conversation_json(self, number: int) -> dict[str, Any]:
         conv = self.conversations[number]
@@ -472,6 +526,8 @@ def create_fake_app(fake: FakeChatwoot, validator: SpecValidator) -> Starlette:
     """The Starlette app serving ``fake``."""
 
     async def handle(request: Request) -> Response:
+        if request.url.path.startswith(BLOB_PREFIX):
+            return _blob(fake, request.url.path)
         body = await request.body()
         headers = {key.lower(): value for key, value in request.headers.items()}
         query = list(request.query_params.multi_items())
@@ -480,7 +536,11 @@ def create_fake_app(fake: FakeChatwoot, validator: SpecValidator) -> Starlette:
         except SpecViolation as exc:
             fake.violations.append(f"{request.method} {request.url.path}: {exc}")
             return JSONResponse({"error": f"not in the spec: {exc}"}, status_code=400)
-        data = json.loads(body) if body else None
+        data: Any
+        if headers.get("content-type", "").startswith("multipart/form-data"):
+            data = await _form(request)
+        else:
+            data = json.loads(body) if body else None
         fake.requests.append((request.method, template, dict(query), data))
         fault = fake.take_fault(request.method, request.url.path)
         if fault is not None and fault != "slow-after-apply":
@@ -495,6 +555,34 @@ def create_fake_app(fake: FakeChatwoot, validator: SpecValidator) -> Starlette:
         return response
 
     return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST", "PATCH"])])
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    """A multipart message as the controller reads it: fields, and files as (name, bytes).
+    Parsed with the standard library (Starlette's form parser needs python-multipart)."""
+    raw = await request.body()
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = BytesParser(policy=email_policy).parsebytes(head + raw)
+    data: dict[str, Any] = {"files": []}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            data["files"].append((filename, content))
+        elif isinstance(name, str):
+            value = content.decode()
+            data[name] = {"true": True, "false": False}.get(value, value)
+    return data
+
+
+def _blob(fake: FakeChatwoot, path: str) -> Response:
+    number, _, _name = path.removeprefix(BLOB_PREFIX).partition("/")
+    kept = fake.files.get(int(number)) if number.isdigit() else None
+    if kept is None:
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    return Response(kept["data"], media_type="application/octet-stream")
 
 
 def _faulty(kind: str) -> Response:
@@ -563,11 +651,12 @@ def _route(
         # not stored on the message.
         new_id = fake.add_message(
             number,
-            data["content"],
+            data.get("content") or None,
             message_type=1 if data.get("message_type", "outgoing") == "outgoing" else 0,
             private=bool(data.get("private", False)),
             created_at=now,
             sender=fake.me["id"],
+            files=data.get("files", []),
         )
         conv["waiting_since"] = 0
         stored = next(m for m in fake.messages[number] if m["id"] == new_id)
@@ -657,6 +746,7 @@ class FakeChatwootServer:
             lifespan="off",
         )
         self._server = uvicorn.Server(config)
+        self.fake.base_url = self.url
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10

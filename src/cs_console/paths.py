@@ -110,6 +110,12 @@ class Paths:
         return self.home / SERVER_FILE_NAME
 
     @property
+    def attachments_dir(self) -> Path:
+        """Copies of files the agent sends (the outbox owns them until they are sent)
+        and files fetched to open, one per attachment id."""
+        return self.home / "attachments"
+
+    @property
     def logs_dir(self) -> Path:
         """Where crash logs go."""
         return self.home / "logs"

@@ -13,7 +13,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from cs_console.domain import (
     CaseCategory,
@@ -92,6 +100,72 @@ MAX_WEIGHT = 100
 Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
+#: Attachments: the largest file an agent may send or the server keeps, how many one
+#: message carries, and the types accepted (found by their first bytes, never by name).
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+MAX_FILE_NAME_CHARS = 120
+ATTACHMENT_TYPES: dict[str, str] = {
+    "image/jpeg": "image",
+    "image/png": "image",
+    "image/gif": "image",
+    "image/webp": "image",
+    "application/pdf": "file",
+    "text/plain": "file",
+}
+
+
+class AttachmentKind(StrEnum):
+    """What an attachment is: a picture, any other file, or a shop's product card."""
+
+    IMAGE = "image"
+    FILE = "file"
+    PRODUCT_CARD = "product_card"
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The accepted content type ``data`` is, by its first bytes (the name and the
+    declared type are the sender's word); None when it is none of
+    :data:`ATTACHMENT_TYPES`. Plain text is UTF-8 without control characters."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text) or "\x7f" in text:
+        return None
+    return "text/plain"
+
+
+def safe_file_name(name: str) -> str:
+    """An untrusted file name made safe to show and to use as the last part of a local
+    path: one line, no path separators, no leading dots (no ``..``, no hidden file),
+    at most :data:`MAX_FILE_NAME_CHARS` characters; "file" when nothing is left."""
+    line = sanitize_line(name).replace("/", "_").replace("\\", "_").replace(":", "_")
+    line = line.strip().lstrip(".").strip()
+    if len(line) > MAX_FILE_NAME_CHARS:
+        _stem, dot, ext = line.rpartition(".")
+        keep = ("." + ext) if dot and len(ext) <= 10 else ""
+        line = line[: MAX_FILE_NAME_CHARS - len(keep)] + keep
+    return line or "file"
+
+
+FileName = Annotated[str, Field(max_length=1000), AfterValidator(safe_file_name)]
+#: An address (a file's, a product page's): one line, longer than a name may be (signed
+#: storage addresses run to a few hundred characters).
+Address = Annotated[str, Field(max_length=2000), AfterValidator(sanitize_line)]
+ContentType = Annotated[str, Field(max_length=100, pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")]
+
+
 class Record(BaseModel):
     """Base of every wire record: strict types, unknown fields ignored (forward compatible)."""
 
@@ -144,6 +218,25 @@ class ConversationRecord(Record):
     updated_at: UtcTime
 
 
+class AttachmentRecord(Record):
+    """A photo, file or product card carried by a message.
+
+    ``url``: where the bytes are, for an agent's token (the reference server's
+    ``/api/v1/attachments/{id}``, relative to the API) or as the backend gives it; a
+    product card's page. ``file_name`` is sanitised (no path separators, no ``..``)."""
+
+    id: Id
+    kind: AttachmentKind
+    file_name: FileName = "file"
+    content_type: ContentType = "application/octet-stream"
+    size: int = Field(default=0, ge=0)
+    url: Address | None = None
+    #: A product card's fields.
+    title: Line | None = None
+    price: Line | None = None
+    sku: Line | None = None
+
+
 class MessageRecord(Record):
     """One message in a conversation; agent messages keep the id their client gave them."""
 
@@ -153,6 +246,7 @@ class MessageRecord(Record):
     author: Line
     body: Text
     created_at: UtcTime
+    attachments: list[AttachmentRecord] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class OrderItem(Record):
@@ -338,14 +432,33 @@ class Me(Record):
 # --- operations the client pushes -------------------------------------------------
 
 
+class AttachmentRef(Record):
+    """A file sent with a message. Its bytes go first, in their own idempotent request
+    (the reference server's ``PUT /api/v1/attachments/{id}``), so a retried send never
+    stores a file twice; the operation then names them by ``id``."""
+
+    id: Id
+    file_name: FileName
+    content_type: ContentType
+    size: int = Field(ge=0, le=MAX_ATTACHMENT_BYTES)
+
+
 class SendMessage(Record):
-    """Send a reply (``kind=agent``) or add an internal note (``kind=note``)."""
+    """Send a reply (``kind=agent``) or add an internal note (``kind=note``), with text,
+    attached files, or both."""
 
     op: Literal["send_message"] = "send_message"
     id: Id
     conversation_id: Id
     kind: Literal[MessageKind.AGENT, MessageKind.NOTE]
-    body: Annotated[Text, Field(min_length=1)]
+    body: Text = ""
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> SendMessage:
+        if not self.body and not self.attachments:
+            raise ValueError("a message needs a body or an attachment")
+        return self
 
 
 class SetStatus(Record):

@@ -89,6 +89,25 @@ class ConversationInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentRow:
+    """A photo, file or product card of a message. Every text here came from a sender
+    or a backend: sanitise it where it is shown. ``local_path``: the copy on this
+    machine (a file the agent sent, or one fetched to open), if any."""
+
+    attachment_id: str
+    message_id: str
+    kind: str  # image, file or product_card
+    file_name: str
+    content_type: str
+    size: int
+    url: str | None = None
+    title: str | None = None
+    price: str | None = None
+    sku: str | None = None
+    local_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRow:
     """One message of a thread; ``seq`` orders arrivals on this machine."""
 
@@ -100,6 +119,7 @@ class MessageRow:
     body: str
     created_at: datetime
     delivery: DeliveryState
+    attachments: tuple[AttachmentRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

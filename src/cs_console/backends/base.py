@@ -7,7 +7,7 @@ whether to retry (and when), to pause for a new token, or to give up on one oper
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cs_console import protocol as p
 
@@ -56,6 +56,7 @@ ABILITIES: dict[str, str] = {
     "returns": "record returns",
     "refunds": "refund orders",
     "cases": "store after-sales cases and handovers",
+    "attachments": "send photos or files",
 }
 
 
@@ -73,6 +74,7 @@ class Capabilities:
     returns: bool = True
     refunds: bool = True
     cases: bool = True
+    attachments: bool = True
     #: ability -> why it is missing, when a generic "cannot" is not enough.
     notes: tuple[tuple[str, str], ...] = ()
 
@@ -107,3 +109,32 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class AttachmentBackend(Backend, Protocol):
+    """A backend that takes and gives files; the sync engine and the services check
+    for it (``isinstance``) before sending or opening one."""
+
+    def upload(self, key: str, ref: p.AttachmentRef, data: bytes) -> None:
+        """Hand over the bytes of a file that the operation pushed next (with ``key``)
+        names; safe to repeat: the same file again is not stored twice."""
+        ...
+
+    def fetch_attachment(self, attachment: p.AttachmentRecord) -> bytes:
+        """The bytes of an attachment, at most ``protocol.MAX_ATTACHMENT_BYTES``."""
+        ...
+
+    def attachment_url(self, attachment: p.AttachmentRecord) -> str | None:
+        """An address a person can open the attachment at, if there is one."""
+        ...
+
+
+def attachment_backend(backend: Backend | None) -> AttachmentBackend | None:
+    """The backend that takes and gives ``backend``'s files: itself, or the chat
+    source of a backend made of two systems (a ``conversations`` attribute); None when
+    there is none."""
+    if isinstance(backend, AttachmentBackend):
+        return backend
+    inner = getattr(backend, "conversations", None)
+    return inner if isinstance(inner, AttachmentBackend) else None

@@ -15,10 +15,12 @@ be ``snoozed`` (spec: open/resolved/pending); ``snoozed_until`` arrives as ISO t
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
@@ -283,6 +285,7 @@ def message_record(raw: Mapping[str, Any], conversation: str) -> p.MessageRecord
         author = "Chatwoot" if kind is MessageKind.SYSTEM else "unknown"
     body = _text(raw.get("content"), p.MAX_BODY_CHARS)
     attachments = raw.get("attachments")
+    files = attachment_records(attachments)
     if not body and isinstance(attachments, list) and attachments:
         types = sorted(
             {str(a.get("file_type", "file")) for a in attachments if isinstance(a, dict)}
@@ -297,7 +300,48 @@ def message_record(raw: Mapping[str, Any], conversation: str) -> p.MessageRecord
         author=author,
         body=body,
         created_at=required_epoch(raw.get("created_at"), f"message {raw_id} created_at"),
+        attachments=files,
     )
+
+
+def attachment_records(raw: Any) -> list[p.AttachmentRecord]:
+    """A message's ``attachments`` ({id, file_type, data_url, file_size}) as records.
+    The name is the last part of ``data_url`` (Chatwoot sends no other), the type a
+    guess from it; both are the sender's, sanitised by the record. One that cannot be
+    read is left out rather than losing the message."""
+    if not isinstance(raw, list):
+        return []
+    out: list[p.AttachmentRecord] = []
+    for item in raw[: p.MAX_ATTACHMENTS]:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+            continue
+        url = item.get("data_url")
+        url = url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) if url else ""
+        guessed = mimetypes.guess_type(name)[0] or ""
+        size = item.get("file_size")
+        try:
+            out.append(
+                p.AttachmentRecord.model_validate(
+                    {
+                        "id": f"cw-att-{item['id']}",
+                        "kind": "image" if item.get("file_type") == "image" else "file",
+                        "file_name": name or "file",
+                        "content_type": guessed
+                        if _CONTENT_TYPE.match(guessed)
+                        else "application/octet-stream",
+                        "size": size if isinstance(size, int) and size >= 0 else 0,
+                        "url": url,
+                    },
+                    strict=False,
+                )
+            )
+        except ValidationError:
+            continue
+    return out
+
+
+_CONTENT_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 
 
 #: Chatwoot's canned-response variables -> our placeholders; any other becomes a blank

@@ -8,7 +8,7 @@ The token travels in a header only: httpx logs URLs.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -83,6 +83,44 @@ class ReferenceBackend:
             "POST", "/operations", p.OperationResult, json=body, headers={"Idempotency-Key": key}
         )
 
+    def upload(self, key: str, ref: p.AttachmentRef, data: bytes) -> None:
+        """Put a file's bytes under its id before the message naming it: the server
+        answers the same bytes under the same id with its first answer."""
+        self._call(
+            "PUT",
+            f"/attachments/{ref.id}",
+            p.AttachmentRecord,
+            params={"name": ref.file_name},
+            content=data,
+            headers={
+                "Content-Type": ref.content_type,
+                "Idempotency-Key": f"{key}:{ref.id}",
+            },
+        )
+
+    def fetch_attachment(self, attachment: p.AttachmentRecord) -> bytes:
+        """The bytes of an attachment this server keeps. Only its own addresses are
+        asked: the token never goes to an address a record names elsewhere."""
+        path = self._own_path(attachment)
+        if path is None:
+            raise Refused("this attachment is not kept by the server", status=404)
+        status, headers, body = self._request(
+            "GET", path, headers={"Accept": "*/*"}, max_bytes=p.MAX_ATTACHMENT_BYTES
+        )
+        if status != 200:
+            self._raise_for(status, headers, body)
+        return body
+
+    def attachment_url(self, attachment: p.AttachmentRecord) -> str | None:
+        """The attachment's address on the server (it needs an agent's token)."""
+        path = self._own_path(attachment)
+        return None if path is None else f"{self.url}/api/v1{path}"
+
+    @staticmethod
+    def _own_path(attachment: p.AttachmentRecord) -> str | None:
+        expected = f"/attachments/{attachment.id}"
+        return expected if attachment.url == expected else None
+
     def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
         status, headers, body = self._request(method, path, **kwargs)
         if status == 200:
@@ -94,11 +132,15 @@ class ReferenceBackend:
                 reason = errors[0]["msg"] if errors else "invalid"
                 detail = f"{where}: {reason}" if where else reason
                 raise BadResponse(f"the server sent data we cannot accept ({detail})") from None
+        self._raise_for(status, headers, body)
+
+    @staticmethod
+    def _raise_for(status: int, headers: httpx.Headers, body: bytes) -> NoReturn:
         detail = _error_text(body)
         retry_after = parse_retry_after(headers.get("retry-after"))
         if status == 401:
             raise AuthFailed(f"the server refused the token ({detail or 'unauthorized'})")
-        if status in (403, 404, 409, 413, 422):
+        if status in (403, 404, 409, 413, 415, 422):
             raise Refused(
                 f"the server refused this ({status}: {detail or 'refused'})", status=status
             )

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -52,6 +53,16 @@ def _error(status: int, error: str, detail: str = "") -> Response:
 
 def _refused(exc: OperationError) -> Response:
     return _error(exc.status, str(exc), exc.detail)
+
+
+def content_disposition(file_name: str) -> str:
+    """``attachment`` with the sanitised name, as RFC 6266 has it: an ASCII fallback
+    and the UTF-8 name percent-encoded (``filename*``), no quote or separator left."""
+    safe = p.safe_file_name(file_name)
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in safe
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
 def create_app(state: ServerState) -> Starlette:
@@ -151,6 +162,45 @@ def create_app(state: ServerState) -> Starlette:
         except OperationError as exc:
             return _refused(exc)
         return _json(200, result)
+
+    async def upload_attachment(request: Request, caller: Caller) -> Response:
+        # The bytes as they are (no multipart to parse); the name in the query string,
+        # sanitised like any text. The id is the client's: a repeat is answered alike.
+        attachment_id = str(request.path_params["attachment_id"])
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > p.MAX_ATTACHMENT_BYTES:
+            return _error(413, "the file is too large")
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > p.MAX_ATTACHMENT_BYTES:
+                return _error(413, "the file is too large")
+        name = request.query_params.get("name", "")
+        try:
+            record = await run_in_threadpool(
+                state.upload_attachment, caller, attachment_id, name, bytes(data)
+            )
+        except OperationError as exc:
+            return _refused(exc)
+        return _json(200, record)
+
+    async def download_attachment(request: Request, caller: Caller) -> Response:
+        attachment_id = str(request.path_params["attachment_id"])
+        found = await run_in_threadpool(state.attachment_file, caller, attachment_id)
+        if found is None:
+            return _error(404, "no such attachment")
+        record, path = found
+        data = await run_in_threadpool(path.read_bytes)
+        return Response(
+            data,
+            media_type=record.content_type,
+            headers={
+                # Never shown by a browser as a page, whatever the bytes claim to be.
+                "Content-Disposition": content_disposition(record.file_name),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     async def list_agents(_request: Request, _caller: Caller) -> Response:
         agents = await run_in_threadpool(state.list_agents)
@@ -252,6 +302,12 @@ def create_app(state: ServerState) -> Starlette:
         Route("/api/v1/me", authed(me)),
         Route("/api/v1/changes", changes),
         Route("/api/v1/operations", authed(operations), methods=["POST"]),
+        Route(
+            "/api/v1/attachments/{attachment_id}",
+            authed(upload_attachment),
+            methods=["PUT"],
+        ),
+        Route("/api/v1/attachments/{attachment_id}", authed(download_attachment)),
         Route("/api/v1/agents", authed(list_agents, supervisor=True)),
         Route("/api/v1/agents", authed(add_agent, supervisor=True), methods=["POST"]),
         Route(

@@ -7,10 +7,13 @@ import json
 import os
 import random
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+from cs_console.demo.photos import DEMO_PHOTOS
 from cs_console.demo.stories import SIMULATOR_LINES, build_demo_shop
 from cs_console.domain import Role
+from cs_console.protocol import MessageRecord
 from cs_console.server.state import ServerState
 from cs_console.timeutil import utcnow
 
@@ -32,6 +35,7 @@ def load_demo(state: ServerState, *, seed: int = 7) -> dict[str, str]:
                 "handover": list(shop.handovers),
             }
         )
+        _add_photos(state, shop.messages)
     known = {rec.name for rec, _ in state.list_agents()}
     return {
         agent.name: (
@@ -41,6 +45,17 @@ def load_demo(state: ServerState, *, seed: int = 7) -> dict[str, str]:
         )
         for agent in shop.agents
     }
+
+
+def _add_photos(state: ServerState, messages: Sequence[MessageRecord]) -> None:
+    """The customers' photos the stories speak of ("[photo]"), on those messages."""
+    for conversation_id, name, draw in DEMO_PHOTOS:
+        found = next(
+            (m for m in messages if m.conversation_id == conversation_id and "[photo]" in m.body),
+            None,
+        )
+        if found is not None:
+            state.attach_to_message(found.id, name, draw())
 
 
 def write_tokens(path: Path, tokens: dict[str, str], state: ServerState) -> None:

@@ -14,6 +14,7 @@ from cs_console.server.tables import CHANGE
 from cs_console.store import convert
 from cs_console.store.models import (
     AGENT,
+    ATTACHMENT,
     CASE,
     CASE_EVENT,
     CONVERSATION,
@@ -109,7 +110,27 @@ def _fetch(conn: Connection, entity: str, wanted: set[str]) -> dict[str, p.Recor
         part = chunk[start : start + _CHUNK]
         for row in conn.execute(select(table).where(table.c[key].in_(part))).mappings():
             out[row[key]] = _served(entity, model, row)
+    if entity == "message":
+        _add_attachments(conn, out)
     return out
+
+
+def _add_attachments(conn: Connection, messages: dict[str, p.Record]) -> None:
+    """Messages carry their attachments (those linked to them: an upload still waiting
+    for its message is nobody's to see)."""
+    found: dict[str, list[p.AttachmentRecord]] = {}
+    chunk = sorted(messages)
+    for start in range(0, len(chunk), _CHUNK):
+        rows = conn.execute(
+            select(ATTACHMENT)
+            .where(ATTACHMENT.c.message_id.in_(chunk[start : start + _CHUNK]))
+            .order_by(ATTACHMENT.c.created_at, ATTACHMENT.c.id)
+        ).mappings()
+        for row in rows:
+            found.setdefault(str(row["message_id"]), []).append(convert.to_attachment(row))
+    for message_id, attachments in found.items():
+        kept = attachments[: p.MAX_ATTACHMENTS]
+        messages[message_id] = messages[message_id].model_copy(update={"attachments": kept})
 
 
 def _add_parents(conn: Connection, fetched: dict[str, dict[str, p.Record]]) -> None:

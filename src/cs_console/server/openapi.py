@@ -22,6 +22,7 @@ def build_spec() -> dict[str, Any]:
         (p.OperationResult, "validation"),
         (p.ErrorBody, "validation"),
         (p.AgentRecord, "validation"),
+        (p.AttachmentRecord, "validation"),
     ]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
     components = schemas.get("$defs", {})
@@ -143,6 +144,53 @@ def build_spec() -> dict[str, Any]:
                         **errors,
                     },
                 }
+            },
+            "/api/v1/attachments/{attachment_id}": {
+                "parameters": [
+                    {
+                        "name": "attachment_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
+                    }
+                ],
+                "put": {
+                    "summary": "Upload a file a send_message operation will name",
+                    "description": (
+                        "The body is the file's bytes; the id is the client's. Its type is "
+                        "found from its first bytes (JPEG, PNG, GIF, WebP, PDF, plain "
+                        f"text); at most {p.MAX_ATTACHMENT_BYTES} bytes. The same bytes "
+                        "again under the same id get the first answer, so a retry never "
+                        "stores two files; the file stays the uploader's alone until the "
+                        "operation links it to its message."
+                    ),
+                    "parameters": [
+                        {"name": "name", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/octet-stream": {"schema": {}}},
+                    },
+                    "responses": {
+                        "200": answer("AttachmentRecord", "kept (or the first answer)"),
+                        "409": answer("ErrorBody", "the id holds another file"),
+                        "413": answer("ErrorBody", "the file is too large"),
+                        "415": answer("ErrorBody", "a type the server does not take"),
+                        **errors,
+                    },
+                },
+                "get": {
+                    "summary": "Download an attachment",
+                    "description": (
+                        "Served with its content type, `Content-Disposition: attachment` "
+                        "(the sanitised name) and `X-Content-Type-Options: nosniff`."
+                    ),
+                    "responses": {
+                        "200": {"description": "the file's bytes"},
+                        "404": answer("ErrorBody", "no such attachment (or not yet sent)"),
+                        "401": errors["401"],
+                    },
+                },
             },
             "/api/v1/agents": {
                 "get": {

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, MessageKind, OrderEventKind, OrderStatus, Role
 from cs_console.money import format_money
-from cs_console.server import cases, money, routing
+from cs_console.server import attachments, cases, money, routing
 from cs_console.server import conversations as convs
 from cs_console.server.agents import Caller
 from cs_console.server.errors import OperationError
@@ -119,6 +119,9 @@ def _send_message(
     if existing is not None:
         raise OperationError(409, f"message id {op.id} is taken")
     convs.insert_message(conn, op.id, op.conversation_id, op.kind.value, caller.name, op.body, now)
+    # The files went up first, each in its own request; this links them to the message,
+    # in the same transaction (a refusal leaves them waiting, not half linked).
+    attachments.link(conn, caller.name, op.id, op.attachments)
     values: dict[str, Any] = {"updated_at": now}
     if op.kind is MessageKind.AGENT:
         values |= {"waiting_since": None, "unread_count": 0, "last_activity_at": now}

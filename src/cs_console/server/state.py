@@ -26,17 +26,21 @@ transaction.
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, select
 
 from cs_console import protocol as p
 from cs_console.domain import DEFAULT_AUTHORITY_LIMIT_MINOR, Group, Role
-from cs_console.server import agents, feed, loading, operations, routing
+from cs_console.server import agents, attachments, feed, loading, operations, routing
 from cs_console.server import conversations as convs
 from cs_console.server.agents import LOCAL_ADMIN, AuditEntry, Caller, Keep
+from cs_console.server.attachments import AttachmentFolder
 from cs_console.server.db import ServerDatabase
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import ENTITIES, FeedError
@@ -64,6 +68,8 @@ class ServerState:
         authority_limit_minor: What an agent may refund or grant without a supervisor.
         rules: Presence and routing settings.
         clock: The server's "now" for routing (tests move it on).
+        attachments_dir: Where attached files are kept; by default beside an SQLite
+            database file (``server.db-attachments``), else a temporary folder.
     """
 
     def __init__(
@@ -73,6 +79,7 @@ class ServerState:
         authority_limit_minor: int = DEFAULT_AUTHORITY_LIMIT_MINOR,
         rules: RoutingRules | None = None,
         clock: Callable[[], datetime] = utcnow,
+        attachments_dir: Path | None = None,
     ) -> None:
         self.authority_limit_minor = authority_limit_minor
         self.rules = rules or RoutingRules()
@@ -83,10 +90,12 @@ class ServerState:
         self._sweep_lock = threading.Lock()
         self._last_sweep: datetime | None = None
         self._seen: dict[str, datetime] = {}
+        self.attachments = AttachmentFolder(attachments_dir or attachments.folder_beside(url))
 
     def close(self) -> None:
-        """Release the database."""
+        """Release the database (and a temporary attachments folder)."""
         self._db.close()
+        self.attachments.close()
 
     def write(self) -> AbstractContextManager[Connection]:
         """A serialised write transaction."""
@@ -209,6 +218,70 @@ class ServerState:
             self._seen[caller.name] = now
             routing.assign_pool(conn, now)
             return result
+
+    # --- attachments ------------------------------------------------------------------
+
+    def upload_attachment(
+        self, caller: Caller, attachment_id: str, file_name: str, data: bytes
+    ) -> p.AttachmentRecord:
+        """Keep a file ``caller`` is about to send; the same bytes under the same id
+        again get the same answer (the upload is safe to retry).
+
+        Raises:
+            OperationError: 413 too large, 415 a type not taken, 409 the id holds
+                another file, 422 an empty file or a bad id.
+        """
+        with self.write() as conn:
+            return attachments.store_file(
+                conn,
+                self.attachments,
+                attachment_id,
+                file_name,
+                data,
+                utcnow(),
+                uploaded_by=caller.name,
+            )
+
+    def attachment_file(
+        self, caller: Caller, attachment_id: str
+    ) -> tuple[p.AttachmentRecord, Path] | None:
+        """The attachment and its file, if ``caller`` may fetch it (None: 404)."""
+        with self.read() as conn:
+            row = attachments.visible(conn, attachment_id, caller.name)
+        if row is None:
+            return None
+        path = self.attachments.file(str(row["local_path"]))
+        return (convert.to_attachment(row), path) if path.is_file() else None
+
+    def add_customer_attachment(
+        self, conversation_id: str, file_name: str, data: bytes, *, body: str = ""
+    ) -> str:
+        """A customer sends a file (with ``body`` as its caption): a customer message
+        carrying it. Returns the message's id.
+
+        Raises:
+            OperationError: 404 no such conversation, or what the upload refuses.
+        """
+        attachments.check_bytes(data)
+        message_id = self.add_customer_message(conversation_id, body)[-1]
+        self.attach_to_message(message_id, file_name, data)
+        return message_id
+
+    def attach_to_message(self, message_id: str, file_name: str, data: bytes) -> p.AttachmentRecord:
+        """Add a file to a stored message (the demo's customer photos); the message
+        goes back into the change feed, carrying it."""
+        with self.write() as conn:
+            return attachments.store_file(
+                conn,
+                self.attachments,
+                # Time first: a message's files keep the order they were added in.
+                f"att-{time.time_ns():016x}{uuid.uuid4().hex[:8]}",
+                file_name,
+                data,
+                self.clock(),
+                uploaded_by=None,
+                message_id=message_id,
+            )
 
     # --- presence and routing ---------------------------------------------------------
 

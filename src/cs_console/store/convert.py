@@ -79,11 +79,32 @@ def conversation_row(rec: p.ConversationRecord) -> Row:
 
 
 def message_row(rec: p.MessageRecord) -> Row:
-    """Row for the message table (a pulled message has, by definition, been sent)."""
-    row = rec.model_dump()
+    """Row for the message table (a pulled message has, by definition, been sent);
+    its attachments go to their own table (:func:`attachment_row`)."""
+    row = rec.model_dump(exclude={"attachments"})
     row["kind"] = rec.kind.value
     row["delivery"] = "sent"
     return row
+
+
+def attachment_row(rec: p.AttachmentRecord, message_id: str | None, created_at: datetime) -> Row:
+    """Row for the attachment table (without the machine's own ``local_path``)."""
+    row = rec.model_dump()
+    row["kind"] = rec.kind.value
+    row["message_id"] = message_id
+    row["created_at"] = created_at
+    return row
+
+
+#: The attachment columns a record carries.
+ATTACHMENT_FIELDS = tuple(p.AttachmentRecord.model_fields)
+
+
+def to_attachment(row: Mapping[Any, Any]) -> p.AttachmentRecord:
+    """Record from an attachment row (a stored row is trusted, so read leniently)."""
+    return p.AttachmentRecord.model_validate(
+        {name: row[name] for name in ATTACHMENT_FIELDS}, strict=False
+    )
 
 
 def order_row(rec: p.OrderRecord) -> Row:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, select, update
 
 from cs_console import protocol as p
-from cs_console.store import convert, links
+from cs_console.store import attachments, convert, links
 from cs_console.store.db import Database
 from cs_console.store.models import (
     AGENT,
@@ -67,6 +67,7 @@ def apply_page(db: Database, page: p.ChangePage) -> IngestReport:
         convert.upsert(
             conn, MESSAGE, [convert.message_row(r) for r in page.messages], ["id"], keep=["seq"]
         )
+        attachments.ingest(conn, page.messages)
         convert.upsert(conn, ORDER, [convert.order_row(r) for r in page.orders], ["id"])
         convert.upsert(conn, ORDER_EVENT, [convert.event_row(r) for r in page.order_events], ["id"])
         convert.upsert(conn, ORDER_REMARK, [convert.remark_row(r) for r in page.remarks], ["id"])

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
+from cs_console.store import attachments
 from cs_console.store.convert import case_fields_row, queue_rank, tags_json
 from cs_console.store.ingest import SNIPPET_CHARS, latest_snippet
 from cs_console.store.models import (
@@ -42,6 +43,7 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
                 delivery=DeliveryState.QUEUED.value,
             )
         )
+        attachments.add_sent(conn, op, now)
         if op.kind is MessageKind.AGENT:
             conn.execute(
                 update(CONVERSATION)
@@ -50,7 +52,7 @@ def apply_locally(conn: Connection, op: p.Operation, *, author: str, now: dateti
                     waiting_since=None,
                     unread_count=0,
                     last_activity_at=now,
-                    snippet=op.body[:SNIPPET_CHARS],
+                    snippet=(op.body or _files_snippet(op))[:SNIPPET_CHARS],
                     queue_rank=queue_rank(None, now),
                 )
             )
@@ -144,10 +146,17 @@ def _apply_case(conn: Connection, op: p.SaveCase, *, author: str, now: datetime)
         )
 
 
-def revert_send(conn: Connection, op: p.SendMessage) -> None:
+def _files_snippet(op: p.SendMessage) -> str:
+    """What the queue shows for a message of files only: their names."""
+    return "📎 " + ", ".join(ref.file_name for ref in op.attachments)
+
+
+def revert_send(conn: Connection, op: p.SendMessage) -> list[str]:
     """Take back an undone message: remove it; the conversation's snippet and last
     activity become its newest remaining message's again. (Its waiting clock is put
-    back by the outbox, which kept it: see ``outbox.undo``.)"""
+    back by the outbox, which kept it: see ``outbox.undo``.) Returns the copies of its
+    files, to delete once the transaction is over."""
+    copies = attachments.remove_for_message(conn, op.id)
     conn.execute(delete(MESSAGE).where(MESSAGE.c.id == op.id))
     newest = conn.execute(
         select(func.max(MESSAGE.c.created_at)).where(
@@ -158,6 +167,7 @@ def revert_send(conn: Connection, op: p.SendMessage) -> None:
     if newest is not None:
         values["last_activity_at"] = newest  # max() keeps the column's type: a datetime
     conn.execute(update(CONVERSATION).where(_C.id == op.conversation_id).values(**values))
+    return copies
 
 
 def revert_remark(conn: Connection, op: p.AddRemark) -> None:

@@ -259,7 +259,30 @@ ALTER TABLE conversation ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX ix_conversation_queue_priority ON conversation (status, priority, queue_rank);
 """
 
+#: Version 7: attachments of messages (photos, files, product cards); the client keeps
+#: the files it sends and fetches in its attachments folder (``local_path``).
+V7 = """
+CREATE TABLE attachment (
+    id VARCHAR NOT NULL,
+    message_id VARCHAR,
+    kind VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    content_type VARCHAR NOT NULL,
+    size INTEGER NOT NULL,
+    url VARCHAR,
+    title VARCHAR,
+    price VARCHAR,
+    sku VARCHAR,
+    uploaded_by VARCHAR,
+    sha256 VARCHAR,
+    local_path VARCHAR,
+    created_at VARCHAR(27) NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_attachment_message_id ON attachment (message_id);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
 
 LATEST_VERSION = len(MIGRATIONS)

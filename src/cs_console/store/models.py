@@ -121,6 +121,32 @@ class Message(SQLModel, table=True):
     delivery: str = "sent"
 
 
+class Attachment(SQLModel, table=True):
+    """A photo, file or product card of a message (``protocol.AttachmentRecord``).
+
+    ``message_id`` is empty on the server while an agent's upload waits for its
+    message. ``local_path``: where the bytes are on this machine (the client's copy
+    of a file it sends or fetched; the server's stored file, relative to its folder);
+    ``sha256`` is the server's, to answer a repeated upload.
+    """
+
+    __tablename__ = "attachment"
+    id: str = Field(primary_key=True)
+    message_id: str | None = Field(default=None, index=True)
+    kind: str
+    file_name: str
+    content_type: str
+    size: int = 0
+    url: str | None = None
+    title: str | None = None
+    price: str | None = None
+    sku: str | None = None
+    uploaded_by: str | None = None
+    sha256: str | None = None
+    local_path: str | None = None
+    created_at: datetime = _time()
+
+
 class Order(SQLModel, table=True):
     """An order; ``items_json`` holds the lines, money is in minor units."""
 
@@ -349,6 +375,7 @@ SHARED_TABLES = (
     CaseEvent,
     Handover,
     ShopReply,
+    Attachment,
 )
 CLIENT_TABLES = (
     *SHARED_TABLES,
@@ -374,6 +401,7 @@ AGENT = table_of(Agent)
 CUSTOMER = table_of(Customer)
 CONVERSATION = table_of(Conversation)
 MESSAGE = table_of(Message)
+ATTACHMENT = table_of(Attachment)
 ORDER = table_of(Order)
 ORDER_EVENT = table_of(OrderEvent)
 ORDER_REMARK = table_of(OrderRemark)

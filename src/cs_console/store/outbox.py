@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import DeliveryState, MessageKind
+from cs_console.store import attachments
 from cs_console.store.db import Database
 from cs_console.store.local_apply import (
     apply_locally,
@@ -64,14 +68,26 @@ def _conversation_of(op: p.Operation) -> str | None:
     return getattr(op, "conversation_id", None)
 
 
-def record(db: Database, op: p.Operation, *, author: str, undo_seconds: float = 0.0) -> OutboxRow:
-    """Apply ``op`` locally and queue it for the backend, atomically."""
+def record(
+    db: Database,
+    op: p.Operation,
+    *,
+    author: str,
+    undo_seconds: float = 0.0,
+    files: Mapping[str, str] | None = None,
+) -> OutboxRow:
+    """Apply ``op`` locally and queue it for the backend, atomically.
+
+    ``files``: attachment id -> the path of the copy the outbox owns from now on (a
+    message's files, copied before: a crash after this commit loses none)."""
     now = utcnow()
     key = uuid.uuid4().hex
     not_before = now + timedelta(seconds=max(undo_seconds, 0.0))
     with db.write() as conn:
         _keep_before(conn, key, op)
         apply_locally(conn, op, author=author, now=now)
+        if files:
+            attachments.set_local_paths(conn, files)
         seq = conn.execute(
             insert(OUTBOX).values(
                 key=key,
@@ -94,6 +110,7 @@ def undo(db: Database, key: str, *follow_keys: str) -> bool:
     """Take back an entry still inside its undo window, with the entries queued behind
     it (a quick reply's actions), in one transaction: the store is left exactly as it
     was before them. False, and nothing changed, if the first one is too late."""
+    copies: list[str] = []
     with db.write() as conn:
         now = utcnow()
         undoable = (_O.state == PENDING) & (_O.attempts == 0) & (_O.not_before > now)
@@ -109,11 +126,15 @@ def undo(db: Database, key: str, *follow_keys: str) -> bool:
         for entry_key, payload in reversed(taken):
             op = _OPERATION.validate_json(payload)
             if isinstance(op, p.SendMessage):
-                revert_send(conn, op)
+                copies.extend(revert_send(conn, op))
             elif isinstance(op, p.AddRemark):
                 revert_remark(conn, op)
             _restore_before(conn, entry_key, op)
             conn.execute(delete(OUTBOX).where(_O.key == entry_key))
+    # Only once the undo is committed: a crash before leaves the files the entry needs.
+    for copy in copies:
+        with suppress(OSError):
+            Path(copy).unlink()
     return True
 
 
@@ -230,8 +251,10 @@ def _adopt_remote_id(conn: Connection, local_id: str, remote_id: str) -> None:
     if conn.execute(select(m.id).where(m.id == remote_id)).first() is not None:
         # Already pulled (another console of ours synced it first): keep that one.
         conn.execute(delete(MESSAGE).where(m.id == local_id))
+        attachments.remove_for_message(conn, local_id)
     else:
         conn.execute(update(MESSAGE).where(m.id == local_id).values(id=remote_id))
+        attachments.move_to_message(conn, local_id, remote_id)
 
 
 def fail(db: Database, entry: ReadyEntry, error: str, *, permanent: bool) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Connection, func, select, tuple_
 
 from cs_console.domain import ConversationStatus, DeliveryState, Group, MessageKind
+from cs_console.store import attachments
 from cs_console.store.db import Database
 from cs_console.store.models import CONVERSATION, CUSTOMER, MESSAGE, SEEN_MARKER
 from cs_console.views import ConversationInfo, MessageRow
@@ -22,6 +24,16 @@ _COLUMNS = (
     _M.created_at,
     _M.delivery,
 )
+
+
+def _with_attachments(conn: Connection, rows: list[MessageRow]) -> list[MessageRow]:
+    """The rows with their attachments (one query for the page)."""
+    found = attachments.for_messages(conn, (r.message_id for r in rows))
+    if not found:
+        return rows
+    return [
+        replace(r, attachments=found[r.message_id]) if r.message_id in found else r for r in rows
+    ]
 
 
 def _message(r: Any) -> MessageRow:
@@ -93,7 +105,7 @@ def latest_messages(
                 stmt = stmt.where(tuple_(_M.created_at, _M.seq) < tuple_(anchor[0], before_seq))
         stmt = stmt.order_by(_M.created_at.desc(), _M.seq.desc()).limit(limit)
         rows = conn.execute(stmt).all()
-    return [_message(tuple(r)) for r in reversed(rows)]
+        return _with_attachments(conn, [_message(tuple(r)) for r in reversed(rows)])
 
 
 def arrived_since(db: Database, conversation_id: str, seen_seq: int, me: str) -> list[MessageRow]:
@@ -110,7 +122,7 @@ def arrived_since(db: Database, conversation_id: str, seen_seq: int, me: str) ->
         .order_by(_M.created_at, _M.seq)
     )
     with db.read() as conn:
-        return [_message(tuple(r)) for r in conn.execute(stmt).all()]
+        return _with_attachments(conn, [_message(tuple(r)) for r in conn.execute(stmt).all()])
 
 
 def seen_marker(db: Database, conversation_id: str) -> int:

@@ -20,9 +20,17 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from cs_console.backends.base import AuthFailed, Backend, BackendError, Refused
-from cs_console.store import ingest, kv, outbox
+from cs_console import protocol as p
+from cs_console.backends.base import (
+    AuthFailed,
+    Backend,
+    BackendError,
+    Refused,
+    attachment_backend,
+)
+from cs_console.store import attachments, ingest, kv, outbox
 from cs_console.store.db import Database
 from cs_console.timeutil import format_stored, parse_stored, utcnow
 from cs_console.views import SyncStatus
@@ -128,6 +136,7 @@ class SyncEngine:
                 if not outbox.begin_attempt(self.db, entry.key):
                     continue  # undone meanwhile
                 try:
+                    self._upload_files(entry)
                     result = self.backend.push(entry.key, entry.operation)
                 except Refused as exc:
                     outbox.fail(self.db, entry, str(exc), permanent=True)
@@ -142,6 +151,31 @@ class SyncEngine:
                     self.db, entry, remote_id=remote_id if isinstance(remote_id, str) else None
                 )
                 report.pushed += 1
+
+    def _upload_files(self, entry: outbox.ReadyEntry) -> None:
+        """The files a message sends go up before it, every attempt: an upload is safe
+        to repeat (the backend keeps one file per id), so a crash between the two only
+        means the same bytes go up again under the same id.
+
+        Raises:
+            Refused: the backend takes no files, or the copy the outbox owned is gone.
+        """
+        op = entry.operation
+        if not isinstance(op, p.SendMessage) or not op.attachments:
+            return
+        files = attachment_backend(self.backend)
+        if files is None:
+            raise Refused(f"{self.backend.name} cannot take photos or files", status=422)
+        for ref in op.attachments:
+            where = attachments.find(self.db, ref.id)
+            path = where.local_path if where is not None else None
+            try:
+                if path is None:
+                    raise OSError("no local copy")
+                data = Path(path).read_bytes()
+            except OSError:
+                raise Refused(f"the copy of {ref.file_name} to send is gone", status=404) from None
+            files.upload(entry.key, ref, data)
 
     def _pull(self, report: SyncReport) -> None:
         cursor = kv.get_state(self.db, CURSOR) or ""

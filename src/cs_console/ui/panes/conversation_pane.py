@@ -52,6 +52,8 @@ class ConversationPane(Pane):
         self._loading_draft = False
         #: Conversations the agent switched to note.
         self._note_mode: set[str] = set()
+        #: Where the file picker opens: the folder of the last file sent.
+        self._last_folder: Path | None = None
 
     def compose(self) -> ComposeResult:
         yield ThreadView(id="thread")
@@ -246,6 +248,111 @@ class ConversationPane(Pane):
     @on(Composer.ReplyKey)
     def _reply_key(self, message: Composer.ReplyKey) -> None:
         self.replies.pressed(message.key)
+
+    # --- attachments ---------------------------------------------------------------------
+
+    @on(Composer.AttachRequested)
+    def _attach_requested(self) -> None:
+        desk = self.desk
+        if desk.ctx is None or desk.open_id is None:
+            return
+        unable = desk.missing("attachments") or desk.missing("send_messages")
+        if unable is not None:
+            self.notify(
+                _("Not sent: {error}").format(error=unable), severity="warning", markup=False
+            )
+            return
+        from cs_console.ui.screens.file_picker import FilePickerScreen  # a dialog
+
+        conversation_id = desk.open_id
+
+        async def picked(path: Path | None) -> None:
+            if path is not None:
+                await self.send_file(conversation_id, path)
+            self.composer.focus()
+
+        start = self._last_folder or Path.home()
+        self.app.push_screen(FilePickerScreen(start), picked)
+
+    async def send_file(self, conversation_id: str, path: Path) -> None:
+        """Queue the file at ``path`` for the conversation, as a reply (or a note, in
+        note mode); it shows as queued, and Ctrl+R takes it back like a reply."""
+        desk = self.desk
+        ctx = desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import attachments, conversations
+
+        note = self.composer.mode == NOTE
+        self._last_folder = path.parent
+        written = await desk.write(
+            self,
+            lambda: attachments.attach(ctx, conversation_id, path, note=note),
+            name=_("Attach"),
+            failed=lambda error: _("Not sent: {error}").format(error=error),
+            refusals=(conversations.ActionError,),
+        )
+        if written is None:
+            return
+        self.last_queued = written.value
+        undo = ctx.settings.shift.undo_seconds
+        if not note and undo > 0:
+            self.notify(
+                _("File queued; Ctrl+R takes it back within {seconds:g} s").format(seconds=undo),
+                timeout=undo,
+            )
+            self.set_timer(undo + 0.05, desk.console.kick_sync)
+        else:
+            desk.console.kick_sync()
+        self.post_message(OpenConversation(conversation_id))
+        self.post_message(QueueStale())
+
+    @on(ThreadView.OpenAttachment)
+    async def _open_attachment(self, message: ThreadView.OpenAttachment) -> None:
+        desk = self.desk
+        ctx = desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import attachments, conversations
+
+        attachment = message.attachment
+        session = desk.console.session
+
+        def fetch() -> attachments.Opened:
+            try:
+                backend = session.backend()
+            except Exception:  # no backend configured: a copy here may still open
+                return attachments.open_attachment(ctx, None, attachment)
+            try:
+                return attachments.open_attachment(ctx, backend, attachment)
+            finally:
+                backend.close()
+
+        written = await desk.write(
+            self,
+            fetch,
+            name=_("Open file"),
+            failed=lambda error: _("Not opened: {error}").format(error=error),
+            refusals=(conversations.ActionError,),
+        )
+        if written is None:
+            return
+        opened = written.value
+        path = str(Path(opened.path).resolve()) if opened.path else None
+        if not attachments.is_remote_session() and attachments.system_open(
+            path or opened.url or ""
+        ):
+            self.notify(
+                _("Opening {name}").format(name=safe_line(attachment.file_name)), markup=False
+            )
+            return
+        # No viewer here (a remote session): say where it is instead, as plain text.
+        where = [w for w in (path, opened.url) if w]
+        self.notify(
+            _("Open it from: {where}").format(where=safe_line("  ·  ".join(where))),
+            timeout=30,
+            markup=False,
+        )
 
     # --- sending -------------------------------------------------------------------------
 

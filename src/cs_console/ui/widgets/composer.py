@@ -52,7 +52,7 @@ Enter sends (or Ctrl+J, if you chose Ctrl+Enter-style sending); the other key ad
 line. Ctrl+N switches between reply and internal note. Ctrl+R takes back the last
 reply while it is still queued. `/` on an empty composer (or Ctrl+T) opens quick
 replies; Alt+A S D G H J K L Z X insert the bound ones, Alt+Q W E the
-suggestions; Tab jumps to the next ‹blank›.
+suggestions; Tab jumps to the next ‹blank›. Ctrl+U sends a photo or file.
 """
     )
 
@@ -83,6 +83,10 @@ suggestions; Tab jumps to the next ‹blank›.
     @dataclass
     class PaletteRequested(Message):
         """Ctrl+T, or ``/`` on an empty composer: open the quick-reply palette."""
+
+    @dataclass
+    class AttachRequested(Message):
+        """Ctrl+U: pick a photo or file to send."""
 
     @dataclass
     class ReplyKey(Message):
@@ -136,6 +140,10 @@ suggestions; Tab jumps to the next ‹blank›.
 
     def action_palette(self) -> None:
         self.post_message(self.PaletteRequested())
+
+    def action_attach(self) -> None:
+        """Open the file picker (the pane owns it, and queues what is picked)."""
+        self.post_message(self.AttachRequested())
 
     def insert_filled(
         self, text: str, holes: tuple[tuple[int, int, str], ...], landing: int

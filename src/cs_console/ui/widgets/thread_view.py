@@ -25,7 +25,7 @@ from cs_console.i18n import N_, LazyText, _
 from cs_console.sanitize import sanitize, sanitize_line
 from cs_console.ui.actions import bindings_for
 from cs_console.ui.text import local_time, message_kind_label
-from cs_console.views import MessageRow
+from cs_console.views import AttachmentRow, MessageRow
 
 #: Rendered blocks kept (a message at one width is one block): a few threads' worth.
 MAX_CACHED_BLOCKS = 2_000
@@ -50,7 +50,26 @@ def _estimate(block: Block, width: int) -> int:
         return 2
     body_width = max(width - 2, 1)
     body = sum(-(-max(cell_len(part), 1) // body_width) for part in block.body.split("\n"))
-    return 2 + body
+    return 2 + body + len(block.attachments)
+
+
+def format_size(size: int) -> str:
+    """A file size as people read it: 812 B, 4.1 KB, 1.2 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def describe_attachment(attachment: AttachmentRow) -> str:
+    """One line for an attachment, "📎 name · 1.2 MB · image", sanitised: the name, the
+    type and a product card's fields are the sender's."""
+    if attachment.kind == "product_card":
+        fields = (attachment.title or attachment.file_name, attachment.price, attachment.sku)
+        return "🛍 " + " · ".join(sanitize_line(f) for f in fields if f)
+    kind = _("image") if attachment.kind == "image" else _("file")
+    return f"📎 {sanitize_line(attachment.file_name)} · {format_size(attachment.size)} · {kind}"
 
 
 _DELIVERY_LABEL = {
@@ -90,6 +109,12 @@ Internal notes are only seen by agents.
         """The agent scrolled to the top; load older messages before ``before_seq``."""
 
         before_seq: int
+
+    @dataclass
+    class OpenAttachment(Message):
+        """The agent asked to open an attachment (``o``)."""
+
+        attachment: AttachmentRow
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -266,11 +291,31 @@ Internal notes are only seen by agents.
                 "thread--failed" if m.delivery is DeliveryState.FAILED else "thread--queued"
             )
             header.append("  " + _(_DELIVERY_LABEL[m.delivery]), state_style)
-        body = Text("  ") + Text(sanitize(m.body), kind_style)
         lines = [Strip([], 0)]
         lines.extend(self._render_text(header, width, console))
-        lines.extend(self._render_text(body, width, console))
+        if m.body or not m.attachments:
+            body = Text("  ") + Text(sanitize(m.body), kind_style)
+            lines.extend(self._render_text(body, width, console))
+        for attachment in m.attachments:
+            line = Text("  ") + Text(describe_attachment(attachment), kind_style)
+            line.append("  " + _("o opens it"), meta)
+            lines.extend(self._render_text(line, width, console))
         return lines
+
+    def newest_attachment(self) -> AttachmentRow | None:
+        """The last attachment of the newest message that has one (what ``o`` opens)."""
+        for message in reversed(self.messages):
+            if message.attachments:
+                return message.attachments[-1]
+        return None
+
+    def action_open_attachment(self) -> None:
+        """Open the newest photo or file of the thread (the pane fetches and opens it)."""
+        attachment = self.newest_attachment()
+        if attachment is None:
+            self.notify(_("No photo or file in this conversation."), severity="warning")
+            return
+        self.post_message(self.OpenAttachment(attachment))
 
     def render_line(self, y: int) -> Strip:
         line = int(self.scroll_y) + y
