@@ -107,7 +107,7 @@ def test_a_new_conversation_rings_and_notifies(
         return any(text in line for line in screen.display)
 
     try:
-        assert read_until(lambda: on_screen("online"), 12), "\n".join(screen.display)
+        assert read_until(lambda: on_screen("synced"), 12), "\n".join(screen.display)
         # Two more syncs: the baseline look is taken, and nothing already there rang.
         read_until(lambda: False, 1.0)
         assert b"\x1b]9;" not in written

@@ -60,7 +60,7 @@ def test_closing_the_terminal_stops_the_demo_shop(tmp_path: Path) -> None:
                 drawn.extend(os.read(fd, 65536))
             # Synced: the status bar says so, or the shift-start screen (the morning
             # shift's handover, shown after the first sync) covers it.
-            synced = b"online" in drawn or b"Morning shift (Mei)" in drawn
+            synced = b"synced" in drawn or b"Morning shift (Mei)" in drawn
             return bool(demo_servers(tmp_path)) and synced
 
         assert wait_for(running, 40), "the demo did not come up"

@@ -149,7 +149,7 @@ async def test_a_case_of_each_family_by_keyboard_alone(
         # The form opens on the guessed category; walk the list to the wanted one.
         guessed = order.index(CaseCategory.NO_TRACKING_UPDATE.value)
         steps = order.index(category) - guessed
-        await pilot.press("enter")
+        await pilot.press("space")  # opens the list (Enter on a closed list saves)
         for _ in range(abs(steps)):
             await pilot.press("down" if steps > 0 else "up")
         await pilot.press("enter")

@@ -133,10 +133,11 @@ def assert_alive(app: ConsoleApp) -> None:
 
 
 async def open_select(pilot: Pilot[None], select: Select[str]) -> None:
-    """Focus a Select and drop its list down, as Tab and Enter would."""
+    """Focus a Select and drop its list down, as Tab and Space would (Enter on a case
+    form's closed list saves the form)."""
     select.focus()
     await pilot.pause()
-    await pilot.press("enter")
+    await pilot.press("space")
     await wait_until(pilot, lambda: select.expanded, what="the select to open")
 
 

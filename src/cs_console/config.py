@@ -246,6 +246,13 @@ class ShiftSection(_Section):
             "0 never turns them away."
         ),
     )
+    online_at_start: bool = Field(
+        False,
+        description=(
+            "Go online when the console starts (the server then assigns new conversations "
+            "at once); otherwise the presence chosen last time stays (Ctrl+O changes it)."
+        ),
+    )
     undo_seconds: float = Field(
         5.0,
         ge=0,

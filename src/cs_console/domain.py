@@ -189,5 +189,37 @@ class Resolution(StrEnum):
     EXPLAINED = "explained"
 
 
+_C = CaseCategory
+
+#: DOMAIN.md's standard handling as the case form's first answer: who is usually
+#: responsible and how such a case is usually settled (None: it depends, the agent says).
+#: The agent changes either with a key; a preset they keep is a field they need not fill.
+STANDARD_HANDLING: dict[CaseCategory, tuple[Responsible | None, Resolution | None]] = {
+    _C.WRONG_ADDRESS: (Responsible.CUSTOMER, None),
+    _C.OUTSIDE_AREA: (Responsible.COURIER, Resolution.REISSUE),
+    _C.NO_TRACKING_UPDATE: (Responsible.COURIER, None),
+    _C.MISROUTED: (Responsible.COURIER, None),
+    _C.LOST: (Responsible.COURIER, Resolution.COURIER_CLAIM),
+    _C.COURIER_DOOR: (Responsible.COURIER, Resolution.EXPLAINED),
+    _C.DAMAGED_TRANSIT: (Responsible.COURIER, Resolution.REISSUE),
+    _C.DAMAGED_LATE: (None, Resolution.REISSUE),
+    _C.QUALITY: (Responsible.SUPPLIER, Resolution.RETURN_AND_REFUND),
+    _C.DISLIKE: (Responsible.CUSTOMER, Resolution.RETURN_AND_REFUND),
+    _C.USAGE_QUESTION: (None, Resolution.EXPLAINED),
+    _C.COUNTERFEIT: (None, None),
+    _C.MISSING_ITEM: (Responsible.WAREHOUSE, Resolution.REISSUE),
+    _C.WRONG_ITEM: (Responsible.WAREHOUSE, Resolution.EXCHANGE),
+    _C.REFUND_BEFORE_GROUP: (Responsible.PLATFORM, Resolution.EXPLAINED),
+    _C.REFUND_BEFORE_SHIPPING: (None, Resolution.REFUND),
+    _C.REFUND_SHIPPED: (None, Resolution.COURIER_INTERCEPT),
+    _C.REFUND_SIGNED: (None, Resolution.RETURN_AND_REFUND),
+    _C.REFUND_LATE_CLAIM: (None, None),
+    _C.INVOICE: (Responsible.SHOP, None),
+    _C.ATTITUDE: (Responsible.SHOP, Resolution.COMPENSATION),
+    _C.NEGATIVE_REVIEW: (None, None),
+    _C.SUGGESTION: (None, None),
+    _C.FEEDBACK: (None, None),
+}
+
 #: Compensation an agent may grant alone, in minor units (the seeds name 20 yuan).
 DEFAULT_AUTHORITY_LIMIT_MINOR = 2_000

@@ -14,6 +14,7 @@ from cs_console import cli
 from cs_console.server.demo import Simulator
 from cs_console.ui.keys import effective_keys
 from cs_console.ui.screens.new_activity import NewActivityScreen
+from cs_console.ui.screens.search import SearchScreen
 from cs_console.ui.widgets.composer import REPLY
 from tests.acceptance.shop import DemoShop, demo_app, demo_settings, demo_shop
 from tests.acceptance.walker import (
@@ -23,7 +24,7 @@ from tests.acceptance.walker import (
     binding_ids,
     dialog_classes,
 )
-from tests.ui_support import composer, thread_view, wait_until, workspace
+from tests.ui_support import composer, thread_view, type_text, wait_until, workspace
 
 SIZES = [(160, 45), (100, 30), (80, 24)]
 LANGUAGES = ["en", "zh-CN"]
@@ -67,6 +68,27 @@ async def thread_keys(walker: Walker) -> None:
 async def orders_keys(walker: Walker) -> None:
     """The order list's keys."""
     await area(walker, "orders")
+
+
+async def history_keys(walker: Walker) -> None:
+    """The customer history's keys, on a returning customer (李晓雯 has a chat from a
+    month ago), found the way an agent would: Ctrl+F, her name in pinyin, Enter."""
+    await walker.to_workspace()
+    pilot = walker.pilot
+    await pilot.press("ctrl+f")
+    await wait_until(pilot, lambda: isinstance(walker.app.screen, SearchScreen), what="search")
+    await type_text(pilot, "lixiaowen")  # her name in pinyin
+
+    def found() -> bool:
+        screen = walker.app.screen
+        return isinstance(screen, SearchScreen) and bool(screen.results and screen.hits)
+
+    await wait_until(pilot, found, what="the search's hits")
+    await pilot.press("enter")
+    await wait_until(
+        pilot, lambda: workspace(walker.app).open_id == "conv-001", what="her conversation"
+    )
+    await area(walker, "history")
 
 
 async def area(walker: Walker, name: str) -> None:
@@ -148,6 +170,7 @@ def stages(shop: DemoShop) -> list[Stage]:
         thread_keys,
         composer_keys,
         orders_keys,
+        history_keys,
         safety,
     ]
 

@@ -181,8 +181,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
                 f"Ctrl+G opened {workspace(app).open_id}, not the longest-waiting {first}",
             )
             first = workspace(app).open_id or first
-            await pilot.press("enter")
-            assert app.focused is composer(app), "Enter on the queue goes to the composer"
+            assert app.focused is composer(app), "Ctrl+G lands in the composer"
             answer = f"Hello, your order ships today ({tag}-answer)."
             await type_text(pilot, answer)
             await pilot.press("enter")
@@ -313,7 +312,6 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
             place = queue_ids(app).index(undone_in)
             clock = waiting_since(app, undone_in)
             expect(clock is not None, "Ctrl+G picked a customer without a waiting clock")
-            await pilot.press("enter")
             taken_back = f"Sorry, wrong chat ({tag}-undo)"
             await type_text(pilot, taken_back)
             await pilot.press("enter", "ctrl+r")
@@ -329,7 +327,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
             expect(
                 waiting_since(app, undone_in) == clock,
                 f"after Ctrl+R the customer's waiting clock is {waiting_since(app, undone_in)}, "
-                f"not {clock} (keys: Ctrl+G, Enter, type, Enter, Ctrl+R)",
+                f"not {clock} (keys: Ctrl+G, type, Enter, Ctrl+R)",
             )
             expect(
                 queue_ids(app).index(undone_in) == place,
@@ -354,7 +352,7 @@ async def test_a_shift_on_the_demo_shop(tmp_path: Path, shop: DemoShop) -> None:
                 "snoozed with no time to wake",
             )
 
-            await pilot.press("ctrl+g")
+            await pilot.press("ctrl+g", "escape")  # Ctrl+G lands in the composer
             resolved = workspace(app).open_id
             assert resolved is not None
             await pilot.press("x")

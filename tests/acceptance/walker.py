@@ -39,6 +39,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 import cs_console.ui.screens
+from cs_console.ui.actions import BY_ID
 from cs_console.ui.app import ConsoleApp
 from cs_console.ui.screens.handover import HandoverScreen
 from cs_console.ui.screens.workspace import WorkspaceScreen
@@ -75,6 +76,7 @@ AREAS: dict[str, tuple[str, Callable[[ConsoleApp], Widget]]] = {
     "thread": ("workspace.focus_thread", thread_view),
     "composer": ("workspace.focus_composer", composer),
     "orders": ("workspace.focus_orders", lambda app: workspace(app).query_one("#order-list")),
+    "history": ("queue.history", lambda app: workspace(app).query_one("#history-list")),
 }
 
 
@@ -439,11 +441,10 @@ class Walker:
     def area_key(self, area: str) -> str:
         """The key that focuses ``area`` (as remapped by the keymap)."""
         binding_id = AREAS[area][0]
-        for binding in WorkspaceScreen.BINDINGS:
-            if getattr(binding, "id", None) == binding_id:
-                keys = self.app.effective_keymap.get(binding_id, getattr(binding, "key", ""))
-                return keys.split(",")[0].strip()
-        raise AssertionError(f"no binding {binding_id}")
+        if binding_id not in BY_ID:
+            raise AssertionError(f"no binding {binding_id}")
+        keys = self.app.effective_keymap.get(binding_id, BY_ID[binding_id].keys)
+        return keys.split(",")[0].strip()
 
     def in_area(self, area: str) -> bool:
         """Whether the focus is on the area's widget."""

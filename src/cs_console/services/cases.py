@@ -12,12 +12,13 @@ import io
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from cs_console import protocol as p
 from cs_console.authority import CaseTerms, approval_withdrawn
 from cs_console.domain import (
+    STANDARD_HANDLING,
     CaseCategory,
     CaseStatus,
     OrderStatus,
@@ -139,13 +140,27 @@ def draft_for(
         ]
         if open_ones:
             return from_row(open_ones[0])
-    return CaseDraft(
-        category=guess_category(messages, order),
-        conversation_id=conversation_id,
-        customer_id=customer_id,
-        order_id=order.order_id if order else None,
-        currency=order.currency if order else "CNY",
+    return with_category(
+        CaseDraft(
+            category=guess_category(messages, order),
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            order_id=order.order_id if order else None,
+            currency=order.currency if order else "CNY",
+        ),
+        None,
     )
+
+
+def with_category(draft: CaseDraft, category: CaseCategory | None) -> CaseDraft:
+    """A new case's draft in ``category`` (None: its own), with that category's usual
+    responsible party and resolution (``domain.STANDARD_HANDLING``). A case already
+    logged keeps what was decided."""
+    if draft.case_id is not None:
+        return draft
+    chosen = category or draft.category
+    responsible, resolution = STANDARD_HANDLING[chosen]
+    return replace(draft, category=chosen, responsible=responsible, resolution=resolution)
 
 
 def from_row(row: CaseRow) -> CaseDraft:

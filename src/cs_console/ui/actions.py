@@ -13,6 +13,7 @@ service, so every widget can read its bindings from it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -35,6 +36,10 @@ THREAD = N_("Thread")
 COMPOSER = N_("Composer")
 ORDERS = N_("Orders")
 AREAS = (EVERYWHERE, QUEUE, THREAD, COMPOSER, ORDERS)
+
+#: Keys that insert the three suggested replies shown above the composer (no bindings:
+#: the composer takes them, with the reply library's hotkeys, before its text box).
+SUGGESTION_KEYS = ("alt+q", "alt+w", "alt+e")
 
 #: Why a key is greyed out. (What the backend cannot do is said by the backend's
 #: adapter: ``views.Abilities.reason``.)
@@ -104,6 +109,9 @@ class Action:
     help: str = ""
     #: More bindings doing the same, whose keys the palette shows too.
     also: tuple[str, ...] = ()
+    #: The footer's order, most important first: when the width cannot hold every
+    #: shown key, the least important are left out (``widgets/key_footer.py``).
+    importance: int = 0
 
     @property
     def name(self) -> str:
@@ -127,14 +135,16 @@ class Action:
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
     Action("app.help", "f1", "help", N_("Help"), EVERYWHERE, "app",
-           title=N_("Help: show every key")),
-    Action("app.quit", "ctrl+q", "quit", N_("Quit"), EVERYWHERE, "app", priority=True),
+           title=N_("Help: show every key"), importance=100),
+    Action("app.quit", "ctrl+q", "quit", N_("Quit"), EVERYWHERE, "app", priority=True,
+           importance=10),
     Action("workspace.next_waiting", "ctrl+g", "next_waiting", N_("Next waiting"), EVERYWHERE,
            "workspace", priority=True, when=STORE,
-           title=N_("Queue: jump to the longest-waiting customer"), also=("queue.next_waiting",)),
+           title=N_("Queue: jump to the longest-waiting customer"), also=("queue.next_waiting",),
+           importance=86),
     Action("workspace.undo_send", "ctrl+r", "undo_send", N_("Undo send"), EVERYWHERE,
            "workspace", when=STORE, title=N_("Reply: take back the last reply"),
-           help=N_("While still queued")),
+           help=N_("While still queued"), importance=65),
     Action("workspace.retry", "f5", "retry_failed", N_("Retry failed"), EVERYWHERE, "workspace",
            show=False, when=CONVERSATION, title=N_("Reply: retry failed messages"),
            help=N_("In this conversation")),
@@ -150,17 +160,32 @@ ACTIONS: tuple[Action, ...] = (
            "workspace", show=False, priority=True,
            title=N_("Orders: show the customer's orders")),
     Action("workspace.log_case", "ctrl+l", "log_case", N_("Log case"), EVERYWHERE, "workspace",
-           when=CONVERSATION),
+           when=CONVERSATION, importance=45),
     Action("workspace.add_remark", "f8", "add_remark", N_("Remark"), EVERYWHERE, "workspace",
-           when=REMARKS),
+           when=REMARKS, importance=35),
     Action("workspace.cases", "f7", "cases", N_("Cases"), EVERYWHERE, "workspace",
-           priority=True, when=STORE, title=N_("Cases: register and today's follow-ups")),
+           priority=True, when=STORE, title=N_("Cases: register and today's follow-ups"),
+           importance=30),
     Action("workspace.end_shift", "f10", "end_shift", N_("End shift"), EVERYWHERE, "workspace",
            show=False, when=STORE, title=N_("Shift: end and hand over")),
     Action("workspace.figures", "f9", "figures", N_("Figures"), EVERYWHERE, "workspace",
            show=False, when=STORE, title=N_("Shift: figures (response times, cases)")),
     Action("workspace.link_customer", "ctrl+k", "link_customer", N_("Link customer"),
            EVERYWHERE, "workspace", show=False, when=CONVERSATION),
+    # Ctrl+F and Ctrl+D are priority keys: the text box would take them (word right,
+    # delete right; both have other keys there).
+    Action("workspace.search", "ctrl+f", "search", N_("Search"), EVERYWHERE, "workspace",
+           priority=True, when=STORE,
+           title=N_("Search: conversations, messages, customers, orders"),
+           help=N_("Chinese, pinyin, or an order number's last digits"), importance=50),
+    Action("workspace.done_next", "ctrl+d", "done_next", N_("Done, next"), EVERYWHERE,
+           "workspace", priority=True, when=STATUSES,
+           title=N_("Conversation: resolve and open the next waiting"),
+           help=N_("Lands in the next customer's composer"), importance=80),
+    Action("workspace.presence", "ctrl+o", "presence", N_("Presence"), EVERYWHERE,
+           "workspace", show=False, when=STORE,
+           title=N_("Me: online, away or offline"),
+           help=N_("New conversations are assigned to online agents")),
     # The queue list moves its cursor; the queue pane acts on the conversation.
     Action("queue.down", "down,j", "cursor_down", N_("Down"), QUEUE, "queue", show=False),
     Action("queue.up", "up,k", "cursor_up", N_("Up"), QUEUE, "queue", show=False),
@@ -169,32 +194,42 @@ ACTIONS: tuple[Action, ...] = (
     Action("queue.page_up", "pageup", "page_up", N_("Page up"), QUEUE, "queue", show=False),
     Action("queue.first", "home,g", "first", N_("First"), QUEUE, "queue", show=False),
     Action("queue.last", "end,G", "last", N_("Last"), QUEUE, "queue", show=False),
-    Action("queue.open", "enter", "choose", N_("Open"), QUEUE, "queue"),
-    # n, l and f run the screen's action under another name than Ctrl+G, Ctrl+L and F8:
-    # the footer shows one key per action string, and it shows both.
+    Action("queue.open", "enter", "choose", N_("Open"), QUEUE, "queue", importance=90),
+    # n, l and f run the screen's action under another name than Ctrl+G, Ctrl+L and F8
+    # (Textual's footer would show one key per action string); the footer shows the
+    # queue's key for what ``also`` links, or the description shares.
     Action("queue.next_waiting", "n", "screen.next_waiting", N_("Next waiting"), QUEUE,
-           "queue_pane", when=STORE),
+           "queue_pane", when=STORE, importance=86),
     Action("queue.reply", "r", "screen.focus_pane('composer')", N_("Reply"), QUEUE,
-           "queue_pane"),
+           "queue_pane", importance=88),
     Action("queue.claim", "c", "claim", N_("Claim"), QUEUE, "queue_pane", when=ASSIGN,
-           title=N_("Conversation: claim"), help=N_("Assign it to me")),
+           title=N_("Conversation: claim"), help=N_("Assign it to me"), importance=70),
     Action("queue.transfer", "t", "transfer", N_("Transfer"), QUEUE, "queue_pane", when=ASSIGN,
-           title=N_("Conversation: transfer"), help=N_("To a desk or an agent")),
+           title=N_("Conversation: transfer"), help=N_("To a desk or an agent"), importance=60),
     Action("queue.resolve", "x", "set_status('resolved')", N_("Resolve"), QUEUE, "queue_pane",
-           when=STATUSES, title=N_("Conversation: resolve"), help=N_("Mark resolved")),
+           when=STATUSES, title=N_("Conversation: resolve"), help=N_("Mark resolved"),
+           importance=75),
     Action("queue.reopen", "o", "set_status('open')", N_("Reopen"), QUEUE, "queue_pane",
-           when=STATUSES, title=N_("Conversation: reopen"), help=N_("Back to open")),
+           when=STATUSES, title=N_("Conversation: reopen"), help=N_("Back to open"),
+           importance=38),
     Action("queue.pending", "p", "set_status('pending')", N_("Pending"), QUEUE, "queue_pane",
            show=False, when=STATUSES, title=N_("Conversation: mark pending"),
            help=N_("Waiting on us")),
     Action("queue.snooze", "z", "snooze", N_("Snooze"), QUEUE, "queue_pane", when=STATUSES,
-           title=N_("Conversation: snooze"), help=N_("Hide until later")),
+           title=N_("Conversation: snooze"), help=N_("Hide until later"), importance=55),
     Action("queue.log_case", "l", "screen.log_case", N_("Log case"), QUEUE, "queue_pane",
            when=CONVERSATION, title=N_("Case: log a case for this conversation"),
-           also=("workspace.log_case",)),
+           also=("workspace.log_case",), importance=45),
     Action("queue.add_remark", "f", "screen.add_remark", N_("Flag order"), QUEUE, "queue_pane",
            when=REMARKS, title=N_("Order: add a flagged remark"),
-           also=("workspace.add_remark",)),
+           also=("workspace.add_remark",), importance=35),
+    Action("queue.history", "h", "screen.history", N_("History"), QUEUE, "queue_pane",
+           when=CONVERSATION, title=N_("Customer: earlier conversations, cases and orders"),
+           importance=40),
+    Action("queue.cycle_priority", "P", "cycle_priority", N_("Priority"), QUEUE, "queue_pane",
+           show=False, when=STORE, title=N_("Queue: urgent / high / every priority")),
+    Action("queue.filter_tag", "T", "filter_tag", N_("Tag"), QUEUE, "queue_pane", show=False,
+           when=STORE, title=N_("Queue: only one tag (VIP, blacklist, ...)")),
     Action("queue.show_open", "1", "filter_status('open')", N_("Open ones"), QUEUE,
            "queue_pane", show=False, title=N_("Queue: show open")),
     Action("queue.show_pending", "2", "filter_status('pending')", N_("Pending ones"), QUEUE,
@@ -217,16 +252,22 @@ ACTIONS: tuple[Action, ...] = (
     Action("thread.page_down", "pagedown", "page_down", N_("Page down"), THREAD, "thread",
            show=False),
     Action("thread.end", "end,G", "scroll_end", N_("Newest"), THREAD, "thread", show=False),
+    Action("thread.open_attachment", "o", "open_attachment", N_("Open file"), THREAD, "thread",
+           when=CONVERSATION, title=N_("Thread: open the newest photo or file"),
+           help=N_("The system viewer, or its address on a remote session"), importance=50),
     Action("composer.quick_replies", "ctrl+t", "palette", N_("Quick replies"), COMPOSER,
            "composer", when=CONVERSATION, title=N_("Reply: quick replies"),
-           help=N_("Also / in an empty composer")),
+           help=N_("Also / in an empty composer"), importance=90),
     Action("composer.toggle_note", "ctrl+n", "toggle_mode", N_("Reply/Note"), COMPOSER,
-           "composer"),
-    Action("composer.leave", "escape", "leave", N_("Queue"), COMPOSER, "composer"),
+           "composer", importance=85),
+    Action("composer.leave", "escape", "leave", N_("Queue"), COMPOSER, "composer", importance=60),
     # F7 (the text box's own select-all key) is the case register everywhere.
     Action("composer.select_all", "ctrl+a", "select_all", N_("Select all"), COMPOSER,
            "composer", show=False),
-    Action("orders.leave", "escape", "leave", N_("Queue"), ORDERS, "orders"),
+    Action("composer.attach", "ctrl+u", "attach", N_("Attach"), COMPOSER, "composer",
+           when=CONVERSATION, title=N_("Reply: send a photo or file"),
+           help=N_("Pick a file; it goes through the outbox like a reply"), importance=40),
+    Action("orders.leave", "escape", "leave", N_("Queue"), ORDERS, "orders", importance=70),
 )
 # fmt: on
 
@@ -237,6 +278,22 @@ def action_name(action: str) -> str:
 
 
 BY_ID: dict[str, Action] = {action.id: action for action in ACTIONS}
+
+
+def _same_things() -> dict[str, str]:
+    # Rows linked by ``also`` (either way) do one thing: each maps to the group's first
+    # row, so the footer shows one key for it.
+    group: dict[str, str] = {}
+    for action in ACTIONS:
+        linked = {action.id, *action.also}
+        linked |= {other.id for other in ACTIONS if action.id in other.also}
+        first = min(linked, key=lambda binding_id: ACTIONS.index(BY_ID[binding_id]))
+        group[action.id] = first
+    return group
+
+
+#: Binding id -> the id of the first row doing the same thing (itself, mostly).
+SAME_THING: dict[str, str] = _same_things()
 
 #: When each action name applies. Rows sharing a name share the rule (a test checks),
 #: since Textual asks ``check_action`` by name.
@@ -301,8 +358,18 @@ _KEY_NAMES = {
 }
 
 
-def key_label(key: str) -> str:
-    """One key as people write it: ``ctrl+g`` as Ctrl+G, ``f5`` as F5, ``n`` as n."""
+def key_label(key: str, platform: str | None = None) -> str:
+    """One key as people write it: ``ctrl+g`` as Ctrl+G, ``f5`` as F5, ``n`` as n.
+
+    The footer, F1, the palette and the quick-reply bar all write keys through this, so
+    Alt reads the same everywhere: Alt+Q, except on macOS, whose keyboards print ⌥
+    (written ⌥Q, as Mac menus do).
+
+    Args:
+        key: A Textual key, with its modifiers: ``alt+q``.
+        platform: ``sys.platform`` (the running one when None).
+    """
+    on_mac = (sys.platform if platform is None else platform) == "darwin"
     *modifiers, last = key.strip().split("+")
     if len(last) == 1:
         name = last.upper() if modifiers else last
@@ -310,7 +377,13 @@ def key_label(key: str) -> str:
         name = last.upper()
     else:
         name = _KEY_NAMES.get(last, last.capitalize())
-    return "+".join([*(_KEY_NAMES.get(m, m.capitalize()) for m in modifiers), name])
+    label = ""
+    for modifier in modifiers:
+        if modifier == "alt" and on_mac:
+            label += "⌥"  # the Mac way: no "+" after the symbol
+        else:
+            label += _KEY_NAMES.get(modifier, modifier.capitalize()) + "+"
+    return label + name
 
 
 def keys_label(keys: list[str]) -> str:

@@ -4,14 +4,27 @@ and bindings shown in the interface language. All of it reads the action table
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
+from textual.app import App
 from textual.binding import ActiveBinding, Binding
 from textual.markup import escape
 
 from cs_console.i18n import N_, _
-from cs_console.ui.actions import ACTIONS, AREAS, BY_ID, COMPOSER, EVERYWHERE, current_keys, in_area
+from cs_console.ui.actions import (
+    ACTIONS,
+    AREAS,
+    BY_ID,
+    COMPOSER,
+    EVERYWHERE,
+    SUGGESTION_KEYS,
+    current_keys,
+    in_area,
+    key_label,
+    keys_label,
+)
 from cs_console.ui.text import safe_line
 
 #: Descriptions of Textual's own bindings that reach the footer, so that extraction
@@ -62,26 +75,121 @@ def applied_keymap(app: object) -> dict[str, str]:
     return keymap
 
 
-def binding_table(keymap: dict[str, str], composer_note: str = "") -> str:
-    """Markdown listing every binding with its keys (as remapped), description and id.
+#: F1's words for keys that are no rows of the action table.
+SEND_OR_NEWLINE = N_("Send / new line")
+SLASH = N_("Quick replies, in an empty composer")
+TAB = N_("Next ‹blank› of an inserted reply")
+PALETTE = N_("Commands: every action, by name")
+REPLIES = N_("Quick replies (in the composer)")
+SUGGESTED = N_("The three suggested replies above the composer")
+HOTKEY = N_("Insert “{title}”")
+NO_HOTKEYS = N_("No quick reply has a hotkey yet.")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """One line of F1: the keys in words, what they do, and the binding's id (users
+    remap by it; F1 does not show it, ``cs-console keys`` does)."""
+
+    keys: str
+    what: str
+    detail: str = ""
+    binding_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KeySection:
+    """An area of F1: its title and its keys."""
+
+    title: str
+    rows: tuple[KeyRow, ...]
+
+
+def key_sections(
+    keymap: dict[str, str],
+    composer_note: str = "",
+    reply_keys: Sequence[tuple[str, str]] = (),
+    palette_key: str | None = App.COMMAND_PALETTE_BINDING,
+) -> list[KeySection]:
+    """Every key, by area, in the interface language, as ``[keymap]`` remapped it.
+
+    Args:
+        keymap: The ``[keymap]`` in effect (binding id -> keys).
+        composer_note: The composer's send and new-line keys (no bindings), in words.
+        reply_keys: (key, reply title) of the quick replies' hotkeys and the suggestion
+            keys now on show. Titles may come from the shop: they are sanitised here.
+        palette_key: Textual's command palette key (None: no palette).
+    """
+    sections: list[KeySection] = []
+    for area in AREAS:
+        rows = [
+            KeyRow(
+                keys_label(current_keys(action, keymap).split(",")),
+                _(action.description),
+                _(action.help) if action.help else "",
+                action.id,
+            )
+            for action in in_area(area)
+        ]
+        if area == EVERYWHERE and palette_key:
+            rows.append(KeyRow(key_label(palette_key), _(PALETTE)))
+        if area == COMPOSER:
+            if composer_note:
+                rows.insert(0, KeyRow(composer_note, _(SEND_OR_NEWLINE)))
+            rows += [KeyRow("/", _(SLASH)), KeyRow(key_label("tab"), _(TAB))]
+        sections.append(KeySection(_(area), tuple(rows)))
+    replies = [
+        KeyRow(key_label(key), _(HOTKEY).format(title=safe_line(title)))
+        for key, title in reply_keys
+        if key not in SUGGESTION_KEYS
+    ]
+    if not replies:
+        replies.append(KeyRow("", _(NO_HOTKEYS)))
+    # The suggestion keys are listed whatever the conversation on show suggests.
+    replies.append(KeyRow(" / ".join(key_label(key) for key in SUGGESTION_KEYS), _(SUGGESTED)))
+    sections.append(KeySection(_(REPLIES), tuple(replies)))
+    return sections
+
+
+def binding_table(
+    keymap: dict[str, str],
+    composer_note: str = "",
+    reply_keys: Sequence[tuple[str, str]] = (),
+    *,
+    with_ids: bool = False,
+) -> str:
+    """F1's content as plain text, for ``cs-console keys``.
 
     Args:
         keymap: The ``[keymap]`` in effect (binding id -> keys).
         composer_note: The composer's send and new-line keys, which are no bindings.
+        reply_keys: (key, reply title) of the quick-reply hotkeys (sanitised here).
+        with_ids: Add each binding's id, the name ``[keymap]`` remaps it by, marked
+            with ``*`` when ``keymap`` remapped it.
     """
-    lines = ["# " + _("Keys"), ""]
-    header = "| {} | {} | {} |".format(_("keys"), _("action"), _("id"))
-    for area in AREAS:
-        lines += [f"## {_(area)}", "", header, "| --- | --- | --- |"]
-        for action in in_area(area):
-            keys = current_keys(action, keymap)
-            lines.append(f"| `{keys}` | {_(action.description)} | `{action.id}` |")
-        if area == COMPOSER and composer_note:
-            send_or_newline = _("send / new line")
-            lines.append(f"| `{composer_note}` | {send_or_newline} | |")
+    sections = key_sections(keymap, composer_note, reply_keys)
+    keys_width = max(cell_len(row.keys) for section in sections for row in section.rows)
+    what_width = max(
+        cell_len(row.what) for section in sections for row in section.rows if row.binding_id
+    )
+    lines: list[str] = []
+    for section in sections:
+        lines += [section.title, ""]
+        for row in section.rows:
+            line = "  " + pad(row.keys, keys_width) + "  "
+            if with_ids and row.binding_id:
+                marker = " *" if row.binding_id in keymap else ""
+                line += pad(row.what, what_width) + "  " + row.binding_id + marker
+            else:
+                line += row.what + (f" ({row.detail})" if row.detail else "")
+            lines.append(line.rstrip())
         lines.append("")
-    lines.append(_("Press Escape to close."))
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by blanks up to ``width`` terminal cells (Chinese is two)."""
+    return text + " " * max(0, width - cell_len(text))
 
 
 def check_keymap(keymap: dict[str, str]) -> list[str]:

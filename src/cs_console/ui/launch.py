@@ -251,6 +251,8 @@ def demo_settings(home: Path | None, agent: str) -> Settings:
                 update={"name": SHOP_NAME, "return_address": RETURN_ADDRESS, "currency": CURRENCY}
             ),
             "flags": defaults.flags,
+            # The demo's agent starts online, so the demo shop's server hands her work.
+            "shift": own.shift.model_copy(update={"online_at_start": True}),
         }
     )
 

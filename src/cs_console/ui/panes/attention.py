@@ -47,6 +47,17 @@ class Attention:
 
         console = self.desk.console
         self._idle = IdleWatch(console.clock, console.settings.shift.away_after_s)
+        ctx = self.desk.ctx
+        if ctx is not None and console.settings.shift.online_at_start:
+            from cs_console.services import presence
+            from cs_console.services.context import StoreError
+
+            try:
+                presence.set_presence(ctx, presence.ONLINE)
+            except StoreError:
+                pass  # a read-only store (a second console): the first one says it
+            else:
+                self._presence_changed()
         self.bar.set_interval(IDLE_CHECK_S, self._idle_check)
         self.bar.run_worker(self._build_search_index, thread=True, group="search-index")
 

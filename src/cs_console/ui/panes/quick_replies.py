@@ -8,10 +8,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.content import Content
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Static
 
 from cs_console.i18n import _
 from cs_console.replies.placeholders import fill
+from cs_console.ui.actions import SUGGESTION_KEYS, key_label
 from cs_console.ui.panes.base import Pane
 from cs_console.ui.text import safe_line
 from cs_console.ui.widgets.composer import NOTE, REPLY, Composer
@@ -21,13 +25,46 @@ from cs_console.ui.widgets.thread_view import ThreadView
 # does not wait for; so are the dialogs.
 
 if TYPE_CHECKING:
+    from textual.css.styles import RulesMap
+
     from cs_console.replies.library import QuickReply, ReplyAction
     from cs_console.replies.placeholders import ReplyContext
     from cs_console.services.replies import UseKind
     from cs_console.ui.screens.reply_palette import PaletteChoice
 
-#: Keys that insert the three suggested replies shown above the composer.
-SUGGESTION_KEYS = ("alt+q", "alt+w", "alt+e")
+
+class WholeParts(Visual):
+    """Parts on as few lines as the width allows, none split across two: a suggestion's
+    key stays with its title (Chinese titles break anywhere, so wrapping would not)."""
+
+    def __init__(self, parts: list[Content], separator: str = "   ") -> None:
+        self.parts = parts
+        self.separator = separator
+
+    def laid_out(self, width: int) -> Content:
+        """The parts in lines of at most ``width`` cells (a part wider than that alone
+        on its line, where it wraps)."""
+        lines: list[Content] = []
+        line = Content("")
+        for part in self.parts:
+            joined = Content.assemble(line, self.separator, part) if line else part
+            if line and joined.cell_length > width:
+                lines.append(line)
+                joined = part
+            line = joined
+        lines.append(line)
+        return Content("\n").join(lines)
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        return self.laid_out(width).render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self.laid_out(container_width).get_optimal_width(rules, container_width)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return self.laid_out(width).get_height(rules, width)
 
 
 class QuickReplies:
@@ -90,18 +127,28 @@ class QuickReplies:
         for key, reply in zip(SUGGESTION_KEYS, suggested, strict=False):
             keys[key] = reply
             parts.append(
-                Content.assemble(
-                    (key.replace("alt+", "⌥"), "bold $accent"), " ", safe_line(reply.title)
-                )
+                Content.assemble((key_label(key), "bold $accent"), " ", safe_line(reply.title))
             )
         self.keys = keys
         self.composer.reply_keys = frozenset(keys)
         bar.update(
-            Content("   ").join([Content.styled(_("Suggested:"), "$text-muted"), *parts])
-            if parts
-            else ""
+            WholeParts([Content.styled(_("Suggested:"), "$text-muted"), *parts]) if parts else ""
         )
         bar.display = bool(parts)
+
+    def listed(self) -> list[tuple[str, str]]:
+        """(key, reply title) of every reply key now, hotkeys first, for F1. The titles
+        may come from the shop: whoever shows them sanitises them."""
+        from cs_console.replies.vocabulary import HOTKEYS
+
+        # In keyboard order (Alt+A, Alt+S, Alt+D...), as the library's lint lists them.
+        order = {key: index for index, key in enumerate(HOTKEYS)}
+        hotkeys = sorted(
+            ((k, r.title) for k, r in self.keys.items() if k not in SUGGESTION_KEYS),
+            key=lambda pair: (order.get(pair[0], len(order)), pair[0]),
+        )
+        suggestions = [(k, r.title) for k, r in self.keys.items() if k in SUGGESTION_KEYS]
+        return hotkeys + suggestions
 
     def pressed(self, key: str) -> None:
         """A reply key was pressed in the composer."""

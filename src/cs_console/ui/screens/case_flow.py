@@ -40,8 +40,8 @@ def log_case(desk: Desk, node: Widget, *, category: str | None = None) -> None:
         order=desk.selected_order(),
         messages=desk.thread_messages(),
     )
-    if category is not None and draft.case_id is None:
-        draft.category = CaseCategory(category)
+    if category is not None:
+        draft = cases.with_category(draft, CaseCategory(category))
     edit_case(desk, node, draft)
 
 

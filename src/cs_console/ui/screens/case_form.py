@@ -1,7 +1,10 @@
 """The case form: pre-filled from the conversation, finished with a few keys.
 
-Tab moves between fields, Ctrl+S saves, Escape cancels. Amounts are typed as money
-(``12.50``); the follow-up date as ``YYYY-MM-DD`` or ``+N`` days from today.
+The fields come in the order of the decisions (category, resolution, amounts); the
+category brings its usual responsible party and resolution. Letters typed on a closed
+list pick an option, Tab moves on, Enter saves from any field (Ctrl+S in the notes),
+Escape cancels. Amounts are typed as money (``12.50``); the follow-up date as
+``YYYY-MM-DD`` or ``+N`` days from today.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
@@ -18,7 +22,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from cs_console.domain import CaseCategory, CaseStatus, Resolution, Responsible
+from cs_console.domain import (
+    STANDARD_HANDLING,
+    CaseCategory,
+    CaseStatus,
+    Resolution,
+    Responsible,
+)
 from cs_console.i18n import N_, _
 from cs_console.sanitize import sanitize
 from cs_console.ui.text import (
@@ -28,6 +38,8 @@ from cs_console.ui.text import (
     safe_line,
     safe_text,
 )
+from cs_console.ui.widgets.case_history import CaseHistory
+from cs_console.ui.widgets.jump_select import JumpSelect
 
 CATEGORY_LABELS: dict[CaseCategory, str] = {
     CaseCategory.WRONG_ADDRESS: N_("Logistics · wrong address"),
@@ -107,22 +119,48 @@ class CaseFormScreen(ModalScreen[Any]):
         self.orders = orders
         self.today = today
         self.limit_minor = limit_minor
+        #: Selects the agent changed (a category's presets leave them alone).
+        self._touched: set[str] = set()
+        #: Selects being set by a preset, whose Changed is not the agent's.
+        self._presetting: set[str] = set()
 
     def compose(self) -> ComposeResult:
         d = self.draft
         title = _("Edit case") if d.case_id else _("Log a case")
         with Vertical(id="dialog"):
             yield Static(Content.styled(title, "bold"), id="title")
+            # The order of the fields is the order of the decisions: what happened, how
+            # it is settled, for how much; then the particulars, which are pre-filled.
             with Grid(id="fields"):
                 yield Label(_("Category"))
-                yield Select(
+                yield JumpSelect(
                     [(Text(_(label)), c.value) for c, label in CATEGORY_LABELS.items()],
                     value=d.category.value,
                     allow_blank=False,
                     id="category",
                 )
+                yield Label(_("Resolution"))
+                yield JumpSelect(
+                    [(Text(resolution_label(r.value)), r.value) for r in Resolution],
+                    value=d.resolution.value if d.resolution else Select.NULL,
+                    prompt=_("(not decided)"),
+                    id="resolution",
+                )
+                yield Label(_("Refund"))
+                yield Input(_money(d.refund_minor), placeholder="0.00", id="refund")
+                yield Label(_("Compensation"))
+                yield Input(_money(d.compensation_minor), placeholder="0.00", id="compensation")
+                yield Label("")
+                yield Static(id="limit")
+                yield Label(_("Responsible"))
+                yield JumpSelect(
+                    [(Text(responsible_label(r.value)), r.value) for r in Responsible],
+                    value=d.responsible.value if d.responsible else Select.NULL,
+                    prompt=_("(not known yet)"),
+                    id="responsible",
+                )
                 yield Label(_("Order"))
-                yield Select(
+                yield JumpSelect(
                     [(safe_text(label), order_id) for order_id, label in self.orders],
                     value=d.order_id
                     if d.order_id in {o for o, _label in self.orders}
@@ -130,36 +168,12 @@ class CaseFormScreen(ModalScreen[Any]):
                     prompt=_("(no order)"),
                     id="order",
                 )
-                yield Label(_("Responsible"))
-                yield Select(
-                    [(Text(responsible_label(r.value)), r.value) for r in Responsible],
-                    value=d.responsible.value if d.responsible else Select.NULL,
-                    prompt=_("(not known yet)"),
-                    id="responsible",
-                )
-                yield Label(_("Resolution"))
-                yield Select(
-                    [(Text(resolution_label(r.value)), r.value) for r in Resolution],
-                    value=d.resolution.value if d.resolution else Select.NULL,
-                    prompt=_("(not decided)"),
-                    id="resolution",
-                )
                 yield Label(_("Status"))
-                yield Select(
+                yield JumpSelect(
                     [(Text(case_status_label(s.value)), s.value) for s in CaseStatus],
                     value=d.status.value,
                     allow_blank=False,
                     id="status",
-                )
-                yield Label(_("Refund"))
-                yield Input(_money(d.refund_minor), placeholder="0.00", id="refund")
-                yield Label(_("Compensation"))
-                yield Input(
-                    _money(d.compensation_minor),
-                    placeholder=_("0.00 (over {limit} needs a supervisor)").format(
-                        limit=f"{self.limit_minor / 100:.2f}"
-                    ),
-                    id="compensation",
                 )
                 yield Label(_("Postage lost"))
                 yield Input(_money(d.postage_lost_minor), placeholder="0.00", id="postage")
@@ -180,13 +194,82 @@ class CaseFormScreen(ModalScreen[Any]):
             # reach the terminal through the editor.
             yield TextArea(sanitize(d.notes), id="notes", soft_wrap=True, tab_behavior="focus")
             yield Static(
-                Content.styled(_("Ctrl+S save · Esc cancel · Tab next field"), "$text-muted"),
+                Content.styled(
+                    _("Enter save (Ctrl+S in the notes) · Tab next · letters pick · Esc cancel"),
+                    "$text-muted",
+                ),
                 id="hint",
             )
             yield Static(id="error")
+            if d.case_id:  # an existing case: who changed what, read only
+                yield CaseHistory(d.case_id, currency=d.currency, categories=CATEGORY_LABELS)
 
     def on_mount(self) -> None:
         self.query_one("#category", Select).focus()
+        self._show_limit()
+
+    def on_key(self, event: events.Key) -> None:
+        # Enter saves from any field but the notes (a new line there) and an open list
+        # (it picks the option): fields and selects leave Enter to the form.
+        if event.key != "enter" or isinstance(self.focused, TextArea):
+            return
+        if not any(select.expanded for select in self.query(Select)):
+            event.stop()
+            event.prevent_default()
+            self.action_save()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("refund", "compensation"):
+            self._show_limit()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        # Another category brings its usual responsible party and resolution, unless the
+        # agent has chosen those already (a new case only: a logged one keeps its own).
+        if event.select.id == "category" and self.draft.case_id is None:
+            chosen = CaseCategory(str(event.value))
+            responsible, resolution = STANDARD_HANDLING[chosen]
+            if "responsible" not in self._touched:
+                self._set_quietly("#responsible", responsible)
+            if "resolution" not in self._touched:
+                self._set_quietly("#resolution", resolution)
+        elif event.select.id and event.select.id not in self._presetting:
+            self._touched.add(event.select.id)
+        self._presetting.discard(event.select.id or "")
+
+    def _set_quietly(self, selector: str, value: Responsible | Resolution | None) -> None:
+        select = self.query_one(selector, Select)
+        wanted = Select.NULL if value is None else value.value
+        if select.value != wanted:
+            self._presetting.add(selector.lstrip("#"))
+            select.value = wanted
+
+    def _show_limit(self) -> None:
+        """The authority limit stays in view; past it, it says the case will wait for a
+        supervisor (the service decides; this is the agent's warning beforehand)."""
+        limit = f"{self.limit_minor / 100:.2f}"
+        try:
+            given = parse_money(self.query_one("#refund", Input).value) + parse_money(
+                self.query_one("#compensation", Input).value
+            )
+        except ValueError:
+            given = 0
+        if given > self.limit_minor:
+            text = Content.styled(
+                _("Over your limit of {limit}: the case waits for a supervisor.").format(
+                    limit=limit
+                ),
+                "bold $warning",
+            )
+        else:
+            text = Content.styled(
+                _("Refund and compensation up to {limit} are yours to give.").format(limit=limit),
+                "$text-muted",
+            )
+        self.query_one("#limit", Static).update(text)
 
     def _value(self, selector: str) -> str | None:
         value = self.query_one(selector, Select).value

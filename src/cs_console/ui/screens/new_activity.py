@@ -7,12 +7,13 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from cs_console.domain import MessageKind
 from cs_console.i18n import N_, _
 from cs_console.ui.keys import translate_active_bindings
 from cs_console.ui.text import local_time, safe, safe_line
+from cs_console.ui.widgets.key_footer import KeyFooter
 from cs_console.views import MessageRow
 
 
@@ -55,7 +56,7 @@ class NewActivityScreen(ModalScreen[bool]):
             yield Static(
                 Content.styled(_("Enter: send anyway   Esc: back to editing"), "$text-muted")
             )
-        yield Footer()
+        yield KeyFooter()
 
     def action_send_anyway(self) -> None:
         self.dismiss(True)

@@ -27,6 +27,7 @@ class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
         self.order_label = order_label
         self.meanings = meanings
         self.suggested = suggested
+        self._first_key_taken = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -39,21 +40,41 @@ class RemarkFormScreen(ModalScreen[tuple[FlagColour, str] | None]):
                 [
                     (
                         safe_text(
-                            f"{FLAG_SYMBOLS[f]} {flag_label(f)} — {self.meanings.get(f, '')}"
+                            f"{digit} {FLAG_SYMBOLS[f]} {flag_label(f)} — "
+                            f"{self.meanings.get(f, '')}"
                         ),
                         f.value,
                     )
-                    for f in FlagColour
+                    for digit, f in enumerate(FlagColour, start=1)
                 ],
                 value=self.suggested.value,
                 allow_blank=False,
                 id="flag",
             )
             yield Input(placeholder=_("Reason (your name and today's date are added)"), id="reason")
-            yield Static(Content.styled(_("Enter save · Esc cancel"), "$text-muted"))
+            yield Static(
+                Content.styled(
+                    _("First key 1–{last}: colour · Enter save · Esc cancel").format(
+                        last=len(FlagColour)
+                    ),
+                    "$text-muted",
+                )
+            )
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # A digit as the first key picks the colour: f, 2, the reason, Enter. Only the
+        # first: after it, digits are text (f, 1, "3 parcels lost").
+        if self._first_key_taken:
+            return
+        self._first_key_taken = True
+        colours = list(FlagColour)
+        digit = event.value
+        if len(digit) == 1 and digit.isdigit() and 1 <= int(digit) <= len(colours):
+            self.query_one("#flag", Select).value = colours[int(digit) - 1].value
+            event.input.value = ""
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         reason = event.value.strip()

@@ -17,12 +17,12 @@ from textual.binding import ActiveBinding
 from textual.containers import Horizontal
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from cs_console.services.events import StoreOpened, Synced, SyncStateChanged
 from cs_console.ui.actions import Owner, Situation, bindings_for, check_action, why_not
 from cs_console.ui.keys import translate_active_bindings
 from cs_console.ui.messages import RepliesLoaded, SessionMessage
+from cs_console.ui.panes.attention import Attention
 from cs_console.ui.panes.base import (
     CaseWanted,
     Desk,
@@ -35,6 +35,7 @@ from cs_console.ui.panes.conversation_pane import ConversationPane
 from cs_console.ui.panes.customer_pane import CustomerPane
 from cs_console.ui.panes.queue_pane import QueuePane
 from cs_console.ui.widgets.composer import Composer
+from cs_console.ui.widgets.key_footer import KeyFooter
 from cs_console.ui.widgets.order_pane import OrderPane
 from cs_console.ui.widgets.queue_list import QueueList
 from cs_console.ui.widgets.status_bar import StatusBar
@@ -136,8 +137,11 @@ class WorkspaceScreen(Screen[None]):
             yield QueuePane(self.desk, id="queue-pane")
             yield ConversationPane(self.desk, id="middle")
             yield CustomerPane(self.desk, id="customer-pane")
-        yield StatusBar(id="status", clock=console_of(self).clock)
-        yield Footer()
+        bar = StatusBar(id="status", clock=console_of(self).clock)
+        # Made here, not on mount: the app tells it every key, from the first one.
+        self.attention = Attention(self.app, self.desk, bar)
+        yield bar
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#queue", QueueList).focus()
@@ -160,6 +164,11 @@ class WorkspaceScreen(Screen[None]):
         # The library is ready: bind hotkeys and show suggestions.
         self.conversation.replies.refresh()
 
+    def key_pressed(self) -> None:
+        """Any key, anywhere: the agent is at the keyboard (the app tells every key)."""
+        if self.is_mounted:
+            self.attention.key_pressed()
+
     def _store_opened(self, context: AgentContext) -> None:
         # The store is open: load the queue.
         self.desk.ctx = context
@@ -167,6 +176,7 @@ class WorkspaceScreen(Screen[None]):
         self.queue.attach(context.agent_name)
         self.refresh_bindings()
         self.run_worker(self._learn_abilities, thread=True, group="abilities", exclusive=True)
+        self.attention.store_opened()
 
     def _synced(self, status: SyncStatus, report: SyncReport | None) -> None:
         # A sync cycle ended (report) or the link changed (None): update the status bar
@@ -188,6 +198,8 @@ class WorkspaceScreen(Screen[None]):
                 # show it before the reply goes (the commonest helpdesk slip).
                 typing = self.conversation.is_typing
                 self.show_conversation(self.desk.open_id, keep_position=True, mark_seen=not typing)
+        if report is not None:
+            self.attention.synced()
 
     # --- what the app calls ----------------------------------------------------------
 
@@ -226,6 +238,7 @@ class WorkspaceScreen(Screen[None]):
         self.refresh_bindings()
 
     def _tick(self) -> None:
+        self.attention.tick()
         self.query_one("#queue", QueueList).refresh()
         self.customer.refresh_clock()
         if self.queue.wake_snoozed():
@@ -251,6 +264,7 @@ class WorkspaceScreen(Screen[None]):
     @on(QueuePane.Reloaded)
     def _queue_reloaded(self, message: QueuePane.Reloaded) -> None:
         self.query_one("#status", StatusBar).over_alert = message.waiting_too_long
+        self.attention.queue_reloaded()
 
     @on(OpenConversation)
     def _open(self, message: OpenConversation) -> None:
@@ -297,8 +311,10 @@ class WorkspaceScreen(Screen[None]):
         self.query_one("#order-list").focus()
 
     def action_next_waiting(self) -> None:
-        """Open the longest-waiting customer."""
-        self.queue.action_next_waiting()
+        """Open the longest-waiting customer, in the composer: the next key is a quick
+        reply's hotkey or the first letter of the answer."""
+        if self.queue.action_next_waiting():
+            self.query_one("#composer", Composer).focus()
 
     async def action_undo_send(self) -> None:
         """Take the last reply back."""
@@ -333,6 +349,27 @@ class WorkspaceScreen(Screen[None]):
         from cs_console.ui.screens.handover import end_shift
 
         end_shift(self.desk, self, started=self.query_one("#status", StatusBar).shift_started)
+
+    def action_search(self) -> None:
+        """Search conversations, messages, customers and orders; Enter opens a hit."""
+        from cs_console.ui.screens.search_flow import open_search
+
+        open_search(self.desk, self)
+
+    def action_history(self) -> None:
+        """Go to the customer's history: earlier conversations, cases, orders."""
+        self.customer.focus_history()
+
+    async def action_done_next(self) -> None:
+        """Resolve the open conversation and answer the next waiting customer."""
+        if await self.queue.resolve_and_next():
+            self.query_one("#composer", Composer).focus()
+
+    def action_presence(self) -> None:
+        """Choose online, away or offline."""
+        from cs_console.ui.presence_flow import choose_presence
+
+        choose_presence(self)
 
     def action_figures(self) -> None:
         """This shift's figures and the week's cases."""

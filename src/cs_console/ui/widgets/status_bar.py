@@ -62,10 +62,10 @@ class StatusBar(Static):
         elif status.online:
             last = local_time(status.last_sync_at, "%H:%M:%S")
             parts.append(
-                Content.styled(" ● " + _("online {time}").format(time=last) + " ", "$success")
+                Content.styled(" ● " + _("synced {time}").format(time=last) + " ", "$success")
             )
         else:
-            parts.append(Content.styled(" ○ " + _("offline") + " ", "$error"))
+            parts.append(Content.styled(" ○ " + _("not connected") + " ", "$error"))
         if status is not None:
             depth_style = "$warning" if status.outbox_depth else "$text-muted"
             outbox = _("outbox {count}").format(count=status.outbox_depth)
