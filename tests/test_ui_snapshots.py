@@ -71,7 +71,7 @@ async def open_help(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, ConsoleApp)
     assert isinstance(app.screen, HelpScreen)
-    await wait_until(pilot, lambda: "app.help" in screen_text(app), what="the keys table")
+    await wait_until(pilot, lambda: bool(app.screen.query(".help-area")), what="the keys")
     await wait_for_stable_screen(pilot)
 
 
