@@ -57,6 +57,7 @@ ABILITIES: dict[str, str] = {
     "refunds": "refund orders",
     "cases": "store after-sales cases and handovers",
     "attachments": "send photos or files",
+    "presence": "assign conversations by presence (online, away, offline)",
 }
 
 
@@ -75,6 +76,7 @@ class Capabilities:
     refunds: bool = True
     cases: bool = True
     attachments: bool = True
+    presence: bool = True
     #: ability -> why it is missing, when a generic "cannot" is not enough.
     notes: tuple[tuple[str, str], ...] = ()
 

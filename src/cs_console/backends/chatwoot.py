@@ -69,8 +69,10 @@ CAPABILITIES = Capabilities(
     returns=False,
     refunds=False,
     cases=False,
+    presence=False,
     notes=(
         ("orders", "Chatwoot holds chats only; configure an order source for orders"),
+        ("presence", "Set your availability in Chatwoot: cs-console does not change it there"),
         ("remarks", "Chatwoot holds chats only; order remarks go to the order source"),
         ("returns", "Chatwoot holds chats only; returns go to the order source"),
         ("refunds", "Chatwoot holds chats only; refunds go to the order source"),

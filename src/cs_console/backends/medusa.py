@@ -91,6 +91,7 @@ CAPABILITIES = Capabilities(
     remarks=True,
     returns=True,
     cases=False,
+    presence=False,
     notes=(
         ("conversations", "Medusa holds orders, not chats: configure a conversation source"),
         ("cases", "Medusa cannot keep the after-sales register"),

@@ -56,6 +56,7 @@ CAPABILITIES = Capabilities(
     remarks=True,
     returns=False,
     cases=False,
+    presence=False,
     notes=(
         ("conversations", "Vendure holds orders, not chats: configure a conversation source"),
         ("returns", "Vendure has no returns: refund or cancel the order instead"),

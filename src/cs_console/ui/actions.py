@@ -85,6 +85,7 @@ STORE = When(store=True)
 CONVERSATION = When(conversation=True)
 ASSIGN = When(conversation=True, ability="assign")
 STATUSES = When(conversation=True, ability="statuses")
+PRESENCE = When(store=True, ability="presence")
 REMARKS = When(conversation=True, ability="remarks")
 
 
@@ -183,7 +184,7 @@ ACTIONS: tuple[Action, ...] = (
            title=N_("Conversation: resolve and open the next waiting"),
            help=N_("Lands in the next customer's composer"), importance=80),
     Action("workspace.presence", "ctrl+o", "presence", N_("Presence"), EVERYWHERE,
-           "workspace", show=False, when=STORE,
+           "workspace", show=False, when=PRESENCE,
            title=N_("Me: online, away or offline"),
            help=N_("New conversations are assigned to online agents")),
     # The queue list moves its cursor; the queue pane acts on the conversation.

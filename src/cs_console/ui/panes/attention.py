@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cs_console.services.presence import IdleWatch
     from cs_console.ui.panes.base import Desk
     from cs_console.ui.widgets.status_bar import StatusBar
+    from cs_console.views import Abilities
 
 # The services are imported where they are used: they load SQLAlchemy, which the first
 # frame does not wait for.
@@ -47,19 +48,27 @@ class Attention:
 
         console = self.desk.console
         self._idle = IdleWatch(console.clock, console.settings.shift.away_after_s)
-        ctx = self.desk.ctx
-        if ctx is not None and console.settings.shift.online_at_start:
-            from cs_console.services import presence
-            from cs_console.services.context import StoreError
-
-            try:
-                presence.set_presence(ctx, presence.ONLINE)
-            except StoreError:
-                pass  # a read-only store (a second console): the first one says it
-            else:
-                self._presence_changed()
         self.bar.set_interval(IDLE_CHECK_S, self._idle_check)
         self.bar.run_worker(self._build_search_index, thread=True, group="search-index")
+
+    def abilities_known(self, abilities: Abilities) -> None:
+        """The backend said what it can do: go online now if the settings say so and the
+        backend assigns by presence (Chatwoot keeps availability to itself)."""
+        ctx = self.desk.ctx
+        if (
+            ctx is None
+            or not self.desk.console.settings.shift.online_at_start
+            or abilities.reason("presence") is not None
+        ):
+            return
+        from cs_console.services import presence
+        from cs_console.services.context import StoreError
+
+        try:
+            presence.set_presence(ctx, presence.ONLINE)
+        except StoreError:
+            return  # a read-only store (a second console): the first one says it
+        self._presence_changed()
 
     def key_pressed(self) -> None:
         """Any key, anywhere: the agent is at the keyboard."""

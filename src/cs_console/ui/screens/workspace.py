@@ -235,6 +235,7 @@ class WorkspaceScreen(Screen[None]):
     def _set_abilities(self, abilities: Abilities) -> None:
         self.desk.abilities = abilities
         self.customer.abilities_known()
+        self.attention.abilities_known(abilities)
         self.refresh_bindings()
 
     def _tick(self) -> None:
