@@ -97,7 +97,7 @@ async def test_note_mode_stays_with_its_conversation(
         await pilot.press("ctrl+g")
         first = workspace(app).open_id
         assert first is not None
-        await pilot.press("r", "ctrl+n")
+        await pilot.press("ctrl+n")  # Ctrl+G landed in the composer
         await type_text(pilot, "checked the warehouse log")
         await pilot.press("enter")
         await wait_until(
@@ -139,7 +139,7 @@ async def test_a_quick_reply_into_a_note_asks_first(
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await wait_until(pilot, lambda: app.replies is not None, what="quick replies")
-        await pilot.press("ctrl+g", "r", "ctrl+n")
+        await pilot.press("ctrl+g", "ctrl+n")
         await wait_until(pilot, lambda: "alt+a" in composer(app).reply_keys)
         await pilot.press("alt+a")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
@@ -176,8 +176,7 @@ async def test_undo_puts_back_the_waiting_clock_and_the_replys_actions(
         assert waiting_since is not None
         server_count = len(server_messages(server.state, target))
 
-        await pilot.press("r")
-        await type_text(pilot, "let me check that for you")
+        await type_text(pilot, "let me check that for you")  # Ctrl+G: in the composer
         await pilot.press("enter")
         await wait_until(
             pilot, lambda: queue.page(ctx, workspace(app).filter, 0, 1)[0].conversation_id != target
@@ -242,7 +241,7 @@ async def test_a_snoozed_customer_comes_back_at_the_time(
         await pilot.press("ctrl+g")
         target = workspace(app).open_id
         assert target is not None
-        await pilot.press("z", "1")  # 15 minutes
+        await pilot.press("escape", "z", "1")  # to the queue; snooze 15 minutes
         await wait_until(
             pilot,
             lambda: server_conversation(server.state, target).status is ConversationStatus.SNOOZED,
@@ -319,7 +318,7 @@ async def test_f7_and_f6_reach_the_register_and_orders_from_the_composer(
     app = demo_app(tmp_path / "lan", server, tokens["Lan"])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("ctrl+g", "r")
+        await pilot.press("ctrl+g")
         assert app.focused is composer(app)
         await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(app.screen, CasesScreen))

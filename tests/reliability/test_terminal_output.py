@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import select
@@ -61,8 +62,9 @@ def hostile_store(home: Path) -> None:
     now = "2026-11-20T10:00:00.000000Z"
     conn = sqlite3.connect(home / "store.db")
     conn.execute(
-        "INSERT INTO customer VALUES ('cus-x', ?, ?, ?, 'en', ?, ?)",
-        (f"Eve {BODY}", "eve@example.com", BODY, BODY, now),
+        "INSERT INTO customer (id, name, email, phone, language, notes, updated_at, tags_json) "
+        "VALUES ('cus-x', ?, ?, ?, 'en', ?, ?, ?)",
+        (f"Eve {BODY}", "eve@example.com", BODY, BODY, now, json.dumps([BODY])),
     )
     conn.execute(
         'INSERT INTO conversation (id, customer_id, channel, "group", status, assignee, '
