@@ -240,6 +240,10 @@ async def console_queue_session(store: BigStore, reps: int, *, problems: list[st
                 return bool(queue.cursor == 0 and console.shows_highlighted())
 
             samples["next_waiting"].append(await keystroke(pilot, "n", at_top))
+            # Next waiting lands in the composer (to answer at once): back to the queue,
+            # unmeasured, for the next round's single-letter keys.
+            await pilot.press("escape")
+            await settle(pilot, lambda: console.app.focused is queue)
     return samples
 
 

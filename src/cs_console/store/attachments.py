@@ -93,18 +93,21 @@ def ingest(conn: Connection, messages: Iterable[p.MessageRecord]) -> None:
     """Store the attachments of pulled messages as the backend has them. A file of ours
     the backend keeps under another id (Chatwoot) is replaced by its copy; the local
     columns (our copy's path) of the others are kept."""
-    rows: list[dict[str, Any]] = []
-    for message in messages:
-        keep = [a.id for a in message.attachments]
-        conn.execute(
-            delete(ATTACHMENT).where(
-                _A.message_id == message.id, _A.id.not_in(bindparam("keep", expanding=True))
-            ),
-            {"keep": keep},
-        )
-        rows.extend(
-            convert.attachment_row(a, message.id, message.created_at) for a in message.attachments
-        )
+    listed = list(messages)
+    rows = [
+        convert.attachment_row(a, message.id, message.created_at)
+        for message in listed
+        for a in message.attachments
+    ]
+    # One statement a page, not one a message (a pull brings a thousand at a time):
+    # attachment ids are unique, so "not among this page's" is "not among its own".
+    conn.execute(
+        delete(ATTACHMENT).where(
+            _A.message_id.in_(bindparam("ids", expanding=True)),
+            _A.id.not_in(bindparam("keep", expanding=True)),
+        ),
+        {"ids": [m.id for m in listed], "keep": [row["id"] for row in rows]},
+    )
     convert.upsert(conn, ATTACHMENT, rows, ["id"], keep=["local_path", "sha256", "uploaded_by"])
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.worker import get_current_worker
 
 from cs_console.domain import FlagColour
 from cs_console.i18n import _
@@ -21,6 +22,7 @@ from cs_console.ui.widgets.order_pane import OrderPane
 # does not wait for; so are the dialogs.
 
 if TYPE_CHECKING:
+    from cs_console.services.history import CustomerHistory as CustomerHistoryView
     from cs_console.views import ConversationInfo, OrderRow
 
 
@@ -59,16 +61,32 @@ class CustomerPane(Pane):
         """Show the conversation's customer, their orders and their history."""
         if self.desk.ctx is None:
             return
-        from cs_console.services import history, orders
+        from cs_console.services import orders
 
         ctx = self.desk.ctx
         their_orders = orders.for_customer(ctx, info.customer_id)
         self.orders.show(info, their_orders)
-        self.history.show(
-            history.for_customer(
-                ctx, info.customer_id, leave_out=info.conversation_id, orders=their_orders
-            )
+        self._read_history(info, their_orders)
+
+    @work(thread=True, exclusive=True, group="history")
+    def _read_history(self, info: ConversationInfo, their_orders: list[OrderRow]) -> None:
+        # A thread: a long-standing customer's history takes ~10 ms to read on a large
+        # store, which paging through the queue should not wait for. Only the newest
+        # conversation's history is shown (the cursor may have moved on meanwhile).
+        ctx = self.desk.ctx
+        if ctx is None:
+            return
+        from cs_console.services import history
+
+        found = history.for_customer(
+            ctx, info.customer_id, leave_out=info.conversation_id, orders=their_orders
         )
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_history, info.conversation_id, found)
+
+    def _show_history(self, conversation_id: str, found: CustomerHistoryView) -> None:
+        if self.desk.open_id == conversation_id:
+            self.history.show(found)
 
     def focus_history(self) -> None:
         """Go to the customer's history list (``h`` in the queue, "Customer: history").

@@ -170,13 +170,16 @@ class KeyFooter(Widget, can_focus=False):
         return [hint.shown for hint in self.query(KeyHint)]
 
     def compose(self) -> ComposeResult:
+        for key in self._fitted():
+            yield KeyHint(key)
+
+    def _fitted(self) -> list[ShownKey]:
         app = self.app
         palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
         # Before the first layout the footer has no size yet: it is as wide as the app.
         width = self.size.width or app.size.width
         self._fitted_width = width
-        for key in fit(footer_keys(self.screen.active_bindings, palette_key), width):
-            yield KeyHint(key)
+        return fit(footer_keys(self.screen.active_bindings, palette_key), width)
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -190,6 +193,12 @@ class KeyFooter(Widget, can_focus=False):
             self.call_after_refresh(self.recompose)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        # The focus moved, or what applies changed (greyed-out keys).
+        # The focus moved, or what applies changed (greyed-out keys). The bindings are
+        # told again on every move of the queue's cursor: drawing the same keys again
+        # would cost a layout of the whole screen per keystroke.
         if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self.recompose)
+            self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        if self.is_attached and self._fitted() != self.shown:
+            self.call_next(self.recompose)
