@@ -122,3 +122,13 @@ def test_path_completion(tmp_path: Path) -> None:
     assert complete_path(str(tmp_path) + "/ph") == str(tmp_path) + "/photos/"
     assert complete_path(str(tmp_path) + "/photos/k") == str(tmp_path) + "/photos/kettle.png"
     assert complete_path(str(tmp_path) + "/zz") == str(tmp_path) + "/zz"
+
+
+def test_a_path_typed_after_the_start_folder_starts_over() -> None:
+    from cs_console.ui.screens.file_picker import complete_path, restarted
+
+    assert restarted("/home/lan//srv/photo.png") == "/srv/photo.png"
+    assert restarted("/home/lan/~/Pictures/a.png") == "~/Pictures/a.png"
+    assert restarted("/home/lan/a.png") == "/home/lan/a.png"
+    here = str(Path(__file__).parent)
+    assert complete_path(f"/somewhere//{here}/test_ui_attach") == f"{here}/test_ui_attachments.py"

@@ -24,9 +24,21 @@ from cs_console.ui.widgets.key_footer import KeyFooter
 SHOWN = 12
 
 
+def restarted(typed: str) -> str:
+    """The path meant: the box starts on a folder, so an absolute path or ``~/`` typed
+    after it starts over there ("/home/lan//tmp/a.png" is "/tmp/a.png"), as in a
+    desktop file dialog."""
+    if "//" in typed:
+        typed = "/" + typed.rsplit("//", 1)[1]
+    if "/~/" in typed:
+        typed = "~/" + typed.rsplit("/~/", 1)[1]
+    return typed
+
+
 def matches(typed: str) -> list[str]:
     """Names in the typed path's folder that start with its last part (folders with a
     trailing "/"), sorted; hidden ones only when asked for with a leading dot."""
+    typed = restarted(typed)
     path = Path(typed).expanduser() if typed else Path.home()
     folder, stem = (
         (path, "") if not typed or typed.endswith(("/", "\\")) else (path.parent, path.name)
@@ -47,6 +59,7 @@ def complete_path(typed: str) -> str:
     "~/Pictures/"); unchanged when nothing or nothing more matches."""
     if not typed:
         return typed
+    typed = restarted(typed)
     names = matches(typed)
     if not names:
         return typed
@@ -129,7 +142,7 @@ class FilePickerScreen(ModalScreen[Path | None]):
 
     @on(Input.Submitted, "#path")
     def _typed(self, event: Input.Submitted) -> None:
-        path = Path(event.value.strip()).expanduser()
+        path = Path(restarted(event.value.strip())).expanduser()
         if path.is_file():
             self.dismiss(path)
             return
