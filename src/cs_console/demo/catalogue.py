@@ -46,6 +46,8 @@ class Customer:
     email: str | None
     city: str
     notes: str
+    #: The shop's tags on the customer (VIP, repeat complainer...).
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def load_catalogue() -> Catalogue:
             email=fields.maybe_text("email"),
             city=fields.text("city"),
             notes=fields.maybe_text("notes") or "",
+            tags=tuple(str(tag) for tag in fields.items("tags")),
         )
         fields.done()
         if customer.city not in cities:

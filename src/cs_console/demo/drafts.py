@@ -69,6 +69,7 @@ class CustomerDraft:
     district: str
     address: str
     notes: str
+    tags: tuple[str, ...] = ()
     has_story: bool = False
 
 
@@ -139,6 +140,7 @@ class Drafts:
                 district=self.catalogue.cities[row.city].district,
                 address=self.address(row.city),
                 notes=row.notes,
+                tags=row.tags,
             )
             self.customers.append(customer)
             self._by_name[row.name] = customer
@@ -406,6 +408,7 @@ class Drafts:
                 phone=c.phone,
                 language=c.language,
                 notes=c.notes,
+                tags=list(c.tags),
                 updated_at=touched.get(c.id, self.at(30 * _D)),
             )
             for c in self.customers
