@@ -12,6 +12,7 @@ Cheap to import (no pydantic, platformdirs only when a default is needed): the C
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,19 @@ class Paths:
     def quick_replies_dir(self) -> Path:
         """The agent's own quick-reply library."""
         return self.config_dir / "quick_replies"
+
+
+def write_whole(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` whole or not at all, owner-only (``mkstemp``'s mode),
+    synced before it takes the name: a crash leaves the old file or none, never half.
+    The folder must exist."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

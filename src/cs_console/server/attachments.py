@@ -14,7 +14,6 @@ which links it to its message once (the operation's idempotency key covers that)
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -25,13 +24,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from cs_console import protocol as p
+from cs_console.paths import write_whole
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import touch
 from cs_console.store.convert import to_attachment
 from cs_console.store.models import ATTACHMENT, MESSAGE
 
 _A = ATTACHMENT.c
-_PRIVATE = 0o600
 
 #: What the agent is told when a file is of a type the server does not take.
 ACCEPTED = "JPEG, PNG, GIF or WebP images, PDF or plain text"
@@ -62,18 +61,7 @@ class AttachmentFolder:
 
     def write(self, stored: str, data: bytes) -> None:
         """Write the file whole or not at all (a crash leaves no half file)."""
-        target = self.file(stored)
-        fd, temporary = tempfile.mkstemp(dir=self.path, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, _PRIVATE)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_whole(self.file(stored), data)
 
     def close(self) -> None:
         """Remove a temporary folder; a real one stays."""

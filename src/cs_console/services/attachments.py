@@ -8,16 +8,15 @@ import hashlib
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from cs_console import protocol as p
 from cs_console.backends.base import Backend, BackendError, attachment_backend
 from cs_console.domain import MessageKind
+from cs_console.paths import write_whole
 from cs_console.sanitize import sanitize_line
 from cs_console.services.context import AgentContext
 from cs_console.services.conversations import ActionError, Queued
@@ -190,17 +189,7 @@ def _cache_path(ctx: AgentContext, attachment: AttachmentRow) -> Path:
 def _write_private(target: Path, data: bytes) -> Path:
     """Write ``data`` whole (owner-only), synced before the outbox can name it."""
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_whole(target, data)
     return target
 
 

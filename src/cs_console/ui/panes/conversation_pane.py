@@ -295,17 +295,9 @@ class ConversationPane(Pane):
         if written is None:
             return
         self.last_queued = written.value
-        undo = ctx.settings.shift.undo_seconds
-        if not note and undo > 0:
-            self.notify(
-                _("File queued; Ctrl+R takes it back within {seconds:g} s").format(seconds=undo),
-                timeout=undo,
-            )
-            self.set_timer(undo + 0.05, desk.console.kick_sync)
-        else:
-            desk.console.kick_sync()
-        self.post_message(OpenConversation(conversation_id))
-        self.post_message(QueueStale())
+        self._queued(
+            conversation_id, note, _("File queued; Ctrl+R takes it back within {seconds:g} s")
+        )
 
     @on(ThreadView.OpenAttachment)
     async def _open_attachment(self, message: ThreadView.OpenAttachment) -> None:
@@ -437,15 +429,20 @@ class ConversationPane(Pane):
         self.replies.pending_actions.clear()
         if outcome.open_case is not None:
             self.post_message(CaseWanted(outcome.open_case))
-        undo = ctx.settings.shift.undo_seconds
+        self._queued(
+            conversation_id, note, _("Reply queued; Ctrl+R takes it back within {seconds:g} s")
+        )
+
+    def _queued(self, conversation_id: str, note: bool, undo_told: str) -> None:
+        """A reply or file is queued: within the undo window it waits (and says how to
+        take it back) before the sync sends it; a note, or no window, goes at once."""
+        console = self.desk.console
+        undo = console.settings.shift.undo_seconds
         if not note and undo > 0:
-            self.notify(
-                _("Reply queued; Ctrl+R takes it back within {seconds:g} s").format(seconds=undo),
-                timeout=undo,
-            )
-            self.set_timer(undo + 0.05, desk.console.kick_sync)
+            self.notify(undo_told.format(seconds=undo), timeout=undo)
+            self.set_timer(undo + 0.05, console.kick_sync)
         else:
-            desk.console.kick_sync()
+            console.kick_sync()
         self.post_message(OpenConversation(conversation_id))
         self.post_message(QueueStale())
 
