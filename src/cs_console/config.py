@@ -269,6 +269,13 @@ class ShiftSection(_Section):
         allow_inf_nan=False,
         description="Seconds between syncs with the backend.",
     )
+    live_updates: bool = Field(
+        True,
+        description=(
+            "Hear of changes at once where the backend can tell (the reference server's "
+            "long-poll); the interval above stays the fallback."
+        ),
+    )
 
     @field_validator("alert_after_s")
     @classmethod

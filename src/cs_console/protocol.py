@@ -216,6 +216,10 @@ class ConversationRecord(Record):
     priority: Priority = Priority.NORMAL
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     updated_at: UtcTime
+    #: An email conversation's subject; None on chat channels.
+    subject: Line | None = None
+    #: When the customer was last seen typing (the web widget tells).
+    customer_typing_at: UtcTime | None = None
 
 
 class AttachmentRecord(Record):

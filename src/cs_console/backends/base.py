@@ -140,3 +140,21 @@ def attachment_backend(backend: Backend | None) -> AttachmentBackend | None:
         return backend
     inner = getattr(backend, "conversations", None)
     return inner if isinstance(inner, AttachmentBackend) else None
+
+
+@runtime_checkable
+class LiveFeed(Protocol):
+    """A backend whose change feed can be long-polled (the reference server)."""
+
+    def wait_for_change(self, cursor: str, wait: float) -> bool:
+        """Hold up to ``wait`` seconds for a change after ``cursor``; True if one came."""
+        ...
+
+
+def live_feed(backend: Backend | None) -> LiveFeed | None:
+    """The long-pollable feed of ``backend``: itself, or its chat source; None when
+    only polling will do (Chatwoot, Vendure, Medusa)."""
+    if isinstance(backend, LiveFeed):
+        return backend
+    inner = getattr(backend, "conversations", None)
+    return inner if isinstance(inner, LiveFeed) else None

@@ -76,6 +76,26 @@ class ReferenceBackend:
             "GET", "/changes", p.ChangePage, params={"since": cursor or "0", "limit": limit}
         )
 
+    def wait_for_change(self, cursor: str, wait: float) -> bool:
+        """Whether the feed has changes after ``cursor``, asked as a long-poll: the
+        server holds the request up to ``wait`` seconds and answers at the first write.
+        """
+        status, headers, body = capped_request(
+            self._client,
+            "GET",
+            "/changes",
+            params={"since": cursor or "0", "limit": 1, "wait": f"{wait:g}"},
+            timeout=httpx.Timeout(wait + 10.0, connect=5.0),
+            who="the server",
+            deadline=wait + 15.0,
+        )
+        if status != 200:
+            self._raise_for(status, headers, body)
+        try:
+            return p.ChangePage.model_validate_json(body).count() > 0
+        except ValidationError:
+            raise BadResponse("the server sent data we cannot accept") from None
+
     def push(self, key: str, operation: p.Operation) -> p.OperationResult:
         """Send one operation with its idempotency key."""
         body = p.OperationEnvelope(operation=operation).model_dump(mode="json")

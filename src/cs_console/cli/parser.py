@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cs_console import __version__
 from cs_console.cli import (
+    channels,
     configure,
     console,
     library,
@@ -38,6 +39,7 @@ COMMAND_MODULES: tuple[Callable[[Grammar], None], ...] = (
     library.register,
     configure.register,
     server_admin.register,
+    channels.register,
 )
 
 

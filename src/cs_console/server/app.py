@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from cs_console import protocol as p
 from cs_console.domain import Group, Role
@@ -23,12 +24,15 @@ from cs_console.sanitize import sanitize, sanitize_line
 from cs_console.server.agents import Keep, check_name
 from cs_console.server.errors import OperationError
 from cs_console.server.limits import cut
+from cs_console.server.settings import ServerSettings
 from cs_console.server.state import Caller, FeedError, ServerState
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_KEY_CHARS = 128
+#: The longest a change-feed request may be held open waiting for a change (seconds).
+MAX_WAIT_S = 25.0
 #: The largest cursor a database integer holds (SQLite's and PostgreSQL's bigint).
 MAX_SINCE = 2**63 - 1
 
@@ -65,8 +69,10 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
-def create_app(state: ServerState) -> Starlette:
-    """The ASGI app serving ``state``."""
+def create_app(state: ServerState, settings: ServerSettings | None = None) -> Starlette:
+    """The ASGI app serving ``state``: the agents' API, and the customer channels'
+    public endpoints as ``settings`` has them (the widget on, by default)."""
+    settings = settings or ServerSettings()
 
     def authed(
         handler: Handler, *, supervisor: bool = False
@@ -100,13 +106,17 @@ def create_app(state: ServerState) -> Starlette:
             return _error(401, "missing bearer token")
         problem = ""
         since = limit = 0
+        wait = 0.0
         try:
             since = int(request.query_params.get("since") or "0")
             limit = int(request.query_params.get("limit", str(p.DEFAULT_PAGE)))
+            wait = float(request.query_params.get("wait") or "0")
         except ValueError:
-            problem = "since and limit must be whole numbers"
+            problem = "since, limit and wait must be numbers"
         if not problem and (not 0 <= since <= MAX_SINCE or not 1 <= limit <= p.MAX_PAGE):
             problem = f"0 <= since <= {MAX_SINCE} and 1 <= limit <= {p.MAX_PAGE}"
+        if not problem and not 0 <= wait <= MAX_WAIT_S:
+            problem = f"0 <= wait <= {MAX_WAIT_S:g}"
 
         def work() -> tuple[bool, p.ChangePage | None, str]:
             caller = state.authenticate(token.strip())
@@ -123,7 +133,16 @@ def create_app(state: ServerState) -> Starlette:
                 return True, None, str(exc)
 
         # As before, the token is checked first: an unknown caller learns nothing more.
-        known, page, broken = await run_in_threadpool(work)
+        # With ``wait``, an empty page is held until a write rings the bell (long-poll):
+        # the console hears of a customer's message within a loop turn, not a poll later.
+        deadline = time.monotonic() + wait
+        while True:
+            seen = state.bell.count
+            known, page, broken = await run_in_threadpool(work)
+            left = deadline - time.monotonic()
+            if not known or page is None or page.count() or left <= 0:
+                break
+            await state.bell.wait(seen, left)
         if not known:
             return _error(401, "unknown or revoked token")
         if broken:
@@ -297,7 +316,7 @@ def create_app(state: ServerState) -> Starlette:
             return _refused(exc)
         return _json(200, {"name": name, "token": token})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health),
         Route("/api/v1/me", authed(me)),
         Route("/api/v1/changes", changes),
@@ -321,6 +340,11 @@ def create_app(state: ServerState) -> Starlette:
             methods=["POST"],
         ),
     ]
+
+    if settings.channels.widget.enabled:
+        from cs_console.server.channels.widget_api import widget_routes
+
+        routes.extend(widget_routes(state, settings))
 
     async def http_error(_request: Request, exc: Exception) -> Response:
         # Unknown paths and wrong methods: the same JSON error body as everything else.

@@ -73,12 +73,19 @@ def insert_message(
 
 
 def add_customer_message(
-    conn: Connection, conversation_id: str, body: str, now: datetime
+    conn: Connection,
+    conversation_id: str,
+    body: str,
+    now: datetime,
+    *,
+    id_base: str | None = None,
 ) -> list[str]:
     """A customer writes: the conversation reopens and its waiting clock starts.
 
     The text is sanitised and held to the protocol's limits; a message over
-    ``MAX_BODY_CHARS`` arrives as numbered parts. Returns the ids of the messages stored.
+    ``MAX_BODY_CHARS`` arrives as numbered parts. ``id_base`` names the first message
+    (the parts after it ``id_base-2``...); random ids without it. Returns the ids of
+    the messages stored.
 
     Raises:
         OperationError: 404 if there is no such conversation.
@@ -94,7 +101,7 @@ def add_customer_message(
         record = limits.fit(
             p.MessageRecord,
             {
-                "id": "msg-" + uuid.uuid4().hex[:16],
+                "id": _message_id(id_base, index),
                 "conversation_id": conversation_id,
                 "kind": MessageKind.CUSTOMER.value,
                 "author": customer,
@@ -112,11 +119,18 @@ def add_customer_message(
             "snoozed_until": None,
             "waiting_since": conv["waiting_since"] or now,
             "unread_count": conv["unread_count"] + len(ids),
+            "customer_typing_at": None,
             "last_activity_at": now,
             "updated_at": now,
         },
     )
     return ids
+
+
+def _message_id(base: str | None, index: int) -> str:
+    if base is None:
+        return "msg-" + uuid.uuid4().hex[:16]
+    return base if index == 0 else f"{base}-{index + 1}"
 
 
 # Built once: every poll runs it, and building a statement costs more than running it.

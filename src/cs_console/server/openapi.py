@@ -95,6 +95,15 @@ def build_spec() -> dict[str, Any]:
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 1, "maximum": p.MAX_PAGE},
                         },
+                        {
+                            "name": "wait",
+                            "in": "query",
+                            "description": (
+                                "Long-poll: hold an empty page up to this many seconds and "
+                                "answer at the first change"
+                            ),
+                            "schema": {"type": "number", "minimum": 0, "maximum": 25},
+                        },
                     ],
                     "responses": {
                         "200": answer("ChangePage", "one page; pull again while has_more"),

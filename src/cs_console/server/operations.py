@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, MessageKind, OrderEventKind, OrderStatus, Role
 from cs_console.money import format_money
-from cs_console.server import attachments, cases, money, routing
+from cs_console.server import attachments, cases, mailqueue, money, routing
 from cs_console.server import conversations as convs
 from cs_console.server.agents import Caller
 from cs_console.server.errors import OperationError
@@ -44,6 +44,7 @@ def apply_once(
     authority_limit_minor: int,
     *,
     now: datetime | None = None,
+    mail_domain: str = "cs-console.localhost",
 ) -> p.OperationResult:
     """Apply ``operation`` unless ``key`` was used before, and remember the answer.
 
@@ -63,7 +64,7 @@ def apply_once(
     result = p.OperationResult(
         key=key,
         applied=True,
-        result=_apply(conn, caller, operation, authority_limit_minor, now or utcnow()),
+        result=_apply(conn, caller, operation, authority_limit_minor, now or utcnow(), mail_domain),
     )
     conn.execute(
         insert(IDEMPOTENCY).values(
@@ -78,10 +79,15 @@ def apply_once(
 
 
 def _apply(
-    conn: Connection, caller: Caller, op: p.Operation, authority_limit_minor: int, now: datetime
+    conn: Connection,
+    caller: Caller,
+    op: p.Operation,
+    authority_limit_minor: int,
+    now: datetime,
+    mail_domain: str,
 ) -> dict[str, Any]:
     if isinstance(op, p.SendMessage):
-        return _send_message(conn, caller, op, now)
+        return _send_message(conn, caller, op, now, mail_domain)
     if isinstance(op, p.SetStatus):
         return _set_status(conn, op, now)
     if isinstance(op, p.Assign):
@@ -112,7 +118,7 @@ def _apply(
 
 
 def _send_message(
-    conn: Connection, caller: Caller, op: p.SendMessage, now: datetime
+    conn: Connection, caller: Caller, op: p.SendMessage, now: datetime, mail_domain: str
 ) -> dict[str, Any]:
     conv = convs.find(conn, op.conversation_id)
     existing = conn.execute(select(MESSAGE.c.conversation_id).where(MESSAGE.c.id == op.id)).first()
@@ -127,6 +133,9 @@ def _send_message(
         values |= {"waiting_since": None, "unread_count": 0, "last_activity_at": now}
         if conv["assignee"] is None:
             values["assignee"] = caller.name  # answering a chat claims it
+        if conv["channel"] == "email" and op.body:
+            # Queued in this transaction: the reply and its email stand or fall together.
+            mailqueue.enqueue_reply(conn, conv, op.id, op.body, now, domain=mail_domain)
     convs.update_row(conn, conv, values)
     return {"message_id": op.id, "created_at": now.isoformat()}
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +41,8 @@ from cs_console.server import agents, attachments, feed, loading, operations, ro
 from cs_console.server import conversations as convs
 from cs_console.server.agents import LOCAL_ADMIN, AuditEntry, Caller, Keep
 from cs_console.server.attachments import AttachmentFolder
+from cs_console.server.bell import FeedBell
+from cs_console.server.channel_desk import ChannelDesk
 from cs_console.server.db import ServerDatabase
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import ENTITIES, FeedError
@@ -80,6 +82,7 @@ class ServerState:
         rules: RoutingRules | None = None,
         clock: Callable[[], datetime] = utcnow,
         attachments_dir: Path | None = None,
+        mail_domain: str = "cs-console.localhost",
     ) -> None:
         self.authority_limit_minor = authority_limit_minor
         self.rules = rules or RoutingRules()
@@ -91,15 +94,26 @@ class ServerState:
         self._last_sweep: datetime | None = None
         self._seen: dict[str, datetime] = {}
         self.attachments = AttachmentFolder(attachments_dir or attachments.folder_beside(url))
+        #: Rung after every committed write: long-polls (agents' and the widget's) wait on it.
+        self.bell = FeedBell()
+        #: The domain of the Message-IDs of email replies (the shop's address's, when set).
+        self.mail_domain = mail_domain
+        #: What the customer channels may do (the widget, the mailbox).
+        self.channels = ChannelDesk(
+            write=self.write, read=self.read, folder=self.attachments, clock=self.clock
+        )
 
     def close(self) -> None:
         """Release the database (and a temporary attachments folder)."""
         self._db.close()
         self.attachments.close()
 
-    def write(self) -> AbstractContextManager[Connection]:
-        """A serialised write transaction."""
-        return self._db.write()
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A serialised write transaction; the bell rings once it is committed."""
+        with self._db.write() as conn:
+            yield conn
+        self.bell.ring()
 
     def read(self) -> AbstractContextManager[Connection]:
         """A read transaction."""
@@ -212,7 +226,13 @@ class ServerState:
         now = self.clock()
         with self.write() as conn:
             result = operations.apply_once(
-                conn, caller, key, operation, self.authority_limit_minor, now=now
+                conn,
+                caller,
+                key,
+                operation,
+                self.authority_limit_minor,
+                now=now,
+                mail_domain=self.mail_domain,
             )
             routing.heard_from(conn, caller.name, now)
             self._seen[caller.name] = now

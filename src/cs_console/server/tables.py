@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -139,6 +140,78 @@ AUTO_URGENT = Table(
     Column("previous", String, nullable=False),
 )
 
+# --- the customer channels (server/channels/) ---------------------------------------
+
+#: A browser that opened the web chat widget: its signed session names this row (so
+#: rotating the signing secret loses no conversation), and the conversation it writes in
+#: once it has written (one open conversation at a time; a resolved one is reopened).
+WIDGET_VISITOR = Table(
+    "server_widget_visitor",
+    SERVER_RULES_METADATA,
+    Column("id", String, primary_key=True),
+    Column("customer_id", String, nullable=True),
+    Column("conversation_id", String, nullable=True),
+    Column("language", String, nullable=False, default="en"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+#: Every email Message-ID the server has seen or sent, with its conversation: how a reply
+#: (In-Reply-To / References) finds its thread, and how a mail read twice is known.
+EMAIL_REF = Table(
+    "server_email_ref",
+    SERVER_RULES_METADATA,
+    Column("message_id", String, primary_key=True),  # the header, without < >
+    Column("conversation_id", String, nullable=False),
+    Column("message", String, nullable=True),  # our message's id, if it became one
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_server_email_ref_conversation", "conversation_id"),
+)
+
+#: Agents' replies to email conversations, written in the reply's own transaction and
+#: sent by the mail thread. ``mail_id`` (the Message-ID) is chosen here, before any
+#: attempt, so every attempt sends the same mail; ``state`` is pending, sending (the
+#: dot may have gone: see channels/email_smtp.py), sent, unconfirmed or failed.
+EMAIL_OUTBOX = Table(
+    "server_email_outbox",
+    SERVER_RULES_METADATA,
+    Column("message_id", String, primary_key=True),  # our message's id
+    Column("conversation_id", String, nullable=False),
+    Column("mail_id", String, nullable=False, unique=True),
+    Column("to_address", String, nullable=False),
+    Column("to_name", String, nullable=False, default=""),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("in_reply_to", String, nullable=True),
+    Column("references", Text, nullable=False, default=""),
+    Column("state", String, nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_server_email_outbox_state", "state", "next_at"),
+)
+
+#: The whole source of every mail that became a message: the thread shows the text
+#: without quoted history and signature, and this keeps what was cut.
+EMAIL_SOURCE = Table(
+    "server_email_source",
+    SERVER_RULES_METADATA,
+    Column("mail_id", String, primary_key=True),
+    Column("message", String, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+#: How far each mailbox has been read: the folder's UIDVALIDITY and the last UID taken.
+MAILBOX_STATE = Table(
+    "server_mailbox_state",
+    SERVER_RULES_METADATA,
+    Column("mailbox", String, primary_key=True),  # user@host/folder
+    Column("uidvalidity", Integer, nullable=False),
+    Column("last_uid", Integer, nullable=False),
+)
+
 # Columns added to shared tables after their first release, with their DDL: a database
 # made by an older server gets them on start (create_all adds tables, never columns).
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -149,6 +222,8 @@ _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("customer", "tags_json", "TEXT NOT NULL DEFAULT '[]'"),
     ("conversation", "priority", "VARCHAR NOT NULL DEFAULT 'normal'"),
     ("conversation", "tags_json", "TEXT NOT NULL DEFAULT '[]'"),
+    ("conversation", "subject", "VARCHAR"),
+    ("conversation", "customer_typing_at", "VARCHAR(27)"),
 )
 
 # Indexes on shared tables that only the server's rules read: the snoozes due to wake,

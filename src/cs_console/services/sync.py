@@ -57,4 +57,7 @@ def make_loop(
     on_change: Callable[[SyncStatus, SyncReport | None], None] | None = None,
 ) -> SyncLoop:
     """The background loop, at the configured interval."""
-    return SyncLoop(engine, interval=ctx.settings.shift.sync_interval_s, on_change=on_change)
+    shift = ctx.settings.shift
+    return SyncLoop(
+        engine, interval=shift.sync_interval_s, on_change=on_change, live=shift.live_updates
+    )

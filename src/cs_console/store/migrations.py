@@ -282,7 +282,14 @@ CREATE TABLE attachment (
 CREATE INDEX ix_attachment_message_id ON attachment (message_id);
 """
 
+#: Version 8: the customer channels. An email conversation's subject (the composer shows
+#: it, the reply carries it); when the customer was last seen typing in the widget.
+V8 = """
+ALTER TABLE conversation ADD COLUMN subject VARCHAR;
+ALTER TABLE conversation ADD COLUMN customer_typing_at VARCHAR(27);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 
 LATEST_VERSION = len(MIGRATIONS)

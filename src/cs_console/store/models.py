@@ -102,6 +102,8 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = _time()
     priority: str = "normal"
     tags_json: str = Field(default="[]", sa_type=Text)
+    subject: str | None = None
+    customer_typing_at: datetime | None = _opt_time()
 
 
 class Message(SQLModel, table=True):

@@ -29,9 +29,11 @@ from cs_console.backends.base import (
     BackendError,
     Refused,
     attachment_backend,
+    live_feed,
 )
 from cs_console.store import attachments, ingest, kv, outbox
 from cs_console.store.db import Database
+from cs_console.sync.watch import FeedWatcher
 from cs_console.timeutil import format_stored, parse_stored, utcnow
 from cs_console.views import SyncStatus
 
@@ -92,6 +94,10 @@ class SyncEngine:
             self.db,
             {SERVER_ID: me.server_id, AGENT_NAME: me.agent.name, AGENT_ROLE: me.agent.role.value},
         )
+
+    def cursor(self) -> str:
+        """Where the last pull stopped in the backend's feed ("" before the first)."""
+        return kv.get_state(self.db, CURSOR) or ""
 
     def run_once(self) -> SyncReport:
         """Push what is ready, then pull until the backend has nothing more.
@@ -205,8 +211,12 @@ class SyncLoop:
         interval: float = 3.0,
         max_backoff: float = 60.0,
         on_change: Callable[[SyncStatus, SyncReport | None], None] | None = None,
+        live: bool = False,
     ) -> None:
         self.engine = engine
+        feed = live_feed(engine.backend) if live else None
+        #: Long-polls the feed beside the loop, kicking it at each change (see watch.py).
+        self.watcher = FeedWatcher(feed, engine.cursor, self.kick) if feed is not None else None
         self.interval = interval
         self.max_backoff = max_backoff
         self.on_change = on_change
@@ -223,6 +233,8 @@ class SyncLoop:
         """Finish the current cycle and stop."""
         self._stop.set()
         self._wake.set()
+        if self.watcher is not None:
+            self.watcher.stop()
 
     def next_delay(self, retry_after: float | None) -> float:
         """Seconds until the next cycle: the interval, or exponential backoff with full
@@ -238,6 +250,15 @@ class SyncLoop:
 
     def run(self) -> None:
         """The loop; returns when stopped or when sync cannot go on by itself."""
+        if self.watcher is not None and not self._stop.is_set():
+            self.watcher.start()
+        try:
+            self._loop()
+        finally:
+            if self.watcher is not None:
+                self.watcher.stop()
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             retry_after: float | None = None
             report: SyncReport | None = None
