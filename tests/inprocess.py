@@ -20,6 +20,7 @@ import httpx
 from cs_console.backends.base import Backend
 from cs_console.backends.reference import ReferenceBackend
 from cs_console.server.app import create_app
+from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
 from cs_console.services.backends import DEFAULT_BACKENDS, BackendRegistry
 from cs_console.services.session import Session
@@ -48,10 +49,10 @@ class InProcessServer:
 
     url = "http://127.0.0.1:9"  # never dialled: the transport answers
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, settings: ServerSettings | None = None) -> None:
         self.state = state
         self.running = False
-        self._asgi = httpx.ASGITransport(app=create_app(state))
+        self._asgi = httpx.ASGITransport(app=create_app(state, settings))
         self._portal_cm: contextlib.AbstractContextManager[anyio.from_thread.BlockingPortal]
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._lock = threading.Lock()

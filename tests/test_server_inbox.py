@@ -198,3 +198,23 @@ def test_a_wrong_setting_names_where(tmp_path: Path) -> None:
     with pytest.raises(ServerSettingsError, match=r"service\.hours"):
         load_server_settings(path)
     assert load_server_settings(tmp_path / "missing.toml").service.hours == "09:00-24:00"
+
+
+def test_a_subject_number_threads_only_the_customers_own_mail(state: ServerState) -> None:
+    def mail(mail_id: str, sender: str) -> str | None:
+        return state.channels.mail_arrived(
+            mail_id=mail_id,
+            related=(),
+            subject_conversation=conv,
+            contact=Contact(email=sender),
+            subject=f"Re: order [#{conv}]",
+            body="hello",
+            files=(),
+            source=b"",
+        )
+
+    conv = state.channels.open_conversation("email", Contact(email="ana@x.es"), subject="order")
+    assert mail("m1@x.es", "Ana@X.es") == conv
+    stranger = mail("m2@evil.example", "someone@evil.example")
+    assert stranger not in (None, conv)
+

@@ -23,7 +23,9 @@ from cs_console.demo.stories import RETURN_ADDRESS, SHOP_NAME
 from cs_console.domain import MessageKind
 from cs_console.paths import Paths
 from cs_console.secret import Secret
-from cs_console.server.demo import load_demo
+from cs_console.server.channels.widget_tokens import read_identity_secret
+from cs_console.server.demo import Buyer, Simulator, demo_buyers, demo_identity_secret, load_demo
+from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
 from cs_console.settings import Settings
 from cs_console.ui.app import ConsoleApp, make_app
@@ -40,6 +42,14 @@ class DemoShop:
     state: ServerState
     server: InProcessServer
     tokens: dict[str, str]
+    #: The demo shop's logged-in buyers, as the simulator writes as them.
+    buyers: list[Buyer]
+
+    def simulator(self) -> Simulator:
+        """The demo's simulated customers, writing through the widget's public endpoint
+        (call ``step()``; close ``client`` after)."""
+        client = httpx.Client(transport=InProcessTransport(self.server), base_url=self.url)
+        return Simulator(client, self.buyers, every=0)
 
     @property
     def url(self) -> str:
@@ -59,8 +69,14 @@ def demo_shop(directory: Path) -> Iterator[DemoShop]:
     server: InProcessServer | None = None
     try:
         tokens = load_demo(state)
-        server = InProcessServer(state).start()
-        yield DemoShop(state=state, server=server, tokens=tokens)
+        # As `serve --demo` has it: the demo page, and the shop's signed buyers.
+        secret = demo_identity_secret(directory)
+        settings = ServerSettings.model_validate(
+            {"channels": {"widget": {"demo_page": True, "identity_secret_file": str(secret)}}}
+        )
+        server = InProcessServer(state, settings).start()
+        buyers = demo_buyers(state, read_identity_secret(secret))
+        yield DemoShop(state=state, server=server, tokens=tokens, buyers=buyers)
     finally:
         if server is not None:
             server.close()

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from cs_console import cli
-from cs_console.server.demo import Simulator
 from cs_console.ui.keys import effective_keys
 from cs_console.ui.screens.new_activity import NewActivityScreen
 from cs_console.ui.screens.search import SearchScreen
@@ -185,13 +184,17 @@ async def walk(
     """One walk on a fresh demo shop; the simulator's customers write between keys."""
     with demo_shop(directory) as shop:
         settings = demo_settings(directory / "client", shop, language=language)
-        simulator = Simulator(shop.state, every=0) if simulate else None
+        simulator = shop.simulator() if simulate else None
         walker = Walker(
             lambda: demo_app(shop, settings),
             size=size,
             between_keys=simulator.step if simulator is not None else None,
         )
-        return await walker.run(stages(shop), last=Walker.quit)
+        try:
+            return await walker.run(stages(shop), last=Walker.quit)
+        finally:
+            if simulator is not None:
+                simulator.client.close()
 
 
 #: Walks done in this session, by case id: the coverage test reads the 160x45 one.

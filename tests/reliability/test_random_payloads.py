@@ -110,6 +110,14 @@ schema.config.generation.update(
 )
 def test_schemathesis(case: schemathesis.Case[Any], api: Api) -> None:
     headers = {"Authorization": f"Bearer {api.supervisor}"}
+    if isinstance(case.query, dict) and "wait" in case.query:
+        # A valid wait holds an empty page that long (test_live_feed.py measures the
+        # hold); here only its checking matters, so a valid one is made short.
+        try:
+            if 0 <= float(case.query["wait"]) <= 25:
+                case.query["wait"] = 0.05
+        except (TypeError, ValueError):
+            pass
     response = case.call(base_url=api.server.url, headers=headers, timeout=10)
     case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
     check_answer(response)

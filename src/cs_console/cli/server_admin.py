@@ -26,6 +26,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rate=args.rate,
         home=args.home,
         replies_dir=args.replies,
+        config=args.config,
     )
 
 
@@ -128,6 +129,13 @@ def register(grammar: Grammar) -> None:
     )
     serve.add_argument(
         "--rate", type=float, default=8.0, help="seconds between simulated messages (0: off)"
+    )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the server's settings: hours, widget, mailbox (default: server.toml in --home)",
     )
     serve.add_argument(
         "--replies",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import Group
@@ -121,6 +121,11 @@ class ChannelDesk:
         with self._read() as conn:
             return inbox.customer_view(conn, conversation_id, after=after, limit=limit)
 
+    def customer_messages(self, conversation_id: str, ids: Sequence[str]) -> list[SeenMessage]:
+        """The customer's view of the messages ``ids`` of their conversation."""
+        with self._read() as conn:
+            return inbox.customer_view(conn, conversation_id, limit=len(ids) or 1, only=ids)
+
     def glance(self, conversation_id: str) -> ConversationGlance | None:
         """The conversation's agent and status (None: no such conversation)."""
         with self._read() as conn:
@@ -223,8 +228,10 @@ class ChannelDesk:
         return Visitor(visitor_id, conv["customer_id"], conversation_id, language)
 
     def visitor_conversation(self, visitor: Visitor, contact: Contact) -> str:
-        """The visitor's conversation, opened on the widget channel at its first message
-        (the customer is ``contact``: a signed identity, or an anonymous visitor)."""
+        """The visitor's conversation, from its first message on. A visitor the shop
+        vouched for (a signed identity) continues that customer's chat if one is still
+        open, as a buyer who comes back on another device expects; anyone else gets a
+        new conversation on the widget channel (the customer is ``contact``)."""
         if visitor.conversation_id is not None:
             return visitor.conversation_id
         now = self._clock()
@@ -237,7 +244,10 @@ class ChannelDesk:
             if row[0] is not None:
                 return str(row[0])
             customer_id = visitor.customer_id or inbox.find_or_add_customer(conn, contact, now)
-            conversation_id = inbox.open_conversation(conn, "web", customer_id, now)
+            ongoing = (
+                inbox.open_chat_of(conn, customer_id) if visitor.customer_id is not None else None
+            )
+            conversation_id = ongoing or inbox.open_conversation(conn, "web", customer_id, now)
             conn.execute(
                 update(WIDGET_VISITOR)
                 .where(WIDGET_VISITOR.c.id == visitor.id)
@@ -289,10 +299,15 @@ class ChannelDesk:
                 return None
             conversation_id = mailqueue.conversation_of(conn, list(related))
             if conversation_id is None and subject_conversation is not None:
+                # A number in a subject is easy to type: it threads only a mail from
+                # the conversation's own customer (a Message-ID is not guessable).
                 found = conn.execute(
-                    select(CONVERSATION.c.id).where(
+                    select(CONVERSATION.c.id)
+                    .join(CUSTOMER, CUSTOMER.c.id == CONVERSATION.c.customer_id)
+                    .where(
                         CONVERSATION.c.id == subject_conversation,
                         CONVERSATION.c.channel == "email",
+                        func.lower(CUSTOMER.c.email) == (contact.email or "").strip().lower(),
                     )
                 ).first()
                 conversation_id = str(found[0]) if found else None

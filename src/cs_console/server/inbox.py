@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -146,6 +147,21 @@ def open_conversation(
     return record.id
 
 
+def open_chat_of(conn: Connection, customer_id: str) -> str | None:
+    """The customer's most recent chat (not email) that is not resolved, if any."""
+    found = conn.execute(
+        select(CONVERSATION.c.id)
+        .where(
+            CONVERSATION.c.customer_id == customer_id,
+            CONVERSATION.c.channel != "email",
+            CONVERSATION.c.status != ConversationStatus.RESOLVED.value,
+        )
+        .order_by(CONVERSATION.c.last_activity_at.desc())
+        .limit(1)
+    ).first()
+    return str(found[0]) if found else None
+
+
 def message_ids_for(conversation_id: str, key: str) -> str:
     """The id of the message a customer's client key names (the same key, the same id:
     a retried send finds what the first stored)."""
@@ -202,10 +218,16 @@ def customer_writes(
 
 
 def customer_view(
-    conn: Connection, conversation_id: str, *, after: str | None = None, limit: int = 100
+    conn: Connection,
+    conversation_id: str,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    only: Sequence[str] | None = None,
 ) -> list[SeenMessage]:
     """The customer's and agents' messages of one conversation after the message
-    ``after`` (oldest first, at most ``limit``); notes and system lines never."""
+    ``after`` (oldest first, at most ``limit``; only the ids ``only`` if given); notes
+    and system lines never."""
     query = select(
         MESSAGE.c.id,
         MESSAGE.c.kind,
@@ -214,6 +236,8 @@ def customer_view(
         MESSAGE.c.created_at,
         MESSAGE.c.seq,
     ).where(MESSAGE.c.conversation_id == conversation_id, MESSAGE.c.kind.in_(CUSTOMER_SEES))
+    if only is not None:
+        query = query.where(MESSAGE.c.id.in_(list(only)))
     if after:
         mark = conn.execute(
             select(MESSAGE.c.created_at, MESSAGE.c.seq).where(

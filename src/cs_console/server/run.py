@@ -55,14 +55,43 @@ def serve(
     rate: float,
     home: Path | None,
     replies_dir: Path | None = None,
+    config: Path | None = None,
 ) -> int:
-    """Run until interrupted; ``replies_dir`` is published as the shop's library first."""
+    """Run until interrupted; ``replies_dir`` is published as the shop's library first.
+    ``config`` is the server's settings file (default ``server.toml`` in the home)."""
     import uvicorn
 
     from cs_console.server.app import create_app
+    from cs_console.server.settings import ServerSettingsError, load_server_settings
     from cs_console.server.state import ServerState
 
-    state = ServerState(database_url(db_url, home))
+    paths = Paths.discover(home)
+    try:
+        settings = load_server_settings(
+            config or paths.home / "server.toml", required=config is not None
+        )
+    except ServerSettingsError as exc:
+        print(f"cs-console serve: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if demo:
+        from cs_console.server.demo import demo_identity_secret
+
+        # The demo shop's page, and its logged-in buyers vouched for by its own secret.
+        widget = settings.channels.widget.model_copy(
+            update={
+                "demo_page": True,
+                "identity_secret_file": settings.channels.widget.identity_secret_file
+                or demo_identity_secret(paths.home),
+            }
+        )
+        settings = settings.model_copy(
+            update={"channels": settings.channels.model_copy(update={"widget": widget})}
+        )
+    address = settings.channels.email.address
+    state = ServerState(
+        database_url(db_url, home),
+        mail_domain=address.rpartition("@")[2] if "@" in address else "cs-console.localhost",
+    )
     if replies_dir is not None:
         try:
             published = publish_replies_dir(state, replies_dir)
@@ -71,22 +100,45 @@ def serve(
             print(exc, file=sys.stderr, flush=True)
             return 2
         print(f"quick replies from {replies_dir}: {published.summary()}", flush=True)
+    email = None
+    if settings.channels.email.enabled:
+        from cs_console.server.channels.email_channel import EmailChannel
+
+        email = EmailChannel(state, settings)
+        email.start()
+        print(f"reading mail for {address or settings.channels.email.username}", flush=True)
     simulator = None
+    client = None
     if demo:
-        from cs_console.server.demo import Simulator, load_demo, write_tokens
+        import httpx
+
+        from cs_console.server.channels.widget_tokens import read_identity_secret
+        from cs_console.server.demo import Simulator, demo_buyers, load_demo, write_tokens
 
         tokens = load_demo(state)
-        path = tokens_file or Paths.discover(home).home / "demo-tokens.json"
+        path = tokens_file or paths.home / "demo-tokens.json"
         write_tokens(path, tokens, state)
         print(f"demo shop loaded; agent tokens in {path}", flush=True)
-        simulator = Simulator(state, every=rate)
+        secret_path = settings.identity_secret_path()
+        assert secret_path is not None  # set just above
+        buyers = demo_buyers(state, read_identity_secret(secret_path))
+        # The simulated customers write through the widget's public endpoint, as anyone.
+        near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        client = httpx.Client(base_url=f"http://{near}:{port}", timeout=10.0)
+        simulator = Simulator(client, buyers, every=rate)
         simulator.start()
     print(f"serving on http://{host}:{port}", flush=True)
+    if settings.channels.widget.demo_page:
+        print(f"the demo shop's page, with the chat widget: http://{host}:{port}/widget/demo")
     logging.getLogger("uvicorn.access").disabled = True
     try:
-        uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(state, settings), host=host, port=port, log_level="warning")
     finally:
         if simulator is not None:
             simulator.stop()
+        if client is not None:
+            client.close()
+        if email is not None:
+            email.stop()
         state.close()
     return 0

@@ -420,6 +420,21 @@ class ServerState:
             ).all()
         return [(str(r[0]), str(r[1])) for r in rows]
 
+    def chat_customers(self) -> list[tuple[str, str | None, str | None, str]]:
+        """(name, email, phone, language) of each customer with a chat (not an email
+        conversation), by id: the demo's simulator writes as some of them."""
+        with self.read() as conn:
+            rows = conn.execute(
+                select(CUSTOMER.c.name, CUSTOMER.c.email, CUSTOMER.c.phone, CUSTOMER.c.language)
+                .where(
+                    CUSTOMER.c.id.in_(
+                        select(CONVERSATION.c.customer_id).where(CONVERSATION.c.channel != "email")
+                    )
+                )
+                .order_by(CUSTOMER.c.id)
+            ).all()
+        return [(str(r[0]), r[1], r[2], str(r[3])) for r in rows]
+
     def count(self, entity: str) -> int:
         """How many rows of ``entity`` the server holds."""
         table = ENTITIES[entity][0]

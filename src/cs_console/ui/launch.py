@@ -3,6 +3,7 @@ runs in a background process for as long as the console does."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -320,6 +322,13 @@ def run_demo(
         file=sys.stderr,
     )
     server = DemoServer(demo.root, rate=rate)
+    page = f"{server.url}/widget/demo"
+    print(
+        f"cs-console demo: the shop's page with its chat widget is {page}: write there as a "
+        "customer and answer in the console",
+        file=sys.stderr,
+    )
+    _open_in_a_browser(page)
     try:
         from cs_console.i18n import set_language
 
@@ -337,6 +346,44 @@ def run_demo(
     finally:
         server.stop()
     return app.return_code or 0
+
+
+def _open_in_a_browser(url: str) -> None:
+    """Open ``url`` in the desktop's browser if this machine has a desktop, once the
+    server answers. The opener's output goes nowhere: the console is drawing in this
+    terminal by then. No desktop (an SSH session, CI): the printed address is enough.
+    """
+    if os.environ.get("CS_CONSOLE_NO_BROWSER"):
+        return
+    if sys.platform == "darwin":
+        opener = ["open", url]
+    elif sys.platform.startswith("linux") and (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        opener = ["xdg-open", url]
+    else:
+        return
+    if shutil.which(opener[0]) is None:
+        return
+    threading.Thread(target=_open_when_up, args=(opener,), daemon=True).start()
+
+
+def _open_when_up(opener: list[str]) -> None:
+    deadline = time.monotonic() + DEMO_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(opener[-1], timeout=1):  # noqa: S310 - our own page
+                break
+        except OSError:
+            time.sleep(0.2)
+    with contextlib.suppress(OSError):
+        subprocess.Popen(  # noqa: S603 - the platform's opener, our own loopback address
+            opener,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def _stop_with_the_terminal(server: DemoServer) -> None:
