@@ -87,7 +87,7 @@ def test_backend_text_in_a_check_never_reaches_the_terminal_raw(
     from cs_console.services import doctor
     from cs_console.services.doctor import Check
 
-    def hostile(_home: object, _env: object = None) -> object:
+    def hostile(_home: object, _env: object = None, **_more: object) -> object:
         yield Check("backend", Verdict.FAIL, "Chatwoot: \x1b]52;c;SGVsbG8=\x07 no", "\x9b31m fix")
 
     monkeypatch.setattr(doctor, "run_checks", hostile)
@@ -96,3 +96,31 @@ def test_backend_text_in_a_check_never_reaches_the_terminal_raw(
     assert "\x1b" not in out
     assert "\x9b" not in out
     assert "Chatwoot:" in out
+
+
+def test_the_servers_mailbox_is_checked_when_it_has_one(tmp_path: Path) -> None:
+    from tests.harness import free_port
+
+    closed = free_port()  # nothing listens there
+    (tmp_path / "mail-password").write_text("secret\n")
+    (tmp_path / "server.toml").write_text(
+        "[channels.email]\n"
+        "enabled = true\n"
+        'address = "service@shop.example"\n'
+        'username = "service@shop.example"\n'
+        'password_file = "mail-password"\n'
+        f'imap_host = "127.0.0.1"\nimap_port = {closed}\nimap_security = "none"\n'
+        f'smtp_host = "127.0.0.1"\nsmtp_port = {closed}\nsmtp_security = "none"\n'
+    )
+    found = {c.name: c for c in run_checks(tmp_path, {})}
+    assert found["server.toml"].verdict is Verdict.OK
+    failed = [c for c in found.values() if c.verdict is Verdict.FAIL and c.name != "backend"]
+    assert {c.name for c in failed} == {"imap", "smtp"}, found
+    assert all("[channels.email]" in c.fix for c in failed if c.name in ("imap", "smtp"))
+
+
+def test_a_bad_server_toml_is_named(tmp_path: Path) -> None:
+    (tmp_path / "server.toml").write_text('[service]\nhours = "all day"\n')
+    found = {c.name: c for c in run_checks(tmp_path, {})}
+    assert found["server.toml"].verdict is Verdict.FAIL
+    assert "service.hours" in found["server.toml"].detail

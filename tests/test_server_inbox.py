@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from sqlalchemy import select
 
 from cs_console import protocol as p
 from cs_console.domain import MessageKind, Role
@@ -20,7 +21,7 @@ from cs_console.server.settings import (
     load_server_settings,
 )
 from cs_console.server.state import Caller, ServerState
-from cs_console.store.models import CONVERSATION
+from cs_console.store.models import CONVERSATION, MESSAGE
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -218,3 +219,21 @@ def test_a_subject_number_threads_only_the_customers_own_mail(state: ServerState
     stranger = mail("m2@evil.example", "someone@evil.example")
     assert stranger not in (None, conv)
 
+
+def test_an_email_that_failed_is_told_to_the_agents_not_the_customer(state: ServerState) -> None:
+    lan = agent(state)
+    conv = state.channels.open_conversation("email", Contact(email="c@x.example"), subject="s")
+    state.channels.customer_writes(conv, "hi")
+    sent = reply(state, lan, conv, "answer", MessageKind.AGENT)
+    assert state.channels.mail_begin(sent)
+    state.channels.mail_done(sent, "failed", "550 no such user")
+    with state.read() as conn:
+        events = conn.execute(
+            select(MESSAGE.c.body).where(
+                MESSAGE.c.conversation_id == conv, MESSAGE.c.kind == "system"
+            )
+        ).all()
+    assert [e[0] for e in events] == [
+        "The email with this reply could not be sent: 550 no such user"
+    ]
+    assert [m.body for m in state.channels.customer_view(conv)] == ["hi", "answer"]

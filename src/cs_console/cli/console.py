@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cs_console.cli.common import CANNOT, Grammar, settings_for, web_options
 from cs_console.cli.output import say
@@ -105,7 +106,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
     worst = Verdict.OK
-    for check in run_checks(args.home):
+    for check in run_checks(args.home, server_config=args.server_config):
         # Details quote backends' own error messages: never raw to the terminal.
         say(f"[{marks[check.verdict]}] {check.name:<14}{sanitize_line(check.detail)}")
         if check.fix:
@@ -120,7 +121,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def register(grammar: Grammar) -> None:
     """Add ``run``, ``doctor``, ``token`` and ``demo``."""
     web_options(grammar.add("run", cmd_tui, "start the console (the default)"))
-    grammar.add("doctor", cmd_doctor, "check config, store, backends and terminal; say what to fix")
+    doctor = grammar.add(
+        "doctor", cmd_doctor, "check config, store, backends and terminal; say what to fix"
+    )
+    doctor.add_argument(
+        "--server-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also check a reference server's channels (default: server.toml in --home, if any)",
+    )
     token = grammar.add("token", cmd_token, "keep your token in the OS keyring (set, clear)")
     actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     for name, text in (

@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select, update
 
 from cs_console import protocol as p
-from cs_console.domain import Group
+from cs_console.domain import Group, MessageKind
 from cs_console.server import conversations as convs
-from cs_console.server import inbox, mailqueue, routing
+from cs_console.server import inbox, limits, mailqueue, routing
 from cs_console.server.attachments import AttachmentFolder, check_bytes
 from cs_console.server.errors import OperationError
 from cs_console.server.inbox import Contact, IncomingFile, SeenMessage
@@ -386,9 +386,32 @@ class ChannelDesk:
             mailqueue.mark_dot(conn, message_id)
 
     def mail_done(self, message_id: str, state: str, error: str = "") -> None:
-        """``sent``, ``unconfirmed`` or ``failed``."""
+        """``sent``, ``unconfirmed`` or ``failed``. The last two are told in the
+        conversation as an event line (agents see it, the customer never does), so the
+        agent knows the customer may not have the answer."""
+        now = self._clock()
         with self._write() as conn:
-            mailqueue.finish(conn, message_id, state, self._clock(), error)
+            mailqueue.finish(conn, message_id, state, now, error)
+            if state not in ("failed", "unconfirmed"):
+                return
+            conversation_id = mailqueue.conversation_of_reply(conn, message_id)
+            if conversation_id is None:
+                return
+            said = (
+                "The email with this reply could not be sent"
+                if state == "failed"
+                else "The email with this reply may not have gone out (no answer from the "
+                "mail server after sending it); it is not sent again"
+            )
+            convs.insert_message(
+                conn,
+                f"msg-mail-{state}-{message_id[4:]}"[:64],
+                conversation_id,
+                MessageKind.SYSTEM.value,
+                "mail",
+                limits.cut(f"{said}: {error}" if error else said, p.MAX_BODY_CHARS),
+                now,
+            )
 
     def mail_retry(self, message_id: str, delay_s: float, error: str) -> None:
         """The attempt failed before the data ended: try again after ``delay_s``."""

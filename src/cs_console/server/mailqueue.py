@@ -192,6 +192,12 @@ def retry_later(
     )
 
 
+def conversation_of_reply(conn: Connection, message_id: str) -> str | None:
+    """The conversation of a queued reply."""
+    found = conn.execute(select(_O.conversation_id).where(_O.message_id == message_id)).first()
+    return str(found[0]) if found else None
+
+
 def state_of(conn: Connection, message_id: str) -> str | None:
     """The reply's queue state, None if it was never queued."""
     found = conn.execute(select(_O.state).where(_O.message_id == message_id)).first()

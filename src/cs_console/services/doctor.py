@@ -40,8 +40,18 @@ class Check:
     fix: str = ""
 
 
-def run_checks(home: Path | None, env: Mapping[str, str] | None = None) -> Iterator[Check]:
-    """Each check in turn (a generator, so the CLI prints each as it is done)."""
+def run_checks(
+    home: Path | None,
+    env: Mapping[str, str] | None = None,
+    *,
+    server_config: Path | None = None,
+) -> Iterator[Check]:
+    """Each check in turn (a generator, so the CLI prints each as it is done).
+
+    The reference server's settings (``server_config``, else ``server.toml`` in the
+    home when there is one) add the checks of its customer channels: the mailbox's
+    IMAP and SMTP connections.
+    """
     env = os.environ if env is None else env
     try:
         settings = load_settings(home=home, env=env)
@@ -52,6 +62,7 @@ def run_checks(home: Path | None, env: Mapping[str, str] | None = None) -> Itera
             str(exc),
             "fix the file or variable named above; `cs-console config validate` re-checks",
         )
+        yield from _server_channels(home, server_config)
         return
     config_file = settings.paths.config_file
     if config_file.exists():
@@ -68,6 +79,34 @@ def run_checks(home: Path | None, env: Mapping[str, str] | None = None) -> Itera
     yield from _store(settings)
     yield from _backends(settings)
     yield _terminal(env)
+    yield from _server_channels(home, server_config)
+
+
+def _server_channels(home: Path | None, server_config: Path | None) -> Iterator[Check]:
+    from cs_console.paths import Paths
+    from cs_console.server.settings import ServerSettingsError, load_server_settings
+
+    path = server_config or Paths.discover(home).home / "server.toml"
+    if server_config is None and not path.exists():
+        return  # no reference server on this machine (or not configured): nothing to check
+    try:
+        settings = load_server_settings(path, required=True)
+    except ServerSettingsError as exc:
+        yield Check("server.toml", Verdict.FAIL, str(exc), "fix the value named above")
+        return
+    yield Check("server.toml", Verdict.OK, f"{path} is valid")
+    if not settings.channels.email.enabled:
+        return
+    from cs_console.server.channels.email_channel import check_email
+
+    for name, ok, detail in check_email(settings):
+        yield Check(
+            # The report's column is narrow: the host and port are in the detail.
+            "imap" if "IMAP" in name else "smtp" if "SMTP" in name else name,
+            Verdict.OK if ok else Verdict.FAIL,
+            detail,
+            "" if ok else "check [channels.email] in " + str(path),
+        )
 
 
 def _python() -> Check:
