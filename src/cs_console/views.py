@@ -22,6 +22,21 @@ from cs_console.domain import (
 #: text here so the UI can hold them without loading the protocol's models).
 PRIORITIES: tuple[str, ...] = ("normal", "high", "urgent")
 
+#: The customer channels the console knows by name (``ConversationRecord.channel``).
+WEB, EMAIL, APP = "web", "email", "app"
+#: What backends call the web chat widget: Chatwoot's ``Channel::WebWidget`` arrives as
+#: ``webwidget`` (``backends.chatwoot_mapping.channel_name``).
+_WEB_NAMES = frozenset({WEB, "webwidget"})
+
+
+def channel_kind(channel: str) -> str:
+    """:data:`WEB`, :data:`EMAIL` or :data:`APP` for the channels the console knows by
+    name; ``"other"`` for the rest (a backend's WhatsApp or API inbox...)."""
+    name = channel.strip().lower()
+    if name in _WEB_NAMES:
+        return WEB
+    return name if name in (EMAIL, APP) else "other"
+
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
@@ -56,6 +71,8 @@ class QueueRow:
     priority: str = "normal"
     #: The conversation's and its customer's tags, sorted, without repeats.
     tags: tuple[str, ...] = ()
+    #: Where the customer writes from, as the backend names it (see :func:`channel_kind`).
+    channel: str = WEB
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +103,17 @@ class ConversationInfo:
     snoozed_until: datetime | None
     waiting_since: datetime | None
     unread_count: int
+    #: Where the customer writes from, as the backend names it (see :func:`channel_kind`).
+    channel: str = WEB
+    #: An email conversation's subject (the customer's, untrusted); None on chat channels.
+    subject: str | None = None
+    #: When the customer was last seen typing (the web widget tells), if ever.
+    customer_typing_at: datetime | None = None
+
+    @property
+    def is_email(self) -> bool:
+        """Whether a reply leaves as an email (to ``customer_email``)."""
+        return channel_kind(self.channel) == EMAIL
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ story tells has happened, so offsets are never below zero, except in ``{date:...
 (``{date:-3d 3h}`` is a day in the future); ``snooze_for`` is a span forward from now,
 written the same way.
 
-Texts (message bodies, event details, remarks; scans are plain) may hold
-**placeholders** for what the builder knows only when it runs. ``ORDER`` is an order's
-``name``; without it, the story's first order:
+Texts (message bodies, an email's subject, event details, remarks; scans are plain) may
+hold **placeholders** for what the builder knows only when it runs. ``ORDER`` is an
+order's ``name``; without it, the story's first order:
 
 * ``{total}``, ``{total:ORDER}``: the order's total in yuan (``¥89.00``);
 * ``{number}``, ``{carrier}``, ``{tracking}`` (also ``:ORDER``): its number, and the
@@ -54,7 +54,8 @@ A story file::
     group = "after-sale"        # pre-sale or after-sale
     status = "open"             # open, pending, snoozed or resolved
     assignee = "Mei"            # optional; agent lines and notes are theirs
-    channel = "web"             # optional, "app" if absent
+    channel = "web"             # optional, "app" if absent; "web", "email" or "app"
+    subject = "关于发票"         # an email's subject (channel "email" only; optional)
     snooze_for = "3d -3h"       # optional: how long from now it sleeps
     messages = [                # oldest first; exactly one of customer, agent, note,
       { ago = "12m", customer = "在吗？" },   # system holds the body; "by" names
@@ -164,6 +165,7 @@ class Story:
     status: ConversationStatus
     assignee: str | None
     channel: str
+    subject: str | None
     snooze_for: Offset | None
     orders: tuple[StoryOrder, ...]
     lines: tuple[StoryLine, ...]
@@ -171,6 +173,8 @@ class Story:
     def texts(self) -> list[str]:
         """Every text in the story that may hold placeholders (scans may not)."""
         found = [line.body for line in self.lines]
+        if self.subject is not None:
+            found.append(self.subject)
         for order in self.orders:
             found += [event.detail for event in order.events]
             found += [remark.text for remark in order.remarks]
@@ -249,6 +253,7 @@ def read_story(label: str, data: dict[str, Any], catalogue: Catalogue) -> Story:
         status=_choice(chat, "status", ConversationStatus),
         assignee=_agent(chat, assignee),
         channel=chat.maybe_text("channel") or "app",
+        subject=chat.maybe_text("subject"),
         snooze_for=None if snooze is None else _offset(chat, snooze),
         orders=orders,
         lines=tuple(
@@ -259,6 +264,8 @@ def read_story(label: str, data: dict[str, Any], catalogue: Catalogue) -> Story:
     chat.done()
     if story.snooze_for is not None and (story.snooze_for.night or story.snooze_for.seconds <= 0):
         raise chat.fail("snooze_for is a span forward from now, such as '20h'")
+    if story.subject is not None and story.channel != "email":
+        raise chat.fail(f"a subject is for an email conversation, not channel {story.channel!r}")
     if re.fullmatch(r"conv-\d{3}", story.conversation_id) is None:
         raise chat.fail(f"id {story.conversation_id!r} is not like conv-001")
     # A "night" offset is at least 20 minutes old, so only its terms can push it forward.

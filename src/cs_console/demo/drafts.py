@@ -297,8 +297,10 @@ class Drafts:
         *,
         snooze_for: int | None = None,
         channel: str = "app",
+        subject: str | None = None,
     ) -> None:
-        """Add a chat; its queue fields are derived from the lines, never typed by hand.
+        """Add a chat (or an email conversation, with its ``subject``); its queue fields
+        are derived from the lines, never typed by hand.
 
         Raises:
             ValueError: the lines do not run forward, lie in the future, or an agent
@@ -341,6 +343,7 @@ class Drafts:
                 id=conv_id,
                 customer_id=customer.id,
                 channel=channel,
+                subject=subject,
                 group=group,
                 status=status,
                 assignee=assignee,

@@ -63,6 +63,7 @@ def tell(story: Story, drafts: Drafts) -> None:
         # snooze_for is a span forward from now, written in the offset notation.
         snooze_for=None if story.snooze_for is None else story.snooze_for.seconds,
         channel=story.channel,
+        subject=None if story.subject is None else render(story.subject, fill),
     )
 
 

@@ -19,9 +19,9 @@ from cs_console.domain import MessageKind
 from cs_console.paths import write_whole
 from cs_console.sanitize import sanitize_line
 from cs_console.services.context import AgentContext
-from cs_console.services.conversations import ActionError, Queued
+from cs_console.services.conversations import ActionError, Queued, check_can_reply
 from cs_console.services.events import ReplyQueued
-from cs_console.store import attachments, outbox, threads
+from cs_console.store import attachments, outbox
 from cs_console.views import AttachmentRow
 
 #: The types an agent may send, for the agent to read.
@@ -99,13 +99,12 @@ def attach(
     outbox from the moment it is queued, so the original may move or go.
 
     Raises:
-        ActionError: the file cannot be sent (see :func:`check_file`), or no such
-            conversation.
+        ActionError: the file cannot be sent (see :func:`check_file`), no such
+            conversation, or a reply could not reach the customer (no email address).
     """
     source = Path(path).expanduser()
     data, content_type = check_file(source)
-    if threads.conversation_info(ctx.db, conversation_id) is None:
-        raise ActionError("no such conversation")
+    check_can_reply(ctx, conversation_id, note=note)
     attachment_id = uuid.uuid4().hex
     message_id = uuid.uuid4().hex
     ref = p.AttachmentRef(

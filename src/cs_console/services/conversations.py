@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from cs_console import protocol as p
 from cs_console.domain import ConversationStatus, FlagColour, Group, MessageKind
+from cs_console.i18n import N_
 from cs_console.replies.library import ReplyAction
 from cs_console.sanitize import sanitize
 from cs_console.services.context import AgentContext, StoreError
@@ -19,6 +20,11 @@ from cs_console.timeutil import utcnow
 from cs_console.views import ConversationInfo, MessageRow, OutboxRow
 
 REPLY, NOTE = "reply", "note"
+
+#: Why a reply in an email conversation cannot go: the server sends it to the customer's
+#: address, and without one it would accept the reply and send nothing. (Marked for the
+#: catalogues: the console shows it translated, before the agent tries to send.)
+NO_EMAIL_ADDRESS = N_("no email address: this reply cannot be sent")
 
 
 class ActionError(Exception):
@@ -44,6 +50,29 @@ class NewActivity:
     """Sending stopped: these arrived since the agent last looked."""
 
     messages: list[MessageRow]
+
+
+def cannot_reply(info: ConversationInfo) -> str | None:
+    """Why a reply (not a note) in this conversation would never reach the customer, in
+    English (the UI translates it with ``_``); None when it can go."""
+    if info.is_email and not (info.customer_email or "").strip():
+        return NO_EMAIL_ADDRESS
+    return None
+
+
+def check_can_reply(ctx: AgentContext, conversation_id: str, *, note: bool) -> None:
+    """Refuse a message that could not be delivered: no such conversation, or a reply
+    (a note is always fine) with nowhere to go (:func:`cannot_reply`).
+
+    Raises:
+        ActionError: saying why.
+    """
+    current = threads.conversation_info(ctx.db, conversation_id)
+    if current is None:
+        raise ActionError("no such conversation")
+    refused = None if note else cannot_reply(current)
+    if refused is not None:
+        raise ActionError(refused)
 
 
 def info(ctx: AgentContext, conversation_id: str) -> ConversationInfo | None:
@@ -92,8 +121,7 @@ def send(
         raise ActionError("nothing to send")
     if len(text) > p.MAX_BODY_CHARS:
         raise ActionError(f"too long: {len(text)} characters, the limit is {p.MAX_BODY_CHARS}")
-    if threads.conversation_info(ctx.db, conversation_id) is None:
-        raise ActionError("no such conversation")
+    check_can_reply(ctx, conversation_id, note=note)
     if not note and not force:
         fresh = unseen(ctx, conversation_id)
         if fresh:

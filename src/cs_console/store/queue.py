@@ -109,6 +109,7 @@ def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[
             _C.priority,
             _C.tags_json,
             CUSTOMER.c.tags_json,
+            _C.channel,
         )
         .select_from(CONVERSATION.join(CUSTOMER, CUSTOMER.c.id == _C.customer_id))
         .order_by(_C.queue_rank, _C.id)
@@ -131,6 +132,7 @@ def queue_page(db: Database, flt: QueueFilter, offset: int, limit: int) -> list[
             snippet=r[9],
             priority=r[10],
             tags=tuple(sorted(set(tags_of(r[11])) | set(tags_of(r[12])))),
+            channel=r[13],
         )
         for r in rows
     ]

@@ -67,6 +67,9 @@ def conversation_info(db: Database, conversation_id: str) -> ConversationInfo | 
             c.snoozed_until,
             c.waiting_since,
             c.unread_count,
+            c.channel,
+            c.subject,
+            c.customer_typing_at,
         )
         .select_from(CONVERSATION.join(CUSTOMER, cu.id == c.customer_id))
         .where(c.id == conversation_id)
@@ -89,6 +92,9 @@ def conversation_info(db: Database, conversation_id: str) -> ConversationInfo | 
         snoozed_until=r[10],
         waiting_since=r[11],
         unread_count=r[12],
+        channel=r[13],
+        subject=r[14],
+        customer_typing_at=r[15],
     )
 
 

@@ -4,6 +4,10 @@ reply or note, send, undo and retry.
 Each conversation keeps a draft per mode (reply, note), saved as the agent types. A
 conversation opens as a reply unless the agent switched that one to a note, so a note
 mode left on never carries a customer's answer into the next chat.
+
+Above the thread, one line says who the customer is, whether they are typing, and where
+they write from (with an email's subject); above the composer of an email conversation,
+one line says where a reply will go and under what subject, as the server will send it.
 """
 
 from __future__ import annotations
@@ -14,17 +18,21 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
 from cs_console.domain import DeliveryState
-from cs_console.i18n import _, ngettext
+from cs_console.i18n import N_, _, ngettext
+from cs_console.mail_subject import reply_subject
 from cs_console.ui.panes.base import CaseWanted, Desk, OpenConversation, Pane, QueueStale
 from cs_console.ui.panes.quick_replies import QuickReplies
 from cs_console.ui.text import safe_line, status_label
 from cs_console.ui.widgets.composer import HOLE, NOTE, REPLY, Composer
+from cs_console.ui.widgets.reply_to import ReplyTo
 from cs_console.ui.widgets.thread_view import ThreadView
+from cs_console.views import APP, EMAIL, WEB, channel_kind
 
 # Services are imported where they are used: they load SQLAlchemy, which the first frame
 # does not wait for; so are the dialogs.
@@ -35,6 +43,20 @@ if TYPE_CHECKING:
 
 # A page of the thread: enough to fill a tall terminal; older ones load on scrolling up.
 THREAD_PAGE = 60
+
+#: "typing…" shows this long after the customer was last seen typing. The server tells
+#: at most every 3 s while they type, so it stays on while they go on and goes soon
+#: after they stop (or send).
+TYPING_SHOWN_S = 6.0
+
+_CHANNEL_LABELS = {WEB: N_("Web chat"), EMAIL: N_("Email"), APP: N_("App")}
+
+
+def channel_label(channel: str) -> str:
+    """Where a customer writes from, in words: translated for the channels the console
+    knows, else as the backend names it (made safe: a backend wrote it)."""
+    known = _CHANNEL_LABELS.get(channel_kind(channel))
+    return _(known) if known is not None else safe_line(channel)
 
 
 class ConversationPane(Pane):
@@ -54,17 +76,33 @@ class ConversationPane(Pane):
         self._note_mode: set[str] = set()
         #: Where the file picker opens: the folder of the last file sent.
         self._last_folder: Path | None = None
+        #: The open conversation's header, as last read (the header lines are drawn
+        #: from it again when "typing…" runs out or the mode changes).
+        self._info: ConversationInfo | None = None
+        self._typing_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield ThreadView(id="thread")
+        # The header line inside the thread's frame, so the panes' tops stay level.
+        with Vertical(id="thread-box"):
+            yield Static(id="thread-header")
+            yield ThreadView(id="thread")
         yield Static(id="suggestions")
+        yield ReplyTo(id="reply-to")
         yield Composer(id="composer", enter_sends=self.desk.console.settings.ui.enter_sends)
 
     def on_mount(self) -> None:
         # Border titles are markup: translations must not be read as tags.
-        self.thread.border_title = Content(_("Conversation"))
+        self.thread_box.border_title = Content(_("Conversation"))
         self.composer.border_title = Content(_("Reply"))
         self.composer.disabled = True
+        # Every way the mode changes (Ctrl+N, a quick reply, another conversation, an
+        # undo) ends in the composer's reactive: the reply-to line follows it there.
+        self.watch(self.composer, "mode", self._show_reply_to, init=False)
+
+    @property
+    def thread_box(self) -> Vertical:
+        """The frame around the header line and the thread (it carries their titles)."""
+        return self.query_one("#thread-box", Vertical)
 
     @property
     def thread(self) -> ThreadView:
@@ -104,21 +142,98 @@ class ConversationPane(Pane):
             composer.disabled = info is None
             composer.show_mode(NOTE if conversation_id in self._note_mode else REPLY)
             self._load_draft()
+        self._info = info
+        self._show_header()
+        self._show_reply_to()
         rows = conversations.messages(ctx, conversation_id, THREAD_PAGE)
         thread = self.thread
         thread.show(rows, has_older=len(rows) == THREAD_PAGE, keep_position=keep_position)
         if info is not None:
-            thread.border_title = Content(
+            box = self.thread_box
+            box.border_title = Content(
                 _("Conversation · {status}").format(status=status_label(info.status))
             )
             # Border titles are parsed as markup: backend text goes in as Content.
-            thread.border_subtitle = Content(
+            box.border_subtitle = Content(
                 _("assigned to {agent}").format(agent=safe_line(info.assignee))
                 if info.assignee
                 else _("unassigned")
             )
         if rows and mark_seen:
             conversations.mark_seen(ctx, conversation_id, max(r.seq for r in rows))
+
+    # --- the header lines ----------------------------------------------------------------
+
+    def _show_header(self) -> None:
+        """Who the customer is, "typing…" while they are, the channel and an email's
+        subject; when "typing…" is shown, a timer takes it away unless news comes first."""
+        header = self.query_one("#thread-header", Static)
+        if self._typing_timer is not None:
+            self._typing_timer.stop()
+            self._typing_timer = None
+        info = self._info
+        if info is None:
+            header.display = False
+            return
+        typing_left = 0.0
+        if info.customer_typing_at is not None:
+            seen_ago = (self.desk.console.clock() - info.customer_typing_at).total_seconds()
+            # A server clock ahead of ours must not keep it on for longer than the window.
+            typing_left = min(TYPING_SHOWN_S - seen_ago, TYPING_SHOWN_S)
+        # Customer and backend text goes in as plain parts of Content: never markup.
+        parts: list[str | tuple[str, str]] = [(safe_line(info.customer_name), "bold")]
+        if typing_left > 0:
+            parts += [" ", (_("typing…"), "italic $accent")]
+        parts += ["  ·  ", (channel_label(info.channel), "$secondary")]
+        if info.is_email and info.subject:
+            parts += ["  ·  ", safe_line(info.subject)]
+        header.update(Content.assemble(*parts))
+        header.display = True
+        if typing_left > 0:
+            self._typing_timer = self.set_timer(typing_left, self._show_header)
+
+    def _show_reply_to(self) -> None:
+        """Above an email conversation's composer: where a reply goes and its subject;
+        in note mode, that a note is never sent; without an address, that it cannot go."""
+        line = self.query_one("#reply-to", ReplyTo)
+        info = self._info
+        if info is None or not info.is_email:
+            line.display = False
+            return
+        from cs_console.services import conversations
+
+        note = self.composer.mode == NOTE
+        refused = None if note else conversations.cannot_reply(info)
+        line.set_class(note, "-note")
+        line.set_class(refused is not None, "-warning")
+        if note:
+            line.show_parts(Content(_("internal note: never sent")))
+        elif refused is not None:
+            line.show_parts(Content(_(refused)))
+        else:
+            name = safe_line(info.customer_name)
+            address = safe_line(info.customer_email)
+            recipient = f"{name} <{address}>" if name else address
+            to = Content.assemble((_("To:") + " ", "$foreground-muted"), recipient)
+            if info.subject is None:
+                # A backend that keeps no subject (Chatwoot's email inboxes) picks its own.
+                line.show_parts(to)
+            else:
+                subject = safe_line(reply_subject(info.subject, info.conversation_id))
+                line.show_parts(
+                    to, Content.assemble((_("Subject:") + " ", "$foreground-muted"), subject)
+                )
+        line.display = True
+
+    def _refused_reply(self, note: bool) -> str | None:
+        """Why a reply to the open conversation cannot go (translated); None if it can."""
+        info = self._info
+        if note or info is None or info.conversation_id != self.desk.open_id:
+            return None
+        from cs_console.services import conversations
+
+        refused = conversations.cannot_reply(info)
+        return None if refused is None else _(refused)
 
     async def mark_read(self, conversation_id: str) -> None:
         """The agent opened the conversation: its unread count goes (on the backend too)."""
@@ -256,7 +371,11 @@ class ConversationPane(Pane):
         desk = self.desk
         if desk.ctx is None or desk.open_id is None:
             return
-        unable = desk.missing("attachments") or desk.missing("send_messages")
+        unable = (
+            desk.missing("attachments")
+            or desk.missing("send_messages")
+            or self._refused_reply(self.composer.mode == NOTE)
+        )
         if unable is not None:
             self.notify(
                 _("Not sent: {error}").format(error=unable), severity="warning", markup=False
@@ -368,6 +487,14 @@ class ConversationPane(Pane):
         if unable is not None:
             self.notify(
                 _("Not sent, your text is kept: {error}").format(error=unable),
+                severity="warning",
+                markup=False,
+            )
+            return
+        refused = self._refused_reply(note)
+        if refused is not None:
+            self.notify(
+                _("Not sent, your text is kept: {error}").format(error=refused),
                 severity="warning",
                 markup=False,
             )

@@ -24,7 +24,7 @@ from cs_console.i18n import N_, LazyText, _
 from cs_console.timeutil import humanize_duration
 from cs_console.ui.actions import bindings_for
 from cs_console.ui.text import fit, safe_line
-from cs_console.views import QueueRow
+from cs_console.views import APP, EMAIL, WEB, QueueRow, channel_kind
 
 #: Tags the shop uses everywhere, shown in the agent's language; others as they are.
 TAG_LABELS = {
@@ -46,6 +46,20 @@ def tag_text(tags: tuple[str, ...]) -> str:
     return "".join(f"[{tag_label(tag)}]" for tag in tags)
 
 
+#: One cell each (``rich.cells.cell_len``), of East Asian width "neutral" (never
+#: "ambiguous", which CJK terminals draw two cells wide) and text, not emoji, by default:
+#: the second line's indent holds them, so every column stays where it was. Shapes, not
+#: only colours, tell them apart.
+CHANNEL_MARKERS = {WEB: "❝", EMAIL: "✉", APP: "▯"}
+#: A channel only a backend names (WhatsApp, an API inbox...).
+OTHER_CHANNEL_MARKER = "◌"
+
+
+def channel_marker(channel: str) -> str:
+    """The one-cell mark of a conversation's channel in the queue."""
+    return CHANNEL_MARKERS.get(channel_kind(channel), OTHER_CHANNEL_MARKER)
+
+
 PAGE_ROWS = 100
 MAX_CACHED_PAGES = 20
 ROW_HEIGHT = 2
@@ -61,9 +75,10 @@ class QueueList(ScrollView, can_focus=True):
 ## Queue
 
 Oldest waiting customer first. The clock turns yellow, then red, as the wait grows.
-`!!` marks an urgent conversation, `!` a high one; tags (VIP, blacklist...) lead the
-second line. `j`/`k` or arrows move, `Enter` opens, `n` jumps to the longest-waiting
-customer; `P` shows only urgent, then high and urgent, ones; `T` only one tag.
+`!!` marks an urgent conversation, `!` a high one. The second line starts with the
+channel: ❝ web chat, ✉ email, ▯ app, ◌ another; then the tags (VIP, blacklist...).
+`j`/`k` or arrows move, `Enter` opens, `n` jumps to the longest-waiting customer; `P`
+shows only urgent, then high and urgent, ones; `T` only one tag.
 """
     )
 
@@ -84,6 +99,8 @@ customer; `P` shows only urgent, then high and urgent, ones; `T` only one tag.
         "queue--priority-high",
         "queue--priority-urgent",
         "queue--tag",
+        "queue--channel",
+        "queue--channel-email",
     }
 
     cursor: reactive[int] = reactive(0)
@@ -275,7 +292,15 @@ customer; `P` shows only urgent, then high and urgent, ones; `T` only one tag.
         snippet_width = max(4, width - 3 - tail_width)
         tags = tag_text(row.tags)
         tag_width = min(len(tags) + 1, snippet_width // 2) if tags else 0
-        segments: list[tuple[str, Style]] = [("   ", Style())]
+        channel_style = (
+            "queue--channel-email" if channel_kind(row.channel) == EMAIL else "queue--channel"
+        )
+        # The marker sits in the indent's middle cell: the columns right of it stay put.
+        segments: list[tuple[str, Style]] = [
+            (" ", Style()),
+            (channel_marker(row.channel), self._style(channel_style)),
+            (" ", Style()),
+        ]
         if tag_width:
             segments.append((fit(tags, tag_width - 1) + " ", self._style("queue--tag")))
         return [

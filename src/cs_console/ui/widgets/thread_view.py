@@ -13,6 +13,7 @@ from itertools import accumulate
 
 from rich.cells import cell_len
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -294,8 +295,14 @@ Internal notes are only seen by agents.
         lines = [Strip([], 0)]
         lines.extend(self._render_text(header, width, console))
         if m.body or not m.attachments:
-            body = Text("  ") + Text(sanitize(m.body), kind_style)
-            lines.extend(self._render_text(body, width, console))
+            # Every line of the body indented, not just the first: an email's paragraphs
+            # would otherwise start at the frame, where the headers are.
+            body = Text(sanitize(m.body), kind_style)
+            indent = Strip([Segment("  ")], 2)
+            lines.extend(
+                Strip.join([indent, line])
+                for line in self._render_text(body, max(width - 2, 1), console)
+            )
         for attachment in m.attachments:
             line = Text("  ") + Text(describe_attachment(attachment), kind_style)
             line.append("  " + _("o opens it"), meta)
