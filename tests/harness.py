@@ -25,6 +25,7 @@ from cs_console.domain import (
 from cs_console.paths import Paths
 from cs_console.secret import Secret
 from cs_console.server.app import create_app
+from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
 from cs_console.services.context import AgentContext, open_context
 from cs_console.settings import Settings
@@ -35,11 +36,25 @@ if TYPE_CHECKING:
 
 
 class LiveServer:
-    """uvicorn serving a ServerState on a fixed loopback port; stop() and start() again."""
+    """uvicorn serving a ServerState on a fixed loopback port; stop() and start() again.
 
-    def __init__(self, state: ServerState, port: int | None = None) -> None:
+    ``settings`` are the server's (``server.toml``: the widget, service hours); ``host``
+    is where it listens (the widget's flood test binds 0.0.0.0 to be reached from two
+    loopback addresses); its ``url`` is always 127.0.0.1.
+    """
+
+    def __init__(
+        self,
+        state: ServerState,
+        port: int | None = None,
+        *,
+        settings: ServerSettings | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.state = state
         self.port = port or free_port()
+        self.settings = settings
+        self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -48,9 +63,10 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
+        self.state.bell.reopen()
         config = uvicorn.Config(
-            create_app(self.state),
-            host="127.0.0.1",
+            create_app(self.state, self.settings),
+            host=self.host,
             port=self.port,
             log_level="error",
             lifespan="off",
@@ -69,6 +85,7 @@ class LiveServer:
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
+            self.state.bell.close()  # long-polls in flight answer; uvicorn waits for them
             self._server.should_exit = True
             self._thread.join(timeout=10)
             self._server = None

@@ -59,6 +59,7 @@ class InProcessServer:
 
     def start(self) -> InProcessServer:
         """Accept requests (again)."""
+        self.state.bell.reopen()
         with self._lock:
             if self._portal is None:
                 self._portal_cm = anyio.from_thread.start_blocking_portal()
@@ -71,7 +72,8 @@ class InProcessServer:
         self.running = False
 
     def close(self) -> None:
-        """Stop, and end the event loop thread."""
+        """Stop, and end the event loop thread (long-polls in flight answer first)."""
+        self.state.bell.close()
         with self._lock:
             self.running = False
             if self._portal is not None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from cs_console import protocol as p
 from cs_console.backends.base import AttachmentBackend
 from cs_console.domain import DeliveryState, MessageKind
-from cs_console.server.app import content_disposition
+from cs_console.server.attachments import content_disposition
 from cs_console.server.errors import OperationError
 from cs_console.server.state import ServerState
 from cs_console.services import attachments, conversations, sync

@@ -3,23 +3,19 @@ demo shop's signed buyers: over a real server on 127.0.0.1, no side door."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
-from cs_console.server.app import create_app
 from cs_console.server.channels.widget_tokens import read_identity_secret
 from cs_console.server.demo import Simulator, demo_buyers, demo_identity_secret, load_demo
 from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
 from cs_console.store.models import CONVERSATION, MESSAGE
-from tests.harness import free_port
+from tests.harness import LiveServer
 
 
 @pytest.fixture
@@ -30,31 +26,11 @@ def shop(tmp_path: Path) -> Iterator[tuple[ServerState, str, Path]]:
     settings = ServerSettings.model_validate(
         {"channels": {"widget": {"demo_page": True, "identity_secret_file": str(secret)}}}
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(state, settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="error",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    server = LiveServer(state, settings=settings).start()
     try:
-        yield state, url, secret
+        yield state, server.url, secret
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        server.stop()
         state.close()
 
 

@@ -237,3 +237,55 @@ def test_an_email_that_failed_is_told_to_the_agents_not_the_customer(state: Serv
         "The email with this reply could not be sent: 550 no such user"
     ]
     assert [m.body for m in state.channels.customer_view(conv)] == ["hi", "answer"]
+
+
+def test_a_server_without_a_mailbox_says_a_reply_was_not_mailed(tmp_path: Path) -> None:
+    state = ServerState(f"sqlite:///{tmp_path / 'nomail.db'}", mail_domain=None)
+    try:
+        lan = agent(state)
+        conv = state.channels.open_conversation("email", Contact(email="c@x.example"))
+        state.channels.customer_writes(conv, "hi")
+        sent = reply(state, lan, conv, "answer", MessageKind.AGENT)
+        assert state.channels.mail_state(sent) is None  # nothing queued to go out later
+        with state.read() as conn:
+            events = conn.execute(
+                select(MESSAGE.c.body).where(
+                    MESSAGE.c.conversation_id == conv, MESSAGE.c.kind == "system"
+                )
+            ).all()
+        assert len(events) == 1
+        assert "no mailbox" in events[0][0]
+    finally:
+        state.close()
+
+
+def test_a_file_the_agent_attaches_goes_with_the_email(state: ServerState) -> None:
+    from cs_console.server.channels.email_compose import compose_reply, mail_bytes
+    from cs_console.server.channels.email_parse import parse_mail
+    from cs_console.timeutil import utcnow
+
+    lan = agent(state)
+    conv = state.channels.open_conversation("email", Contact(email="c@x.example"), subject="s")
+    state.channels.customer_writes(conv, "the invoice please")
+    state.upload_attachment(lan, "att-invoice", "发票.png", PNG)
+    ref = p.AttachmentRef(
+        id="att-invoice", file_name="发票.png", content_type="image/png", size=len(PNG)
+    )
+    op = p.SendMessage(
+        id="msg-with-file", conversation_id=conv, kind=MessageKind.AGENT, attachments=[ref]
+    )
+    state.apply(lan, "key-with-file", op)  # no text: the file alone is the reply
+    (queued,) = state.channels.mail_due()
+    files = state.channels.reply_files(queued.message_id)
+    assert files == [("发票.png", "image/png", PNG)]
+    mail = compose_reply(
+        queued,
+        from_address="service@shop.example",
+        display_name="Shop",
+        signature="",
+        agent_name="",
+        now=utcnow(),
+        files=files,
+    )
+    parsed = parse_mail(mail_bytes(mail))
+    assert [(f.file_name, f.data) for f in parsed.files] == [("发票.png", PNG)]

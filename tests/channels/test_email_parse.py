@@ -693,7 +693,16 @@ def compose(mail: QueuedMail, **changes: str) -> bytes:
         "agent_name": "Anna",
     }
     options.update(changes)
-    return mail_bytes(compose_reply(mail, now=NOW, **options))
+    return mail_bytes(
+        compose_reply(
+            mail,
+            now=NOW,
+            from_address=options["from_address"],
+            display_name=options["display_name"],
+            signature=options["signature"],
+            agent_name=options["agent_name"],
+        )
+    )
 
 
 def test_reply_headers_and_threading() -> None:

@@ -15,13 +15,11 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from cs_console import protocol as p
 from cs_console.domain import MessageKind, Role
 from cs_console.sanitize import sanitize
-from cs_console.server.app import create_app
 from cs_console.server.channels import widget_tokens
 from cs_console.server.channels.guard import solve_pow
 from cs_console.server.channels.widget_tokens import rotate, sign_identity
@@ -35,7 +33,7 @@ from cs_console.server.settings import (
 from cs_console.server.state import ServerState
 from cs_console.store.models import CONVERSATION, CUSTOMER
 from cs_console.timeutil import utcnow
-from tests.harness import free_port, tiny_shop
+from tests.harness import LiveServer, tiny_shop
 
 ORIGIN = "https://shop.example.com"
 IDENTITY_SECRET = b"0123456789abcdef-shop-secret"
@@ -46,49 +44,6 @@ GENEROUS: dict[str, Any] = {
     "messages_per_minute": 100_000,
     "sessions_per_hour": 100_000,
 }
-
-
-class WidgetServer:
-    """uvicorn serving ``create_app(state, settings)`` on loopback, in a thread (as
-    tests/harness.LiveServer, which has no settings)."""
-
-    def __init__(self, state: ServerState, settings: ServerSettings, host: str = "127.0.0.1"):
-        self.state = state
-        self.settings = settings
-        self.host = host
-        self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> WidgetServer:
-        config = uvicorn.Config(
-            create_app(self.state, self.settings),
-            host=self.host,
-            port=self.port,
-            log_level="error",
-            lifespan="off",
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.02)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._server = None
 
 
 def widget_settings(tmp_path: Path | None = None, **widget: Any) -> ServerSettings:
@@ -127,11 +82,11 @@ def state(tmp_path: Path, clock: Clock) -> Iterator[ServerState]:
 
 
 @pytest.fixture
-def start(state: ServerState) -> Iterator[Callable[[ServerSettings], WidgetServer]]:
-    started: list[WidgetServer] = []
+def start(state: ServerState) -> Iterator[Callable[[ServerSettings], LiveServer]]:
+    started: list[LiveServer] = []
 
-    def run(settings: ServerSettings) -> WidgetServer:
-        server = WidgetServer(state, settings).start()
+    def run(settings: ServerSettings) -> LiveServer:
+        server = LiveServer(state, settings=settings).start()
         started.append(server)
         return server
 
@@ -141,14 +96,14 @@ def start(state: ServerState) -> Iterator[Callable[[ServerSettings], WidgetServe
 
 
 @pytest.fixture
-def server(start: Callable[[ServerSettings], WidgetServer], tmp_path: Path) -> WidgetServer:
+def server(start: Callable[[ServerSettings], LiveServer], tmp_path: Path) -> LiveServer:
     return start(widget_settings(tmp_path))
 
 
 class Visitor:
     """A browser with the widget: its token, and calls made with it."""
 
-    def __init__(self, server: WidgetServer, reply: dict[str, Any]) -> None:
+    def __init__(self, server: LiveServer, reply: dict[str, Any]) -> None:
         self.server = server
         self.reply = reply
         self.token: str = reply["token"]
@@ -178,12 +133,12 @@ class Visitor:
         return found.conversation_id
 
 
-def open_session(server: WidgetServer, **body: Any) -> httpx.Response:
+def open_session(server: LiveServer, **body: Any) -> httpx.Response:
     payload = {"shop": "demo", "language": "en", "token": None, "identity": None, "pow": None}
     return httpx.post(server.url + "/widget/v1/session", json=payload | body, timeout=30)
 
 
-def visitor(server: WidgetServer, **body: Any) -> Visitor:
+def visitor(server: LiveServer, **body: Any) -> Visitor:
     answer = open_session(server, **body)
     assert answer.status_code == 200, answer.text
     return Visitor(server, answer.json())
@@ -224,7 +179,7 @@ def agent_says(
 # --- sessions -----------------------------------------------------------------------
 
 
-def test_a_session_says_what_the_script_needs(server: WidgetServer) -> None:
+def test_a_session_says_what_the_script_needs(server: LiveServer) -> None:
     answer = open_session(server, language="zh-CN")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/json")
@@ -245,7 +200,7 @@ def test_a_session_says_what_the_script_needs(server: WidgetServer) -> None:
     assert server.state.channels.visitor(vis.id).language == "zh-CN"  # type: ignore[union-attr]
 
 
-def test_a_token_resumes_its_visitor_and_its_conversation(server: WidgetServer) -> None:
+def test_a_token_resumes_its_visitor_and_its_conversation(server: LiveServer) -> None:
     first = visitor(server)
     assert first.send("hello").status_code == 200
     again = visitor(server, token=first.token)
@@ -253,9 +208,7 @@ def test_a_token_resumes_its_visitor_and_its_conversation(server: WidgetServer) 
     assert [m["body"] for m in again.messages().json()["messages"]] == ["hello"]
 
 
-def test_expired_tokens_401_but_resume_within_thirty_days(
-    server: WidgetServer, clock: Clock
-) -> None:
+def test_expired_tokens_401_but_resume_within_thirty_days(server: LiveServer, clock: Clock) -> None:
     vis = visitor(server)
     clock.offset = timedelta(days=31)  # past the 30-day session
     answer = vis.messages()
@@ -268,7 +221,7 @@ def test_expired_tokens_401_but_resume_within_thirty_days(
     assert visitor(server, token=vis.token).id != vis.id
 
 
-def test_tampered_and_foreign_tokens_are_401(server: WidgetServer) -> None:
+def test_tampered_and_foreign_tokens_are_401(server: LiveServer) -> None:
     vis = visitor(server)
     head, _, signature = vis.token.rpartition(".")
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
@@ -292,7 +245,7 @@ def test_tampered_and_foreign_tokens_are_401(server: WidgetServer) -> None:
 
 
 def test_rotation_keeps_old_sessions_and_moves_them_to_the_new_key(
-    start: Callable[[ServerSettings], WidgetServer],
+    start: Callable[[ServerSettings], LiveServer],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -322,7 +275,7 @@ def test_rotation_keeps_old_sessions_and_moves_them_to_the_new_key(
 
 
 def test_a_signed_identity_links_the_visitor_to_the_shop_customer(
-    server: WidgetServer,
+    server: LiveServer,
 ) -> None:
     tiny_shop(server.state)  # cus-2 is alice@example.com
     identity = sign_identity(
@@ -338,7 +291,7 @@ def test_a_signed_identity_links_the_visitor_to_the_shop_customer(
 
 
 def test_a_wrong_or_expired_identity_leaves_the_visitor_anonymous(
-    server: WidgetServer,
+    server: LiveServer,
 ) -> None:
     tiny_shop(server.state)
     forged = sign_identity(b"not the shop's secret at all!!", {"email": "alice@example.com"})
@@ -356,7 +309,7 @@ def test_a_wrong_or_expired_identity_leaves_the_visitor_anonymous(
 # --- messages ---------------------------------------------------------------------------
 
 
-def test_a_send_is_stored_once_per_client_key(server: WidgetServer) -> None:
+def test_a_send_is_stored_once_per_client_key(server: LiveServer) -> None:
     vis = visitor(server)
     first = vis.send("only once", key="same-key-1")
     second = vis.send("only once", key="same-key-1")
@@ -370,7 +323,7 @@ def test_a_send_is_stored_once_per_client_key(server: WidgetServer) -> None:
     assert message["attachments"] == []
 
 
-def test_bad_message_fields_are_422(server: WidgetServer) -> None:
+def test_bad_message_fields_are_422(server: LiveServer) -> None:
     vis = visitor(server)
     for body in (
         {"id": "short", "body": "x"},
@@ -398,7 +351,7 @@ def test_bad_message_fields_are_422(server: WidgetServer) -> None:
 
 
 def test_markup_and_escapes_are_stored_sanitised_and_returned_as_json(
-    server: WidgetServer,
+    server: LiveServer,
 ) -> None:
     vis = visitor(server)
     body = "<img src=x onerror=alert(1)> [@click=app.quit] \x1b]52;c;aGk=\x07 \u202eevil"
@@ -414,7 +367,7 @@ def test_markup_and_escapes_are_stored_sanitised_and_returned_as_json(
     assert server.state.messages_with_body(body) == 0
 
 
-def test_long_poll_answers_within_a_second_of_an_agent_reply(server: WidgetServer) -> None:
+def test_long_poll_answers_within_a_second_of_an_agent_reply(server: LiveServer) -> None:
     vis = visitor(server)
     (mine,) = vis.send("anyone there?").json()["messages"]
     caller = agent_caller(server.state)
@@ -440,7 +393,7 @@ def test_long_poll_answers_within_a_second_of_an_agent_reply(server: WidgetServe
     ]
 
 
-def test_a_long_poll_with_nothing_new_ends_after_wait(server: WidgetServer) -> None:
+def test_a_long_poll_with_nothing_new_ends_after_wait(server: LiveServer) -> None:
     vis = visitor(server)
     started = time.monotonic()
     answer = vis.messages(wait=1)
@@ -451,7 +404,7 @@ def test_a_long_poll_with_nothing_new_ends_after_wait(server: WidgetServer) -> N
         assert vis.call("GET", "/widget/v1/messages", params={"wait": wait}).status_code == 422
 
 
-def test_too_many_long_polls_per_session_are_429(server: WidgetServer) -> None:
+def test_too_many_long_polls_per_session_are_429(server: LiveServer) -> None:
     vis = visitor(server)
     threads = [threading.Thread(target=vis.messages, kwargs={"wait": 2}) for _ in range(2)]
     for thread in threads:
@@ -464,7 +417,7 @@ def test_too_many_long_polls_per_session_are_429(server: WidgetServer) -> None:
         thread.join()
 
 
-def test_notes_are_never_seen_by_the_customer(server: WidgetServer) -> None:
+def test_notes_are_never_seen_by_the_customer(server: LiveServer) -> None:
     vis = visitor(server)
     vis.send("hello")
     caller = agent_caller(server.state)
@@ -474,7 +427,7 @@ def test_notes_are_never_seen_by_the_customer(server: WidgetServer) -> None:
     assert bodies == ["hello", "Hello! How can I help?"]
 
 
-def test_a_visitor_reads_only_its_own_conversation(server: WidgetServer) -> None:
+def test_a_visitor_reads_only_its_own_conversation(server: LiveServer) -> None:
     alice, mallory = visitor(server), visitor(server)
     (first,) = alice.send("alice's secret").json()["messages"]
     assert mallory.messages().json()["messages"] == []
@@ -497,7 +450,7 @@ def test_a_visitor_reads_only_its_own_conversation(server: WidgetServer) -> None
 # --- attachments -----------------------------------------------------------------------
 
 
-def test_an_image_upload_becomes_a_message_and_downloads_safely(server: WidgetServer) -> None:
+def test_an_image_upload_becomes_a_message_and_downloads_safely(server: LiveServer) -> None:
     vis = visitor(server)
     data = tiny_png()
     answer = vis.call(
@@ -524,7 +477,7 @@ def test_an_image_upload_becomes_a_message_and_downloads_safely(server: WidgetSe
     assert got.headers["cache-control"] == "private, no-store"
 
 
-def test_uploads_other_than_images_are_415_and_empty_422(server: WidgetServer) -> None:
+def test_uploads_other_than_images_are_415_and_empty_422(server: LiveServer) -> None:
     vis = visitor(server)
     for content in (b"just some text\n", b"%PDF-1.4 ...", b"<html><script>"):
         answer = vis.call(
@@ -541,7 +494,7 @@ def test_uploads_other_than_images_are_415_and_empty_422(server: WidgetServer) -
 
 
 def test_oversized_bodies_are_413_declared_or_streamed(
-    start: Callable[[ServerSettings], WidgetServer], tmp_path: Path
+    start: Callable[[ServerSettings], LiveServer], tmp_path: Path
 ) -> None:
     server = start(widget_settings(tmp_path, max_image_bytes=2048))
     vis = visitor(server)
@@ -570,7 +523,7 @@ def test_oversized_bodies_are_413_declared_or_streamed(
 
 
 def test_cors_allows_the_shop_and_the_server_itself_and_refuses_others(
-    server: WidgetServer,
+    server: LiveServer,
 ) -> None:
     vis = visitor(server)
     allowed = vis.call("GET", "/widget/v1/messages", headers={"Origin": ORIGIN})
@@ -613,7 +566,7 @@ def test_cors_allows_the_shop_and_the_server_itself_and_refuses_others(
 
 
 def test_an_address_over_its_rate_gets_429_with_retry_after(
-    start: Callable[[ServerSettings], WidgetServer], tmp_path: Path
+    start: Callable[[ServerSettings], LiveServer], tmp_path: Path
 ) -> None:
     server = start(widget_settings(tmp_path, per_address_per_minute=5))
     vis = visitor(server)
@@ -625,7 +578,7 @@ def test_an_address_over_its_rate_gets_429_with_retry_after(
 
 
 def test_a_session_over_its_message_rate_gets_429(
-    start: Callable[[ServerSettings], WidgetServer], tmp_path: Path
+    start: Callable[[ServerSettings], LiveServer], tmp_path: Path
 ) -> None:
     server = start(widget_settings(tmp_path, messages_per_minute=2))
     vis = visitor(server)
@@ -639,7 +592,7 @@ def test_a_session_over_its_message_rate_gets_429(
 
 
 def test_proof_of_work_is_asked_once_an_address_opens_too_many_sessions(
-    start: Callable[[ServerSettings], WidgetServer], tmp_path: Path
+    start: Callable[[ServerSettings], LiveServer], tmp_path: Path
 ) -> None:
     server = start(widget_settings(tmp_path, sessions_per_hour=1, pow_bits=8))
     first = visitor(server)
@@ -672,7 +625,7 @@ def test_proof_of_work_is_asked_once_an_address_opens_too_many_sessions(
 # --- typing, the offline form, static files ---------------------------------------------
 
 
-def test_typing_is_204_and_reaches_the_conversation(server: WidgetServer) -> None:
+def test_typing_is_204_and_reaches_the_conversation(server: LiveServer) -> None:
     vis = visitor(server)
     assert vis.call("POST", "/widget/v1/typing", json={}).status_code == 204  # none yet
     vis.send("hi")
@@ -685,7 +638,7 @@ def test_typing_is_204_and_reaches_the_conversation(server: WidgetServer) -> Non
     assert typing_at is not None
 
 
-def test_the_offline_form_tells_the_email_but_never_links_by_it(server: WidgetServer) -> None:
+def test_the_offline_form_tells_the_email_but_never_links_by_it(server: LiveServer) -> None:
     # Bob is a customer with orders; a stranger types his address into the form.
     bob = server.state.channels.open_conversation("email", Contact(email="bob@example.com"))
     vis = visitor(server)
@@ -716,7 +669,7 @@ def test_the_offline_form_tells_the_email_but_never_links_by_it(server: WidgetSe
 
 
 def test_static_files_are_served_or_a_json_404(
-    start: Callable[[ServerSettings], WidgetServer], tmp_path: Path
+    start: Callable[[ServerSettings], LiveServer], tmp_path: Path
 ) -> None:
     from cs_console.server.channels.widget_api import STATIC
 
@@ -743,7 +696,7 @@ def test_static_files_are_served_or_a_json_404(
             assert answer.headers["content-type"].startswith("application/json")
 
 
-def test_the_agent_of_the_conversation_is_named(server: WidgetServer) -> None:
+def test_the_agent_of_the_conversation_is_named(server: LiveServer) -> None:
     vis = visitor(server)
     vis.send("hi")
     caller = agent_caller(server.state)

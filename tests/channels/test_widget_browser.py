@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import struct
-import threading
-import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -26,14 +24,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 
 from cs_console import protocol as p
 from cs_console.domain import MessageKind, Role
-from cs_console.server.app import create_app
 from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
-from tests.harness import free_port
+from tests.harness import LiveServer
 from tests.ui_support import composer, live_app, stop_sync, wait_loaded, wait_until
 
 if TYPE_CHECKING:
@@ -61,58 +57,10 @@ WIDGET = "cs-chat-widget"
 # --- the server ---------------------------------------------------------------------
 
 
-class WidgetServer:
-    """uvicorn serving ``create_app(state, settings)`` on a free loopback port."""
-
-    def __init__(self, state: ServerState, settings: ServerSettings) -> None:
-        self.state = state
-        self.settings = settings
-        self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Where it answers."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> WidgetServer:
-        """Start, and wait until it answers."""
-        config = uvicorn.Config(
-            create_app(self.state, self.settings),
-            host="127.0.0.1",
-            port=self.port,
-            # "critical": the widget's long-poll still held at shutdown is cancelled by
-            # uvicorn, which logs that as an error (the endpoint logs its own failures).
-            log_level="critical",
-            lifespan="off",
-            # The widget holds a 25 s long-poll open: do not wait for it on the way out.
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.02)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        """Stop and wait for the thread."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._server = None
-
-
 def widget_settings(hours: str = "00:00-24:00", **widget: object) -> ServerSettings:
     """The server's settings: the demo page on, agents answering during ``hours``;
     ``widget`` adds to ``[channels.widget]``."""
-    section = {"demo_page": True, "shop_name": "青竹茶器 Green Bamboo"} | widget
+    section = {"demo_page": True, "shop_name": "莲松家居 Lotus & Pine"} | widget
     return ServerSettings.model_validate(
         {"channels": {"widget": section}, "service": {"hours": hours}}
     )
@@ -139,9 +87,9 @@ def lan(state: ServerState) -> str:
 
 
 @pytest.fixture
-def server(state: ServerState, lan: str) -> Iterator[WidgetServer]:
+def server(state: ServerState, lan: str) -> Iterator[LiveServer]:
     """The server, open all day."""
-    running = WidgetServer(state, widget_settings()).start()
+    running = LiveServer(state, settings=widget_settings()).start()
     yield running
     running.stop()
 
@@ -158,7 +106,7 @@ def _missing() -> str | None:
 
 
 @pytest.fixture
-async def browser(server: WidgetServer) -> AsyncIterator[Browser]:
+async def browser(server: LiveServer) -> AsyncIterator[Browser]:
     """Chromium, headless. It depends on ``server`` so that it closes first: its
     long-poll would otherwise hold the server's shutdown."""
     problem = _missing()
@@ -215,7 +163,7 @@ async def new_page(browser: Browser) -> Watched:
     return Watched(page)
 
 
-async def open_widget(shop: Watched, server: WidgetServer, query: str = "") -> None:
+async def open_widget(shop: Watched, server: LiveServer, query: str = "") -> None:
     """The demo shop page, the launcher clicked, the panel in view."""
     await shop.page.goto(f"{server.url}/widget/demo{query}")
     await shop.in_widget(".launcher").click()
@@ -263,7 +211,7 @@ def conversation_of(state: ServerState, body: str) -> str:
     raise AssertionError(f"the server has no message {body!r}")
 
 
-def agent_replies(server: WidgetServer, token: str, conversation_id: str, body: str) -> None:
+def agent_replies(server: LiveServer, token: str, conversation_id: str, body: str) -> None:
     """An agent's reply through the agents' API (what the console sends)."""
     operation = p.SendMessage(
         id=uuid.uuid4().hex, conversation_id=conversation_id, kind=MessageKind.AGENT, body=body
@@ -290,7 +238,7 @@ def conversation_count(state: ServerState) -> int:
 
 
 async def test_a_customer_and_an_agent_talk_through_the_widget(
-    browser: Browser, server: WidgetServer, state: ServerState, lan: str, tmp_path: Path
+    browser: Browser, server: LiveServer, state: ServerState, lan: str, tmp_path: Path
 ) -> None:
     shop = await new_page(browser)
     await open_widget(shop, server)
@@ -352,10 +300,10 @@ async def wait_for_image(shop: Watched, image: Any) -> None:
 
 
 async def test_outside_the_service_hours_the_offline_form_takes_a_message(
-    browser: Browser, server: WidgetServer, state: ServerState, lan: str
+    browser: Browser, server: LiveServer, state: ServerState, lan: str
 ) -> None:
     server.stop()
-    closed = WidgetServer(state, widget_settings(closed_hours())).start()
+    closed = LiveServer(state, settings=widget_settings(closed_hours())).start()
     try:
         shop = await new_page(browser)
         await open_widget(shop, closed, "?lang=en")
@@ -382,7 +330,7 @@ async def test_outside_the_service_hours_the_offline_form_takes_a_message(
 
 
 async def test_hostile_agent_text_shows_literally(
-    browser: Browser, server: WidgetServer, state: ServerState, lan: str
+    browser: Browser, server: LiveServer, state: ServerState, lan: str
 ) -> None:
     shop = await new_page(browser)
     await open_widget(shop, server)
@@ -402,7 +350,7 @@ async def test_hostile_agent_text_shows_literally(
 
 
 async def test_a_reload_resumes_the_conversation(
-    browser: Browser, server: WidgetServer, state: ServerState, lan: str
+    browser: Browser, server: LiveServer, state: ServerState, lan: str
 ) -> None:
     shop = await new_page(browser)
     await open_widget(shop, server)
@@ -433,10 +381,10 @@ async def test_a_reload_resumes_the_conversation(
 
 
 async def test_a_busy_address_proves_its_work_and_chats(
-    browser: Browser, server: WidgetServer, state: ServerState, lan: str
+    browser: Browser, server: LiveServer, state: ServerState, lan: str
 ) -> None:
     server.stop()
-    strict = WidgetServer(state, widget_settings(sessions_per_hour=1, pow_bits=12)).start()
+    strict = LiveServer(state, settings=widget_settings(sessions_per_hour=1, pow_bits=12)).start()
     try:
         statuses: list[int] = []
         for number in (1, 2):

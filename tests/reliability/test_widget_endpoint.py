@@ -44,10 +44,10 @@ from cs_console.server.state import ServerState
 from tests.channels.test_widget_api import (
     IDENTITY_SECRET,
     ORIGIN,
-    WidgetServer,
     tiny_png,
     widget_settings,
 )
+from tests.harness import LiveServer
 
 FULL = os.environ.get("CS_RELIABILITY_FULL") == "1"
 EXAMPLES = 500 if FULL else 30
@@ -80,14 +80,14 @@ ENDPOINTS: tuple[tuple[str, str], ...] = (
 class Widget:
     """A server with the widget (limits out of reach) and a visitor's token."""
 
-    server: WidgetServer
+    server: LiveServer
     token: str
 
 
 def start_server(
     state: ServerState, settings: ServerSettings, host: str = "127.0.0.1"
-) -> WidgetServer:
-    return WidgetServer(state, settings, host=host).start()
+) -> LiveServer:
+    return LiveServer(state, settings=settings, host=host).start()
 
 
 @pytest.fixture(scope="module")

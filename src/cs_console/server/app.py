@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -22,6 +21,7 @@ from cs_console import protocol as p
 from cs_console.domain import Group, Role
 from cs_console.sanitize import sanitize, sanitize_line
 from cs_console.server.agents import Keep, check_name
+from cs_console.server.attachments import content_disposition
 from cs_console.server.errors import OperationError
 from cs_console.server.limits import cut
 from cs_console.server.settings import ServerSettings
@@ -57,16 +57,6 @@ def _error(status: int, error: str, detail: str = "") -> Response:
 
 def _refused(exc: OperationError) -> Response:
     return _error(exc.status, str(exc), exc.detail)
-
-
-def content_disposition(file_name: str) -> str:
-    """``attachment`` with the sanitised name, as RFC 6266 has it: an ASCII fallback
-    and the UTF-8 name percent-encoded (``filename*``), no quote or separator left."""
-    safe = p.safe_file_name(file_name)
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in safe
-    )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
 def create_app(state: ServerState, settings: ServerSettings | None = None) -> Starlette:
@@ -140,7 +130,7 @@ def create_app(state: ServerState, settings: ServerSettings | None = None) -> St
             seen = state.bell.count
             known, page, broken = await run_in_threadpool(work)
             left = deadline - time.monotonic()
-            if not known or page is None or page.count() or left <= 0:
+            if not known or page is None or page.count() or left <= 0 or state.bell.closed:
                 break
             await state.bell.wait(seen, left)
         if not known:

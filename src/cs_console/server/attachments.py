@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -200,3 +201,13 @@ def visible(conn: Connection, attachment_id: str, agent: str) -> Any | None:
         if exists is None:
             return None
     return row
+
+
+def content_disposition(file_name: str) -> str:
+    """``attachment`` with the sanitised name, as RFC 6266 has it: an ASCII fallback
+    and the UTF-8 name percent-encoded (``filename*``), no quote or separator left."""
+    safe = p.safe_file_name(file_name)
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in safe
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"

@@ -24,11 +24,27 @@ class FeedBell:
         self._lock = threading.Lock()
         self._count = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._closed = False
 
     @property
     def count(self) -> int:
         """How many times the bell has rung."""
         return self._count
+
+    @property
+    def closed(self) -> bool:
+        """The server is stopping: long-polls answer now instead of holding on."""
+        return self._closed
+
+    def close(self) -> None:
+        """Wake every waiter and hold no one from now on: a server stopping does not
+        wait out the long-polls it holds (up to 25 s each)."""
+        self._closed = True
+        self.ring()
+
+    def reopen(self) -> None:
+        """Hold long-polls again (a server started again over the same state)."""
+        self._closed = False
 
     def ring(self) -> None:
         """A write was committed (callable from any thread)."""
@@ -47,7 +63,7 @@ class FeedBell:
         future: asyncio.Future[None] = loop.create_future()
         entry = (loop, future)
         with self._lock:
-            if self._count != seen:
+            if self._count != seen or self._closed:
                 return self._count
             self._waiters.add(entry)
         try:

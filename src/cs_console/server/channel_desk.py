@@ -19,15 +19,15 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from cs_console import protocol as p
 from cs_console.domain import Group, MessageKind
+from cs_console.server import attachments, inbox, limits, mailqueue, routing
 from cs_console.server import conversations as convs
-from cs_console.server import inbox, limits, mailqueue, routing
 from cs_console.server.attachments import AttachmentFolder, check_bytes
 from cs_console.server.errors import OperationError
 from cs_console.server.inbox import Contact, IncomingFile, SeenMessage
 from cs_console.server.mailqueue import QueuedMail
 from cs_console.server.tables import EMAIL_SOURCE, MAILBOX_STATE, WIDGET_VISITOR
 from cs_console.store import convert
-from cs_console.store.models import CONVERSATION, CUSTOMER
+from cs_console.store.models import ATTACHMENT, CONVERSATION, CUSTOMER
 
 __all__ = ["ChannelDesk", "Contact", "IncomingFile", "QueuedMail", "SeenMessage", "Visitor"]
 
@@ -369,6 +369,28 @@ class ChannelDesk:
                 )
 
     # --- the mail queue -----------------------------------------------------------
+
+    def reply_files(self, message_id: str) -> list[tuple[str, str, bytes]]:
+        """The files an agent attached to a reply: (name, content type, bytes) each, in
+        the order they were added; a file gone from the folder is left out (logged by
+        nobody: the reply still goes, with what there is)."""
+        with self._read() as conn:
+            found = attachments.for_messages(conn, [message_id]).get(message_id, [])
+            paths = {
+                str(row[0]): row[1]
+                for row in conn.execute(
+                    select(ATTACHMENT.c.id, ATTACHMENT.c.local_path).where(
+                        ATTACHMENT.c.message_id == message_id
+                    )
+                )
+            }
+        files = []
+        for record in found:
+            local = paths.get(record.id)
+            path = self._folder.file(str(local)) if local else None
+            if path is not None and path.is_file():
+                files.append((record.file_name, record.content_type, path.read_bytes()))
+        return files
 
     def mail_due(self) -> list[QueuedMail]:
         """Replies whose next attempt is due."""

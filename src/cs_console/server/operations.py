@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -35,6 +35,11 @@ from cs_console.store.models import (
 )
 from cs_console.timeutil import utcnow
 
+#: The event line under an email reply on a server with no mailbox set up.
+NO_MAILBOX = (
+    "Not sent by email: this server has no mailbox set up ([channels.email] in server.toml)"
+)
+
 
 def apply_once(
     conn: Connection,
@@ -44,7 +49,7 @@ def apply_once(
     authority_limit_minor: int,
     *,
     now: datetime | None = None,
-    mail_domain: str = "cs-console.localhost",
+    mail_domain: str | None = "cs-console.localhost",
 ) -> p.OperationResult:
     """Apply ``operation`` unless ``key`` was used before, and remember the answer.
 
@@ -84,7 +89,7 @@ def _apply(
     op: p.Operation,
     authority_limit_minor: int,
     now: datetime,
-    mail_domain: str,
+    mail_domain: str | None,
 ) -> dict[str, Any]:
     if isinstance(op, p.SendMessage):
         return _send_message(conn, caller, op, now, mail_domain)
@@ -118,7 +123,7 @@ def _apply(
 
 
 def _send_message(
-    conn: Connection, caller: Caller, op: p.SendMessage, now: datetime, mail_domain: str
+    conn: Connection, caller: Caller, op: p.SendMessage, now: datetime, mail_domain: str | None
 ) -> dict[str, Any]:
     conv = convs.find(conn, op.conversation_id)
     existing = conn.execute(select(MESSAGE.c.conversation_id).where(MESSAGE.c.id == op.id)).first()
@@ -133,9 +138,22 @@ def _send_message(
         values |= {"waiting_since": None, "unread_count": 0, "last_activity_at": now}
         if conv["assignee"] is None:
             values["assignee"] = caller.name  # answering a chat claims it
-        if conv["channel"] == "email" and op.body:
-            # Queued in this transaction: the reply and its email stand or fall together.
-            mailqueue.enqueue_reply(conn, conv, op.id, op.body, now, domain=mail_domain)
+        if conv["channel"] == "email" and (op.body or op.attachments):
+            if mail_domain is None:
+                # No mailbox on this server (the demo's): say so where the agent looks,
+                # rather than keep a mail that would go out whenever one is set up.
+                convs.insert_message(
+                    conn,
+                    f"msg-nomail-{op.id}"[:64],
+                    op.conversation_id,
+                    MessageKind.SYSTEM.value,
+                    "mail",
+                    NO_MAILBOX,
+                    now + timedelta(microseconds=1),
+                )
+            else:
+                # Queued in this transaction: the reply and its email stand or fall together.
+                mailqueue.enqueue_reply(conn, conv, op.id, op.body, now, domain=mail_domain)
     convs.update_row(conn, conv, values)
     return {"message_id": op.id, "created_at": now.isoformat()}
 

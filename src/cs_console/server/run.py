@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 from cs_console.paths import Paths
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from cs_console.server.settings import ServerSettings
     from cs_console.server.state import PublishReport, ServerState
 
 
@@ -45,6 +48,34 @@ def publish_replies_dir(state: ServerState, directory: Path) -> PublishReport:
     return state.publish_replies(to_records(replies, utcnow()))
 
 
+def demo_server_settings(settings: ServerSettings, home: Path) -> ServerSettings:
+    """What ``serve --demo`` changes: the demo shop's page, its name, its logged-in buyers
+    vouched for by its own secret, and agents there around the clock (the chat is what a
+    newcomer came to see; a server.toml with other hours keeps them)."""
+    from cs_console.demo.stories import SHOP_NAME
+    from cs_console.server.demo import demo_identity_secret
+    from cs_console.server.settings import ServiceSection, WidgetSection
+
+    widget = settings.channels.widget
+    update: dict[str, object] = {
+        "demo_page": True,
+        "identity_secret_file": widget.identity_secret_file or demo_identity_secret(home),
+    }
+    if widget.shop_name == WidgetSection().shop_name:
+        update["shop_name"] = str(SHOP_NAME)
+    service = settings.service
+    if service == ServiceSection():
+        service = service.model_copy(update={"hours": "00:00-24:00"})
+    return settings.model_copy(
+        update={
+            "service": service,
+            "channels": settings.channels.model_copy(
+                update={"widget": widget.model_copy(update=update)}
+            ),
+        }
+    )
+
+
 def serve(
     *,
     host: str,
@@ -74,23 +105,13 @@ def serve(
         print(f"cs-console serve: {exc}", file=sys.stderr, flush=True)
         return 2
     if demo:
-        from cs_console.server.demo import demo_identity_secret
-
-        # The demo shop's page, and its logged-in buyers vouched for by its own secret.
-        widget = settings.channels.widget.model_copy(
-            update={
-                "demo_page": True,
-                "identity_secret_file": settings.channels.widget.identity_secret_file
-                or demo_identity_secret(paths.home),
-            }
-        )
-        settings = settings.model_copy(
-            update={"channels": settings.channels.model_copy(update={"widget": widget})}
-        )
+        settings = demo_server_settings(settings, paths.home)
     address = settings.channels.email.address
     state = ServerState(
         database_url(db_url, home),
-        mail_domain=address.rpartition("@")[2] if "@" in address else "cs-console.localhost",
+        mail_domain=(address.rpartition("@")[2] or "cs-console.localhost")
+        if settings.channels.email.enabled
+        else None,
     )
     if replies_dir is not None:
         try:
@@ -131,8 +152,18 @@ def serve(
     if settings.channels.widget.demo_page:
         print(f"the demo shop's page, with the chat widget: http://{host}:{port}/widget/demo")
     logging.getLogger("uvicorn.access").disabled = True
+
+    class Server(uvicorn.Server):
+        # Ctrl+C (or SIGTERM): long-polls answer at once, so uvicorn, which waits for
+        # the requests in flight, stops now rather than after the longest hold (25 s).
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            state.bell.close()
+            super().handle_exit(sig, frame)
+
     try:
-        uvicorn.run(create_app(state, settings), host=host, port=port, log_level="warning")
+        Server(
+            uvicorn.Config(create_app(state, settings), host=host, port=port, log_level="warning")
+        ).run()
     finally:
         if simulator is not None:
             simulator.stop()

@@ -82,7 +82,7 @@ class ServerState:
         rules: RoutingRules | None = None,
         clock: Callable[[], datetime] = utcnow,
         attachments_dir: Path | None = None,
-        mail_domain: str = "cs-console.localhost",
+        mail_domain: str | None = "cs-console.localhost",
     ) -> None:
         self.authority_limit_minor = authority_limit_minor
         self.rules = rules or RoutingRules()
@@ -96,7 +96,8 @@ class ServerState:
         self.attachments = AttachmentFolder(attachments_dir or attachments.folder_beside(url))
         #: Rung after every committed write: long-polls (agents' and the widget's) wait on it.
         self.bell = FeedBell()
-        #: The domain of the Message-IDs of email replies (the shop's address's, when set).
+        #: The domain of the Message-IDs of email replies (the shop's address's); None
+        #: when the server has no mailbox (a reply in an email conversation says so).
         self.mail_domain = mail_domain
         #: What the customer channels may do (the widget, the mailbox).
         self.channels = ChannelDesk(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 
 from cs_console.backends.base import BackendError, LiveFeed
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 WAIT_S = 20.0
 #: How long to wait for the loop's pull to move the cursor after a change was heard.
 SETTLE_S = 5.0
+#: The pause after an empty answer that came at once (the server did not hold it).
+QUICK_EMPTY_PAUSE_S = 3.0
 
 
 class FeedWatcher:
@@ -56,6 +59,7 @@ class FeedWatcher:
         failures = 0
         while not self._stop.is_set():
             before = self.cursor()
+            asked = time.monotonic()
             try:
                 changed = self.feed.wait_for_change(before, self.wait_s)
                 failures = 0
@@ -71,7 +75,13 @@ class FeedWatcher:
                 failures += 1
                 self._stop.wait(min(60.0, 2.0**failures))
                 continue
-            if not changed or self._stop.is_set():
+            if not changed:
+                # Nothing, and at once: a server that does not hold requests (an older
+                # one, or one stopping). Wait as a poll would rather than ask in a loop.
+                if time.monotonic() - asked < self.wait_s / 2:
+                    self._stop.wait(QUICK_EMPTY_PAUSE_S)
+                continue
+            if self._stop.is_set():
                 continue
             self.wake()
             waited = 0.0

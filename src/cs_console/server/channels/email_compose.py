@@ -12,6 +12,7 @@ it, and that answer is filtered on our side (``email_parse``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email import policy
 from email.errors import HeaderParseError
@@ -58,6 +59,7 @@ def compose_reply(
     signature: str,
     agent_name: str,
     now: datetime,
+    files: Sequence[tuple[str, str, bytes]] = (),
 ) -> EmailMessage:
     """The email for the queued reply ``mail``.
 
@@ -68,6 +70,7 @@ def compose_reply(
         signature: added after ``-- `` when not empty.
         agent_name: who wrote the reply (may be ""): shown before the shop's name.
         now: the Date header (a naive time is taken as UTC).
+        files: the reply's attached files, (name, content type, bytes) each.
 
     Returns:
         The message, with :data:`email.policy.SMTP` (serialise with :func:`mail_bytes`).
@@ -92,6 +95,14 @@ def compose_reply(
     if signature.strip():
         body += SIGNATURE_DELIMITER + sanitize(signature).strip("\n")
     message.set_content(body + "\n", subtype="plain", charset="utf-8")
+    for name, content_type, data in files:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(
+            data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=_one_line(name) or "file",
+        )
     return message
 
 

@@ -210,6 +210,7 @@ class ReplySender:
                 signature=section.signature,
                 agent_name="",
                 now=channels.clock(),
+                files=channels.reply_files(mail.message_id),
             )
             data = dot_stuffed(mail_bytes(message))
         except Exception as exc:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -31,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from cs_console import protocol as p
 from cs_console.sanitize import sanitize, sanitize_line
+from cs_console.server.attachments import content_disposition
 from cs_console.server.channel_desk import Visitor
 from cs_console.server.channels.guard import (
     Concurrency,
@@ -121,17 +121,6 @@ def too_many(seconds: float) -> Refused:
     refused = Refused(429, "too many requests", "slow down and try again")
     refused.headers["Retry-After"] = retry_after(seconds)
     return refused
-
-
-def content_disposition(file_name: str) -> str:
-    """``attachment`` with the sanitised name (RFC 6266: an ASCII fallback and the UTF-8
-    name percent-encoded), as the agents' API answers (``server.app`` is above this
-    layer, so not imported)."""
-    safe = p.safe_file_name(file_name)
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in safe
-    )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"
 
 
 def iso(at: datetime) -> str:
@@ -477,7 +466,7 @@ class WidgetEndpoint:
             seen = bell.count
             response, found = await self._page_and_count(call.visitor_id, after)
             left = deadline - time.monotonic()
-            if found or left <= 0 or await call.request.is_disconnected():
+            if found or left <= 0 or bell.closed or await call.request.is_disconnected():
                 return response
             await bell.wait(seen, left)
 
