@@ -137,6 +137,7 @@ def test_an_email_reply_is_queued_once_with_its_thread_and_a_note_never(
     assert queued.subject == f"Re: 订单没收到 [#{conv}]"
     assert queued.in_reply_to == "a1@customer.example"
     assert queued.mail_id.endswith("@shop.example")
+    assert queued.agent_name == "Lan"
     # The customer's answer to our mail threads back by its In-Reply-To.
     back = state.channels.mail_arrived(
         mail_id="a2@customer.example",

@@ -96,6 +96,7 @@ async def test_a_mail_customer_gets_one_answer_from_the_console(
     assert mail.related[0] == str(first["Message-ID"]).strip("<>")
     assert SUBJECT in mail.subject
     assert mail.subject.startswith("Re: ")
+    assert mail.contact.name == "Lan (Example Shop)"  # who answered, for which shop
 
 
 async def _wait(check: object, what: str, timeout: float = 20.0) -> None:

@@ -49,6 +49,8 @@ class QueuedMail:
     references: list[str]
     attempts: int
     state: str
+    #: Who wrote the reply (the From name says "Lan (Shop)").
+    agent_name: str = ""
 
 
 def remember(
@@ -89,7 +91,14 @@ def thread_ids(conn: Connection, conversation_id: str) -> list[str]:
 
 
 def enqueue_reply(
-    conn: Connection, conv: Any, message_id: str, body: str, now: datetime, *, domain: str
+    conn: Connection,
+    conv: Any,
+    message_id: str,
+    body: str,
+    now: datetime,
+    *,
+    domain: str,
+    agent: str = "",
 ) -> None:
     """Queue the agent's reply ``message_id`` to the email conversation ``conv`` (its
     row). A customer without an address gets nothing queued (the console shows the
@@ -109,6 +118,7 @@ def enqueue_reply(
             mail_id=mail_id,
             to_address=customer[1],
             to_name=customer[0],
+            agent_name=agent,
             subject=reply_subject(conv["subject"], conv["id"]),
             body=body,
             in_reply_to=earlier[-1] if earlier else None,
@@ -136,6 +146,7 @@ def _queued(row: Any) -> QueuedMail:
         references=str(row["references"] or "").split(),
         attempts=row["attempts"],
         state=row["state"],
+        agent_name=row["agent_name"],
     )
 
 

@@ -153,7 +153,9 @@ def _send_message(
                 )
             else:
                 # Queued in this transaction: the reply and its email stand or fall together.
-                mailqueue.enqueue_reply(conn, conv, op.id, op.body, now, domain=mail_domain)
+                mailqueue.enqueue_reply(
+                    conn, conv, op.id, op.body, now, domain=mail_domain, agent=caller.name
+                )
     convs.update_row(conn, conv, values)
     return {"message_id": op.id, "created_at": now.isoformat()}
 

@@ -180,6 +180,7 @@ EMAIL_OUTBOX = Table(
     Column("mail_id", String, nullable=False, unique=True),
     Column("to_address", String, nullable=False),
     Column("to_name", String, nullable=False, default=""),
+    Column("agent_name", String, nullable=False, default=""),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("in_reply_to", String, nullable=True),

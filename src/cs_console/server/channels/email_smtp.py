@@ -208,7 +208,7 @@ class ReplySender:
                 from_address=section.address,
                 display_name=section.display_name,
                 signature=section.signature,
-                agent_name="",
+                agent_name=mail.agent_name,
                 now=channels.clock(),
                 files=channels.reply_files(mail.message_id),
             )
