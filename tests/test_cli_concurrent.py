@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from cs_console.server.app import create_app
+from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
 from cs_console.services import conversations
 from cs_console.services.context import AgentContext, StoreInUse, open_context
@@ -197,8 +198,8 @@ def test_two_syncs_at_once_push_each_outbox_row_once(
 ) -> None:
     counting: list[CountingPushes] = []
 
-    def counted_app(state: ServerState) -> App:
-        wrapper = CountingPushes(create_app(state), delay_s=0.15)
+    def counted_app(state: ServerState, settings: ServerSettings | None = None) -> App:
+        wrapper = CountingPushes(create_app(state, settings), delay_s=0.15)
         counting.append(wrapper)
         return wrapper
 
