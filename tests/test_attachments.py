@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -29,14 +29,21 @@ from tests.harness import client_context
 from tests.inprocess import InProcessServer, InProcessTransport
 
 
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A tiny valid PNG (red pixels), made here: no binary files in the repository."""
+def png(
+    width: int = 2,
+    height: int = 2,
+    colours: Sequence[tuple[int, int, int]] = ((255, 0, 0),),
+) -> bytes:
+    """A small valid PNG, made here: no binary files in the repository. Red pixels, or
+    bands ten rows high of each of ``colours`` in turn (a picture a screenshot shows)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    raw = b"".join(
+        b"\x00" + bytes(colours[(y // 10) % len(colours)]) * width for y in range(height)
+    )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"

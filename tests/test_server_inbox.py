@@ -22,12 +22,9 @@ from cs_console.server.settings import (
 )
 from cs_console.server.state import Caller, ServerState
 from cs_console.store.models import CONVERSATION, MESSAGE
+from tests.test_attachments import png
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
-    b"\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+PNG = png(1, 1)
 
 
 @pytest.fixture

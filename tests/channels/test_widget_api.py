@@ -4,10 +4,8 @@ the limits and the guards."""
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +32,7 @@ from cs_console.server.state import ServerState
 from cs_console.store.models import CONVERSATION, CUSTOMER
 from cs_console.timeutil import utcnow
 from tests.harness import LiveServer, tiny_shop
+from tests.test_attachments import png
 
 ORIGIN = "https://shop.example.com"
 IDENTITY_SECRET = b"0123456789abcdef-shop-secret"
@@ -142,20 +141,6 @@ def visitor(server: LiveServer, **body: Any) -> Visitor:
     answer = open_session(server, **body)
     assert answer.status_code == 200, answer.text
     return Visitor(server, answer.json())
-
-
-def tiny_png() -> bytes:
-    """A 1x1 PNG, made here."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def agent_caller(state: ServerState, name: str = "Lan") -> Any:
@@ -434,13 +419,13 @@ def test_a_visitor_reads_only_its_own_conversation(server: LiveServer) -> None:
     assert mallory.messages(after=first["id"]).json()["messages"] == []
     mallory.send("mallory here")
     assert [m["body"] for m in mallory.messages().json()["messages"]] == ["mallory here"]
-    png = alice.call(
+    uploaded = alice.call(
         "PUT",
         "/widget/v1/attachments",
         params={"id": "photo-0001", "name": "p.png"},
-        content=tiny_png(),
+        content=png(1, 1),
     )
-    attachment = png.json()["messages"][0]["attachments"][0]["id"]
+    attachment = uploaded.json()["messages"][0]["attachments"][0]["id"]
     assert alice.call("GET", f"/widget/v1/attachments/{attachment}").status_code == 200
     stolen = mallory.call("GET", f"/widget/v1/attachments/{attachment}")
     assert stolen.status_code == 404
@@ -452,7 +437,7 @@ def test_a_visitor_reads_only_its_own_conversation(server: LiveServer) -> None:
 
 def test_an_image_upload_becomes_a_message_and_downloads_safely(server: LiveServer) -> None:
     vis = visitor(server)
-    data = tiny_png()
+    data = png(1, 1)
     answer = vis.call(
         "PUT",
         "/widget/v1/attachments",
@@ -498,7 +483,7 @@ def test_oversized_bodies_are_413_declared_or_streamed(
 ) -> None:
     server = start(widget_settings(tmp_path, max_image_bytes=2048))
     vis = visitor(server)
-    big_image = tiny_png() + b"\x00" * 4096
+    big_image = png(1, 1) + b"\x00" * 4096
 
     def streamed(data: bytes) -> Iterator[bytes]:
         for index in range(0, len(data), 512):

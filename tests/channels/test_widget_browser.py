@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import struct
 import uuid
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from cs_console.domain import MessageKind, Role
 from cs_console.server.settings import ServerSettings
 from cs_console.server.state import ServerState
 from tests.harness import LiveServer
+from tests.test_attachments import png
 from tests.ui_support import composer, live_app, stop_sync, wait_loaded, wait_until
 
 if TYPE_CHECKING:
@@ -180,26 +179,6 @@ async def customer_writes(shop: Watched, text: str) -> None:
     await stored.wait_for(timeout=SEEN_MS)
 
 
-def png(width: int = 120, height: int = 80) -> bytes:
-    """A small striped PNG, made here (no image library needed)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b""
-    for y in range(height):
-        colour = (31, 111, 92) if (y // 10) % 2 == 0 else (230, 196, 120)
-        rows += b"\x00" + bytes(colour) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 # --- the server's side ----------------------------------------------------------------
 
 
@@ -252,7 +231,7 @@ async def test_a_customer_and_an_agent_talk_through_the_widget(
     await customer_writes(shop, question)
 
     photo = tmp_path / "cup.png"
-    photo.write_bytes(png())
+    photo.write_bytes(png(120, 80, colours=((31, 111, 92), (230, 196, 120))))
     await shop.in_widget("input[type=file]").set_input_files(str(photo))
     image = shop.in_widget(".msg-customer:not(.msg-pending) img.attachment-image")
     await image.wait_for(timeout=SEEN_MS)

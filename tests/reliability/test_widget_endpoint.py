@@ -44,10 +44,10 @@ from cs_console.server.state import ServerState
 from tests.channels.test_widget_api import (
     IDENTITY_SECRET,
     ORIGIN,
-    tiny_png,
     widget_settings,
 )
 from tests.harness import LiveServer
+from tests.test_attachments import png
 
 FULL = os.environ.get("CS_RELIABILITY_FULL") == "1"
 EXAMPLES = 500 if FULL else 30
@@ -166,7 +166,7 @@ bodies = st.one_of(
     st.integers(1, 15_000).map(deep),
     st.just(b'{"id": "key-00002", "body": "\\ud800"}'),
     st.just(b'{"name": "\\udfff", "email": "a@b.co", "body": "x"}'),
-    st.just(tiny_png()),
+    st.just(png(1, 1)),
     st.just(b"GIF89a" + b"\x00" * 100),
     st.sampled_from([4000, 4001, 16_000]).map(
         lambda n: json.dumps({"id": "key-00003", "body": "x" * n}).encode()
