@@ -142,17 +142,25 @@ class Paths:
         return self.config_dir / "quick_replies"
 
 
-def write_whole(target: Path, data: bytes) -> None:
+def write_whole(target: Path, data: bytes, *, replace: bool = True) -> None:
     """Write ``data`` to ``target`` whole or not at all, owner-only (``mkstemp``'s mode),
     synced before it takes the name: a crash leaves the old file or none, never half.
-    The folder must exist."""
+    The folder must exist.
+
+    With ``replace=False`` an existing ``target`` is left alone: ``FileExistsError``,
+    also when another process made it meanwhile (the name is taken by a hard link).
+    """
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        if replace:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)
+            Path(temporary).unlink()
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

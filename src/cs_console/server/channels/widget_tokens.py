@@ -20,10 +20,8 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -162,7 +160,7 @@ class WidgetKeys:
         keys = cls.ephemeral()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _create_exclusive(path, keys.to_json())
+            write_whole(path, keys.to_json(), replace=False)
         except FileExistsError:
             return cls.load(path)
         except OSError as exc:
@@ -242,20 +240,6 @@ def _parse_keys(raw: object, path: Path) -> list[WidgetKey]:
     if not found:
         raise WidgetKeyError(f"{problem} (no keys)")
     return found
-
-
-def _create_exclusive(path: Path, data: bytes) -> None:
-    # Written aside and linked into place: never a half file, and never over a file
-    # another process made meanwhile (FileExistsError then).
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def rotate(path: Path, keep: int = 2) -> WidgetKeys:
