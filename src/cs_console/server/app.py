@@ -21,7 +21,7 @@ from cs_console import protocol as p
 from cs_console.domain import Group, Role
 from cs_console.sanitize import sanitize, sanitize_line
 from cs_console.server.agents import Keep, check_name
-from cs_console.server.attachments import content_disposition
+from cs_console.server.attachments import file_response
 from cs_console.server.errors import OperationError
 from cs_console.server.limits import cut
 from cs_console.server.settings import ServerSettings
@@ -199,17 +199,7 @@ def create_app(state: ServerState, settings: ServerSettings | None = None) -> St
         if found is None:
             return _error(404, "no such attachment")
         record, path = found
-        data = await run_in_threadpool(path.read_bytes)
-        return Response(
-            data,
-            media_type=record.content_type,
-            headers={
-                # Never shown by a browser as a page, whatever the bytes claim to be.
-                "Content-Disposition": content_disposition(record.file_name),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return file_response(record, await run_in_threadpool(path.read_bytes))
 
     async def list_agents(_request: Request, _caller: Caller) -> Response:
         agents = await run_in_threadpool(state.list_agents)

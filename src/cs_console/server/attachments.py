@@ -9,6 +9,9 @@ An agent's file comes in two steps, each safe to repeat: the upload (``PUT
 /api/v1/attachments/{id}``: the same bytes again get the first answer, other bytes
 under the same id are refused), then the ``send_message`` operation that names it,
 which links it to its message once (the operation's idempotency key covers that).
+
+Going out, agents' and customers' downloads alike are one answer
+(:func:`file_response`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from starlette.responses import Response
 
 from cs_console import protocol as p
 from cs_console.paths import write_whole
@@ -211,3 +215,18 @@ def content_disposition(file_name: str) -> str:
         c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in safe
     )
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"
+
+
+def file_response(record: p.AttachmentRecord, data: bytes) -> Response:
+    """An attachment's bytes as an answer (the agents' API and the widget's alike): a
+    download under its sanitised name, never shown by a browser as a page whatever the
+    bytes claim to be, and never cached."""
+    return Response(
+        data,
+        media_type=record.content_type,
+        headers={
+            "Content-Disposition": content_disposition(record.file_name),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from cs_console import protocol as p
 from cs_console.sanitize import sanitize, sanitize_line
-from cs_console.server.attachments import content_disposition
+from cs_console.server.attachments import file_response
 from cs_console.server.channel_desk import Visitor
 from cs_console.server.channels.guard import (
     Concurrency,
@@ -560,16 +560,7 @@ class WidgetEndpoint:
         found = await run_in_threadpool(read)
         if found is None:
             raise Refused(404, "no such attachment")
-        record, data = found
-        return Response(
-            data,
-            media_type=record.content_type,
-            headers={
-                "Content-Disposition": content_disposition(record.file_name),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return file_response(*found)
 
     # --- typing and the offline form ------------------------------------------------
 
