@@ -101,8 +101,7 @@ def _server_channels(home: Path | None, server_config: Path | None) -> Iterator[
 
     for name, ok, detail in check_email(settings):
         yield Check(
-            # The report's column is narrow: the host and port are in the detail.
-            "imap" if "IMAP" in name else "smtp" if "SMTP" in name else name,
+            name,
             Verdict.OK if ok else Verdict.FAIL,
             detail,
             "" if ok else "check [channels.email] in " + str(path),

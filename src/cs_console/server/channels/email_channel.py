@@ -23,7 +23,12 @@ from cs_console.server.channels.email_imap import (
     imap_connect,
     mail_password,
 )
-from cs_console.server.channels.email_smtp import ReplySender, smtp_connect
+from cs_console.server.channels.email_smtp import (
+    ReplySender,
+    smtp_connect,
+    smtp_quit,
+    smtp_words,
+)
 from cs_console.server.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -79,13 +84,14 @@ class EmailChannel:
 
 def check_email(settings: ServerSettings) -> list[tuple[str, bool, str]]:
     """Connect to both mail servers as set, log in, and open the folder; no mail is
-    read or sent. Returns ``(name, ok, detail)`` for the IMAP and the SMTP server, the
-    detail in plain words."""
+    read or sent. Returns ``(name, ok, detail)`` for the IMAP and the SMTP server
+    (``imap``, ``smtp``; ``mail password`` when there is none to try), the detail in
+    plain words, naming the host and port."""
     section = settings.channels.email
     try:
         password = mail_password(section, settings.base)
     except MailPasswordError as exc:
-        return [("email: mail password", False, str(exc))]
+        return [("mail password", False, str(exc))]
     checks = [_check_imap(settings, password), _check_smtp(settings, password)]
     # Server words are the server's: nothing in them may reach a terminal as control.
     return [(name, ok, sanitize_line(detail)) for name, ok, detail in checks]
@@ -94,24 +100,24 @@ def check_email(settings: ServerSettings) -> list[tuple[str, bool, str]]:
 def _check_imap(settings: ServerSettings, password: str) -> tuple[str, bool, str]:
     section = settings.channels.email
     where = f"{section.imap_host}:{section.imap_port}"
-    name = f"email: IMAP {where}"
+    name = "imap"
     if not section.imap_host:
         return name, False, "no imap_host is set"
     try:
         client = imap_connect(section, password, settings.base, timeout=CHECK_TIMEOUT_S)
     except LoginError as exc:
-        return name, False, f"login refused for {section.username!r}: {_text(exc)}"
+        return name, False, f"{where}: login refused for {section.username!r}: {_text(exc)}"
     except (OSError, IMAPClientError, ssl.SSLError) as exc:
         return name, False, _network_words(exc, where, section.imap_security)
     try:
         try:
             info = client.select_folder(section.folder, readonly=True)
         except IMAPClientError as exc:
-            return name, False, f"folder {section.folder!r} cannot be opened: {_text(exc)}"
+            return name, False, f"{where}: folder {section.folder!r} cannot be opened: {_text(exc)}"
         idle = b"IDLE" in client.capabilities()
         count = int(info.get(b"EXISTS", 0))
         how = "IDLE" if idle else f"polled every {section.poll_interval_s:g} s"
-        return name, True, f"{section.folder}: {count} mails, {how}"
+        return name, True, f"{where} {section.folder}: {count} mails, {how}"
     except (OSError, IMAPClientError) as exc:
         return name, False, _network_words(exc, where, section.imap_security)
     finally:
@@ -122,24 +128,21 @@ def _check_imap(settings: ServerSettings, password: str) -> tuple[str, bool, str
 def _check_smtp(settings: ServerSettings, password: str) -> tuple[str, bool, str]:
     section = settings.channels.email
     where = f"{section.smtp_host}:{section.smtp_port}"
-    name = f"email: SMTP {where}"
+    name = "smtp"
     if not section.smtp_host:
         return name, False, "no smtp_host is set"
     try:
         smtp = smtp_connect(section, password, settings.base, timeout=CHECK_TIMEOUT_S)
     except smtplib.SMTPAuthenticationError as exc:
-        return name, False, f"login refused for {section.username!r}: {_smtp_words(exc)}"
+        return name, False, f"{where}: login refused for {section.username!r}: {smtp_words(exc)}"
     except smtplib.SMTPNotSupportedError as exc:
-        return name, False, f"the server does not offer what is set: {exc}"
+        return name, False, f"{where} does not offer what is set: {exc}"
     except smtplib.SMTPResponseException as exc:
-        return name, False, f"the server refused: {_smtp_words(exc)}"
+        return name, False, f"{where} refused: {smtp_words(exc)}"
     except (OSError, smtplib.SMTPException) as exc:
         return name, False, _network_words(exc, where, section.smtp_security)
-    try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
-    return name, True, f"logged in as {section.username!r} ({section.smtp_security})"
+    smtp_quit(smtp)
+    return name, True, f"{where}: logged in as {section.username!r} ({section.smtp_security})"
 
 
 def _network_words(exc: BaseException, where: str, security: str) -> str:
@@ -167,9 +170,3 @@ def _text(exc: BaseException) -> str:
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1]
     return text
-
-
-def _smtp_words(exc: smtplib.SMTPResponseException) -> str:
-    words = exc.smtp_error
-    text = words.decode("utf-8", "replace") if isinstance(words, bytes) else str(words)
-    return f"{exc.smtp_code} {text}"

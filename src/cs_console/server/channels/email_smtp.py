@@ -39,7 +39,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RETRY_DELAYS_S", "ReplySender", "retry_delay", "smtp_connect"]
+__all__ = [
+    "RETRY_DELAYS_S",
+    "ReplySender",
+    "retry_delay",
+    "smtp_connect",
+    "smtp_quit",
+    "smtp_words",
+]
 
 #: Waits before the 2nd, 3rd, ... attempt; the last repeats until :data:`GIVE_UP_S`.
 RETRY_DELAYS_S = (30.0, 120.0, 600.0, 1800.0, 3600.0)
@@ -240,7 +247,7 @@ class ReplySender:
                 if code != 250:
                     raise _Answer("end of data", code, words)
             finally:
-                _quit(smtp)
+                smtp_quit(smtp)
         except _Answer as exc:
             if 500 <= exc.code < 600:
                 return self._end(mail, "failed", str(exc))
@@ -250,9 +257,9 @@ class ReplySender:
             return self._later(mail, attempts, str(exc))
         except smtplib.SMTPAuthenticationError as exc:
             # The shop's login, not this reply, is wrong: keep it until it is mended.
-            return self._later(mail, attempts, f"login refused: {_words(exc)}")
+            return self._later(mail, attempts, f"login refused: {smtp_words(exc)}")
         except (OSError, smtplib.SMTPException) as exc:
-            reason = _words(exc) or type(exc).__name__
+            reason = smtp_words(exc) or type(exc).__name__
             if dot_sent:
                 return self._end(mail, "unconfirmed", f"no answer after the data: {reason}")
             return self._later(mail, attempts, reason)
@@ -286,14 +293,16 @@ class ReplySender:
         return "retry"
 
 
-def _quit(smtp: smtplib.SMTP) -> None:
+def smtp_quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye, or just close if the server is already gone."""
     try:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
 
 
-def _words(exc: BaseException) -> str:
+def smtp_words(exc: BaseException) -> str:
+    """The server's own words (\"535 ...\"), else the exception's text."""
     if isinstance(exc, smtplib.SMTPResponseException):
         text = exc.smtp_error
         words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
