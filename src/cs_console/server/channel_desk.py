@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select, update
 
 from cs_console import protocol as p
-from cs_console.domain import Group, MessageKind
-from cs_console.server import attachments, inbox, limits, mailqueue, routing
+from cs_console.domain import Group
+from cs_console.server import attachments, inbox, mailqueue, routing
 from cs_console.server import conversations as convs
 from cs_console.server.attachments import AttachmentFolder, check_bytes
 from cs_console.server.errors import OperationError
@@ -425,13 +425,12 @@ class ChannelDesk:
                 else "The email with this reply may not have gone out (no answer from the "
                 "mail server after sending it); it is not sent again"
             )
-            convs.insert_message(
+            convs.insert_event(
                 conn,
-                f"msg-mail-{state}-{message_id[4:]}"[:64],
+                f"msg-mail-{state}-{message_id[4:]}",
                 conversation_id,
-                MessageKind.SYSTEM.value,
                 "mail",
-                limits.cut(f"{said}: {error}" if error else said, p.MAX_BODY_CHARS),
+                f"{said}: {error}" if error else said,
                 now,
             )
 

@@ -72,6 +72,23 @@ def insert_message(
     touch(conn, "message", message_id)
 
 
+def insert_event(
+    conn: Connection, event_id: str, conversation_id: str, author: str, text: str, now: datetime
+) -> None:
+    """An event line in the conversation (what happened to a reply's email, say): agents
+    see it, the customer never does. The id is held to 64 characters and the text to
+    the protocol's body limit."""
+    insert_message(
+        conn,
+        event_id[:64],
+        conversation_id,
+        MessageKind.SYSTEM.value,
+        author,
+        limits.cut(text, p.MAX_BODY_CHARS),
+        now,
+    )
+
+
 def add_customer_message(
     conn: Connection,
     conversation_id: str,

@@ -142,11 +142,10 @@ def _send_message(
             if mail_domain is None:
                 # No mailbox on this server (the demo's): say so where the agent looks,
                 # rather than keep a mail that would go out whenever one is set up.
-                convs.insert_message(
+                convs.insert_event(
                     conn,
-                    f"msg-nomail-{op.id}"[:64],
+                    f"msg-nomail-{op.id}",
                     op.conversation_id,
-                    MessageKind.SYSTEM.value,
                     "mail",
                     NO_MAILBOX,
                     now + timedelta(microseconds=1),
