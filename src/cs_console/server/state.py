@@ -46,6 +46,7 @@ from cs_console.server.channel_desk import ChannelDesk
 from cs_console.server.db import ServerDatabase
 from cs_console.server.errors import OperationError
 from cs_console.server.feed import ENTITIES, FeedError
+from cs_console.server.inbox import IncomingFile
 from cs_console.server.loading import PublishReport
 from cs_console.server.routing import RoutingRules
 from cs_console.store import convert
@@ -283,10 +284,10 @@ class ServerState:
         Raises:
             OperationError: 404 no such conversation, or what the upload refuses.
         """
-        attachments.check_bytes(data)
-        message_id = self.add_customer_message(conversation_id, body)[-1]
-        self.attach_to_message(message_id, file_name, data)
-        return message_id
+        # One transaction: a refused file stores no message either.
+        return self.channels.customer_writes(
+            conversation_id, body, [IncomingFile(file_name, data)]
+        )[-1]
 
     def attach_to_message(self, message_id: str, file_name: str, data: bytes) -> p.AttachmentRecord:
         """Add a file to a stored message (the demo's customer photos); the message
@@ -372,14 +373,9 @@ class ServerState:
         The text is held to the protocol's limits like everything else that enters the
         server: sanitised, and a message over ``MAX_BODY_CHARS`` arrives as numbered
         parts, "(1/2) ...", "(2/2) ...". Returns the ids of the messages stored.
+        (The channels' own door, ``channels.customer_writes``, with no file and no key.)
         """
-        now = self.clock()
-        with self.write() as conn:
-            before = convs.find(conn, conversation_id)
-            ids = convs.add_customer_message(conn, conversation_id, body, now)
-            routing.customer_returned(conn, before, now)
-            routing.assign_pool(conn, now)
-            return ids
+        return self.channels.customer_writes(conversation_id, body)
 
     def load_records(self, records: dict[str, list[p.Record]]) -> None:
         """Insert records (entity name -> list) and register them in the change feed.
