@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -43,14 +43,6 @@ class Visitor:
     customer_id: str | None
     conversation_id: str | None
     language: str
-
-
-@dataclass(frozen=True)
-class ConversationGlance:
-    """What the widget tells its customer about their conversation."""
-
-    agent: str | None
-    status: str
 
 
 class ChannelDesk:
@@ -126,15 +118,14 @@ class ChannelDesk:
         with self._read() as conn:
             return inbox.customer_view(conn, conversation_id, limit=len(ids) or 1, only=ids)
 
-    def glance(self, conversation_id: str) -> ConversationGlance | None:
-        """The conversation's agent and status (None: no such conversation)."""
+    def agent_of(self, conversation_id: str) -> str | None:
+        """Who holds the conversation (the widget names them to the customer); None
+        when no one does, or there is no such conversation."""
         with self._read() as conn:
             row = conn.execute(
-                select(CONVERSATION.c.assignee, CONVERSATION.c.status).where(
-                    CONVERSATION.c.id == conversation_id
-                )
+                select(CONVERSATION.c.assignee).where(CONVERSATION.c.id == conversation_id)
             ).first()
-        return ConversationGlance(agent=row[0], status=str(row[1])) if row else None
+        return row[0] if row else None
 
     def customer_attachment(
         self, conversation_id: str, attachment_id: str
@@ -195,37 +186,6 @@ class ChannelDesk:
             conversation_id=row["conversation_id"],
             language=row["language"],
         )
-
-    def adopt_conversation(self, conversation_id: str) -> Visitor:
-        """A visitor for a conversation that already exists (the demo's customers, whose
-        chats were loaded, get browsers of their own this way and then write through
-        the public endpoint like anyone else)."""
-        now = self._clock()
-        with self._write() as conn:
-            conv = convs.find(conn, conversation_id)
-            found = conn.execute(
-                select(WIDGET_VISITOR.c.id).where(
-                    WIDGET_VISITOR.c.conversation_id == conversation_id
-                )
-            ).first()
-            language = conn.execute(
-                select(CUSTOMER.c.language).where(CUSTOMER.c.id == conv["customer_id"])
-            ).scalar_one()
-            if found is not None:
-                visitor_id = str(found[0])
-            else:
-                visitor_id = "vis-" + secrets.token_hex(12)
-                conn.execute(
-                    insert(WIDGET_VISITOR).values(
-                        id=visitor_id,
-                        customer_id=conv["customer_id"],
-                        conversation_id=conversation_id,
-                        language=language,
-                        created_at=now,
-                        seen_at=now,
-                    )
-                )
-        return Visitor(visitor_id, conv["customer_id"], conversation_id, language)
 
     def visitor_conversation(self, visitor: Visitor, contact: Contact) -> str:
         """The visitor's conversation, from its first message on. A visitor the shop
@@ -452,7 +412,3 @@ class ChannelDesk:
     def clock(self) -> datetime:
         """The server's now."""
         return self._clock()
-
-    def expired_before(self, days: int) -> datetime:
-        """``days`` ago on the server's clock."""
-        return self._clock() - timedelta(days=days)

@@ -23,13 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from cs_console.mail_subject import SUBJECT_NUMBER, reply_subject
+from cs_console.mail_subject import reply_subject
 from cs_console.server.tables import EMAIL_OUTBOX, EMAIL_REF
 from cs_console.store.models import CUSTOMER
 
 _O = EMAIL_OUTBOX.c
 
-__all__ = ["SUBJECT_NUMBER", "QueuedMail", "reply_subject"]
 #: How many earlier Message-IDs a reply's References carries (the first and the latest).
 MAX_REFERENCES = 20
 

@@ -430,8 +430,7 @@ class WidgetEndpoint:
     async def _agent(self, conversation_id: str | None) -> str | None:
         if conversation_id is None:
             return None
-        glance = await run_in_threadpool(self.state.channels.glance, conversation_id)
-        return glance.agent if glance is not None else None
+        return await run_in_threadpool(self.state.channels.agent_of, conversation_id)
 
     # --- messages -----------------------------------------------------------------
 
@@ -484,8 +483,7 @@ class WidgetEndpoint:
             messages = self.state.channels.customer_view(
                 visitor.conversation_id, after=after, limit=PAGE
             )
-            glance = self.state.channels.glance(visitor.conversation_id)
-            return messages, glance.agent if glance is not None else None
+            return messages, self.state.channels.agent_of(visitor.conversation_id)
 
         messages, agent = await run_in_threadpool(read)
         payload = {
